@@ -1,0 +1,42 @@
+namespace OpenSvc.Domain.Planning;
+
+/// <summary>What an operator asks of a service.</summary>
+public enum ServiceAction { Start, Stop, StartStandby, Switch, Takeover, Sync }
+
+/// <summary>What one step asks a driver to do to one resource.</summary>
+public enum ResourceAction { Start, Stop, StartStandby, Sync }
+
+/// <summary>Per-step policy. Recorded in the run's first event so the audit trail shows it.</summary>
+public sealed record StepPolicy(TimeSpan Timeout, int MaxAttempts, TimeSpan Backoff)
+{
+    public static readonly StepPolicy Default = new(TimeSpan.FromMinutes(5), 3, TimeSpan.FromSeconds(2));
+}
+
+/// <summary>
+/// One step of a plan. <paramref name="Driver"/> is the resource type (<c>fs</c>, <c>container.docker</c>,
+/// <c>ip.docker</c>, <c>sync.docker</c>, <c>sync.btrfs</c>, <c>sync.rsync</c>).
+/// <paramref name="WaitsFor"/> lists the step indexes that must have succeeded first.
+/// <paramref name="Compensation"/> is what undoes this step when the run fails later
+/// (a stop for a started non-standby resource), or null when nothing must be undone.
+/// <paramref name="Target"/> is the receiving node of a sync step.
+/// </summary>
+public sealed record PlanStep(
+    int Index,
+    NodeName Node,
+    ResourceId Rid,
+    string Driver,
+    ResourceAction Action,
+    IReadOnlyList<int> WaitsFor,
+    StepPolicy Policy,
+    ResourceAction? Compensation = null,
+    NodeName? Target = null,
+    bool Optional = false);
+
+/// <summary>An accepted plan: data, not code. Dry run prints it; a run's first event carries it.</summary>
+public sealed record Plan(
+    string Service,
+    ServiceAction Action,
+    NodeName Node,
+    NodeName? To,
+    bool Rollback,
+    IReadOnlyList<PlanStep> Steps);

@@ -1,0 +1,1 @@
+namespace OpenSvc.Infrastructure; internal static class Placeholder { }

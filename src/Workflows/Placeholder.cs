@@ -1,0 +1,1 @@
+namespace OpenSvc.Workflows; internal static class Placeholder { }
