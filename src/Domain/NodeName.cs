@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 namespace OpenSvc.Domain;
 
 /// <summary>A cluster node name as written in <c>nodes</c>/<c>drpnodes</c>. Validated in one place.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(NodeNameJsonConverter))]
 public readonly partial record struct NodeName
 {
     public string Value { get; }

@@ -1,6 +1,7 @@
 namespace OpenSvc.Domain;
 
 /// <summary>A resource id such as <c>fs#0</c>: a driver group, '#', and a free-text index.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(ResourceIdJsonConverter))]
 public readonly record struct ResourceId
 {
     public string Group { get; }

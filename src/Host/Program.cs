@@ -1,1 +1,1 @@
-return 0;
+return await OpenSvc.Host.Cli.CliApp.RunAsync(args);

@@ -1,0 +1,97 @@
+using OpenSvc.Domain.Planning;
+
+namespace OpenSvc.Domain.Runs;
+
+// Events of a workflow run stream, past tense, facts only. Their stored names are registered
+// explicitly (see RunEventNames) so renaming a class never orphans history.
+
+/// <summary>First event of every run: who asked what, why, when, against which config, and the whole plan.</summary>
+public sealed record RunRequested(
+    Guid RunId,
+    string Service,
+    ServiceAction Action,
+    NodeName Node,
+    NodeName? To,
+    string RequestedBy,
+    string? Reason,
+    bool Force,
+    DateTimeOffset At,
+    string ConfigVersion,
+    string ConfigText,
+    Plan Plan);
+
+/// <summary>A request the planner or a guard refused: recorded so the audit trail shows refusals too.</summary>
+public sealed record RunRefused(
+    Guid RunId,
+    string Service,
+    ServiceAction Action,
+    NodeName Node,
+    string RequestedBy,
+    string? Reason,
+    string Refusal,
+    DateTimeOffset At);
+
+public sealed record StepScheduled(Guid RunId, int Step, int Attempt, NodeName Node, string Queue, DateTimeOffset At, DateTimeOffset? NotBefore);
+
+public sealed record StepStarted(Guid RunId, int Step, int Attempt, NodeName Node, string Agent, DateTimeOffset At);
+
+public sealed record StepSucceeded(
+    Guid RunId, int Step, int Attempt, DateTimeOffset At, TimeSpan Duration, bool Changed, string Output,
+    IReadOnlyDictionary<string, long>? Metrics);
+
+public sealed record StepFailed(Guid RunId, int Step, int Attempt, DateTimeOffset At, TimeSpan Duration, string Error, string Output);
+
+public sealed record StepTimedOut(Guid RunId, int Step, int Attempt, DateTimeOffset At, TimeSpan Timeout);
+
+/// <summary>A failed or timed-out attempt will be tried again after a backoff (per-step policy).</summary>
+public sealed record StepRetried(Guid RunId, int Step, int NextAttempt, DateTimeOffset At, TimeSpan Backoff);
+
+/// <summary>The reconciler put a step back in the queue: never enqueued, or its agent died while running it.</summary>
+public sealed record StepRequeued(Guid RunId, int Step, int Attempt, DateTimeOffset At, string Because);
+
+/// <summary>A compensation step and the step it undoes.</summary>
+public sealed record CompensationStep(PlanStep Step, int Compensates);
+
+/// <summary>A start failed: these stops undo what this run started (OpenSVC's rollback).</summary>
+public sealed record CompensationPlanned(Guid RunId, int FailedStep, IReadOnlyList<CompensationStep> Steps, DateTimeOffset At);
+
+public sealed record StepCompensated(Guid RunId, int Step, int ByStep, DateTimeOffset At);
+
+public sealed record RunCompleted(Guid RunId, DateTimeOffset At);
+
+public sealed record RunFailed(Guid RunId, DateTimeOffset At, int? FailedStep, string Reason, bool RolledBack);
+
+public sealed record RunCancelRequested(Guid RunId, string By, string? Reason, DateTimeOffset At);
+
+public sealed record RunCancelled(Guid RunId, DateTimeOffset At);
+
+/// <summary>The stored event type names. Changing one needs an upcaster; golden streams in tests enforce it.</summary>
+public static class RunEventNames
+{
+    public static readonly IReadOnlyDictionary<Type, string> All = new Dictionary<Type, string>
+    {
+        [typeof(RunRequested)] = "run_requested",
+        [typeof(RunRefused)] = "run_refused",
+        [typeof(StepScheduled)] = "step_scheduled",
+        [typeof(StepStarted)] = "step_started",
+        [typeof(StepSucceeded)] = "step_succeeded",
+        [typeof(StepFailed)] = "step_failed",
+        [typeof(StepTimedOut)] = "step_timed_out",
+        [typeof(StepRetried)] = "step_retried",
+        [typeof(StepRequeued)] = "step_requeued",
+        [typeof(CompensationPlanned)] = "compensation_planned",
+        [typeof(StepCompensated)] = "step_compensated",
+        [typeof(RunCompleted)] = "run_completed",
+        [typeof(RunFailed)] = "run_failed",
+        [typeof(RunCancelRequested)] = "run_cancel_requested",
+        [typeof(RunCancelled)] = "run_cancelled",
+        [typeof(ServiceRunStarted)] = "service_run_started",
+        [typeof(ServiceRunEnded)] = "service_run_ended",
+    };
+}
+
+// Events of a service's own stream: its version is the "one mutating run per service" lock.
+
+public sealed record ServiceRunStarted(string Service, Guid RunId, ServiceAction Action, DateTimeOffset At);
+
+public sealed record ServiceRunEnded(string Service, Guid RunId, RunStatus Status, DateTimeOffset At);

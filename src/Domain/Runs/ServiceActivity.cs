@@ -1,0 +1,30 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace OpenSvc.Domain.Runs;
+
+/// <summary>
+/// A service's own stream: which mutating run holds it. Its version is the optimistic lock that lets
+/// only one start/stop/switch/takeover/sync of a service be in flight at a time.
+/// </summary>
+public sealed record ServiceActivity(Guid Id, string Service, Guid? ActiveRun, Planning.ServiceAction? ActiveAction, DateTimeOffset? Since)
+{
+    public static ServiceActivity Create(ServiceRunStarted e) => new(StreamId(e.Service), e.Service, e.RunId, e.Action, e.At);
+
+    public ServiceActivity Apply(object @event) => @event switch
+    {
+        ServiceRunStarted e => this with { ActiveRun = e.RunId, ActiveAction = e.Action, Since = e.At },
+        ServiceRunEnded e when e.RunId == ActiveRun => this with { ActiveRun = null, ActiveAction = null, Since = null },
+        _ => this,
+    };
+
+    /// <summary>A stable stream id per service name (name-based, so every agent derives the same one).</summary>
+    public static Guid StreamId(string service)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes("opensvc-service:" + service));
+        var bytes = hash.AsSpan(0, 16).ToArray();
+        bytes[7] = (byte)((bytes[7] & 0x0F) | 0x50); // version-5-like marker: name based
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
+        return new Guid(bytes);
+    }
+}

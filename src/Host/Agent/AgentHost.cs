@@ -1,0 +1,109 @@
+using Hangfire;
+using Hangfire.Dashboard;
+using Marten;
+using Npgsql;
+using OpenSvc.Domain;
+using OpenSvc.Host.Cli;
+using OpenSvc.Infrastructure.Engine;
+using OpenSvc.Infrastructure.Postgres;
+
+namespace OpenSvc.Host.Agent;
+
+public sealed record AgentSettings(NodeName Node, string Listen, string? Connection, bool FakeCluster, int Workers);
+
+/// <summary>
+/// `opensvc agent`: this node's Hangfire server (its own queue and the orchestration queue), heartbeat,
+/// reconciler, the Hangfire dashboard and a health endpoint, on the configured or embedded PostgreSQL.
+/// </summary>
+public static class AgentHost
+{
+    public static async Task<int> RunAsync(AgentSettings settings, CancellationToken ct)
+    {
+        EmbeddedPostgres? embedded = null;
+        string connection;
+        string databaseLabel;
+        if (Database.Configured(settings.Connection) is { } configured)
+        {
+            connection = configured;
+            var b = new NpgsqlConnectionStringBuilder(configured);
+            databaseLabel = $"PostgreSQL {b.Host}:{b.Port}/{b.Database}";
+        }
+        else
+        {
+            var home = EmbeddedPostgres.DefaultHome();
+            var port = int.TryParse(Environment.GetEnvironmentVariable("OPENSVC_PG_PORT"), out var p) ? p : EmbeddedPostgres.DefaultPort;
+            try
+            {
+                embedded = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions(home, port), ct).ConfigureAwait(false);
+            }
+            catch (EmbeddedPostgresException ex)
+            {
+                throw new UserError(ex.Message, ExitCodes.Failed);
+            }
+            connection = embedded.ConnectionString;
+            databaseLabel = $"embedded PostgreSQL 127.0.0.1:{port} ({Path.Combine(home, "pgdata")})";
+        }
+
+        try
+        {
+            await Database.CheckReachableAsync(connection, ct).ConfigureAwait(false);
+            var app = Build(settings, connection);
+            // Initialise both schemas now, so a problem shows at start-up rather than at the first run.
+            await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync().ConfigureAwait(false);
+            _ = app.Services.GetRequiredService<JobStorage>();
+            await app.StartAsync(ct).ConfigureAwait(false);
+            var url = app.Urls.FirstOrDefault() ?? $"http://{settings.Listen}";
+            Console.WriteLine($"opensvc agent {settings.Node} ready: dashboard {url}/hangfire, health {url}/health, database {databaseLabel}");
+            await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            if (embedded is not null)
+                await embedded.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public static WebApplication Build(AgentSettings settings, string connection)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://{settings.Listen}");
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; o.IncludeScopes = false; });
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Hangfire", LogLevel.Warning);
+        builder.Logging.AddFilter("Marten", LogLevel.Warning);
+        builder.Logging.AddFilter("JasperFx", LogLevel.Warning);
+        builder.Services.AddOpenSvcEngine(new EngineOptions(connection, settings.Node)
+        {
+            RunAgent = true,
+            FakeCluster = settings.FakeCluster,
+            Workers = settings.Workers,
+        });
+
+        var app = builder.Build();
+        app.MapGet("/health", async (CancellationToken token) =>
+        {
+            try
+            {
+                await using var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connection) { Timeout = 3 }.ConnectionString);
+                await conn.OpenAsync(token).ConfigureAwait(false);
+                await using var cmd = new NpgsqlCommand("select 1", conn);
+                await cmd.ExecuteScalarAsync(token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+            {
+                return Results.Json(new { status = "unhealthy", node = settings.Node.Value, database = ex.Message }, statusCode: 503);
+            }
+            return Results.Json(new { status = "ok", node = settings.Node.Value, database = "ok" });
+        });
+        app.UseHangfireDashboard("/hangfire", new DashboardOptions
+        {
+            DashboardTitle = $"OpenSvc · agent {settings.Node}",
+            Authorization = [new LocalRequestsOnlyAuthorizationFilter()],
+            IgnoreAntiforgeryToken = false,
+        });
+        return app;
+    }
+}

@@ -1,0 +1,116 @@
+using Marten;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Workflows.Engine;
+
+namespace OpenSvc.Infrastructure.Drivers.Fake;
+
+/// <summary>The state of one resource on one node of the fake cluster.</summary>
+public sealed record FakeResource(string Id, string Node, string Rid, string State, DateTimeOffset? ChangedAt)
+{
+    public static string Key(string node, string rid) => $"{node}/{rid}";
+}
+
+/// <summary>One effect the fake cluster applied: what exactly-once is checked against.</summary>
+public sealed record FakeEffect(Guid Id, string Node, string Rid, string Action, Guid RunId, int Step, int Attempt, DateTimeOffset At);
+
+/// <summary>A failure to inject into the next N matching actions: fail, timeout, or slow (delay then succeed).</summary>
+public sealed record FakeFault(string Id, string Node, string Rid, string Action, string Kind, int Remaining, int DelayMs)
+{
+    public static string Key(string node, string rid, string action) => $"{node}/{rid}/{action}";
+}
+
+/// <summary>
+/// An in-process fake cluster for engine tests, demos and benchmarks: every driver type, state kept in
+/// PostgreSQL (so it survives a killed agent), probe-act-probe like a real driver, and injectable failures.
+/// </summary>
+public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) : IResourceDriver
+{
+    public static readonly string[] Types = ["fs", "container.docker", "ip.docker", "sync.docker", "sync.btrfs", "sync.rsync", "app", "disk", "ip"];
+
+    public IReadOnlyCollection<string> Drivers => Types;
+
+    public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
+    {
+        var node = context.LocalNode.Value;
+        var rid = context.Step.Rid.ToString();
+        var verb = action.ToString().ToLowerInvariant();
+        await ApplyFaultAsync(node, rid, verb, cancellationToken).ConfigureAwait(false);
+
+        await using var session = store.LightweightSession();
+        // Probe: did this very step already take effect (an earlier attempt killed before its event)?
+        var earlier = await session.Query<FakeEffect>()
+            .Where(e => e.RunId == context.RunId && e.Step == context.Step.Index)
+            .AnyAsync(cancellationToken).ConfigureAwait(false);
+        if (earlier)
+            return new StepResult(true, $"{verb} {rid} on {node}: applied by an earlier attempt of this step");
+
+        var key = FakeResource.Key(node, rid);
+        var current = await session.LoadAsync<FakeResource>(key, cancellationToken).ConfigureAwait(false);
+        var wanted = action switch
+        {
+            ResourceAction.Start => "up",
+            ResourceAction.StartStandby => "up",
+            ResourceAction.Stop => "down",
+            _ => null,
+        };
+        if (wanted is not null && current?.State == wanted)
+            return StepResult.Unchanged($"{rid} on {node} is already {wanted}");
+
+        // Act, and record the effect in the same transaction.
+        var now = time.GetUtcNow();
+        session.Store(new FakeEffect(Guid.CreateVersion7(), node, rid, verb, context.RunId, context.Step.Index, context.Attempt, now));
+        if (wanted is not null)
+            session.Store(new FakeResource(key, node, rid, wanted, now));
+        await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        var metrics = action == ResourceAction.Sync ? new Dictionary<string, long> { ["bytes"] = 0 } : null;
+        return new StepResult(true, $"{verb} {rid} on {node}{(context.Step.Target is { } t ? $" to {t}" : "")}: done", metrics);
+    }
+
+    async Task ApplyFaultAsync(string node, string rid, string verb, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        var fault = await session.LoadAsync<FakeFault>(FakeFault.Key(node, rid, verb), ct).ConfigureAwait(false);
+        if (fault is null || fault.Remaining <= 0)
+            return;
+        session.Store(fault with { Remaining = fault.Remaining - 1 });
+        await session.SaveChangesAsync(ct).ConfigureAwait(false);
+        switch (fault.Kind)
+        {
+            case "fail":
+                throw new StepFailedException($"injected failure: {verb} {rid} on {node}", "fake cluster: failure injected by test");
+            case "timeout":
+                await Task.Delay(Timeout.InfiniteTimeSpan, ct).ConfigureAwait(false);
+                break;
+            case "slow":
+                await Task.Delay(fault.DelayMs, ct).ConfigureAwait(false);
+                break;
+        }
+    }
+}
+
+/// <summary>Test and demo helpers over the fake cluster's state.</summary>
+public static class FakeCluster
+{
+    public static async Task InjectAsync(IDocumentStore store, string node, string rid, ResourceAction action, string kind, int times = 1, int delayMs = 0)
+    {
+        var verb = action.ToString().ToLowerInvariant();
+        await using var session = store.LightweightSession();
+        session.Store(new FakeFault(FakeFault.Key(node, rid, verb), node, rid, verb, kind, times, delayMs));
+        await session.SaveChangesAsync().ConfigureAwait(false);
+    }
+
+    public static async Task<IReadOnlyList<FakeEffect>> EffectsAsync(IDocumentStore store, Guid? runId = null)
+    {
+        await using var session = store.QuerySession();
+        IQueryable<FakeEffect> q = session.Query<FakeEffect>();
+        if (runId is { } id)
+            q = q.Where(e => e.RunId == id);
+        return await q.OrderBy(e => e.At).ToListAsync().ConfigureAwait(false);
+    }
+
+    public static async Task<string?> StateAsync(IDocumentStore store, string node, string rid)
+    {
+        await using var session = store.QuerySession();
+        return (await session.LoadAsync<FakeResource>(FakeResource.Key(node, rid)).ConfigureAwait(false))?.State;
+    }
+}

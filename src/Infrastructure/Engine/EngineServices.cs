@@ -1,0 +1,103 @@
+using Hangfire;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
+using Marten;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using OpenSvc.Infrastructure.Drivers.Fake;
+using OpenSvc.Infrastructure.Faults;
+using OpenSvc.Workflows.Engine;
+using OpenSvc.Workflows.Runs;
+using OpenSvc.Workflows.Steps;
+
+namespace OpenSvc.Infrastructure.Engine;
+
+public static class EngineServices
+{
+    /// <summary>
+    /// Wires Marten, Hangfire (PostgreSQL storage, long polling, sliding invisibility), MediatR and the step
+    /// engine. With <see cref="EngineOptions.RunAgent"/> it also runs this node's Hangfire server, heartbeat and reconciler.
+    /// </summary>
+    public static IServiceCollection AddOpenSvcEngine(this IServiceCollection services, EngineOptions options)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(options);
+        services.AddSingleton(AgentIdentity.ForThisProcess(options.Node));
+        services.AddMarten(o =>
+        {
+            WorkflowStore.Configure(o, options.ConnectionString, options.MartenSchema);
+            o.Schema.For<FakeResource>();
+            o.Schema.For<FakeEffect>().Index(x => x.RunId);
+            o.Schema.For<FakeFault>();
+        });
+
+        AddMediator(services);
+        services.AddSingleton<IFaultInjector>(_ => ProcessKillFaults.FromEnvironment());
+        services.AddSingleton<StepExecutor>();
+        services.AddSingleton<DriverRegistry>();
+        if (options.FakeCluster)
+            services.AddSingleton<IResourceDriver, FakeClusterDriver>();
+
+        // Registered before AddHangfire so the container's storage is ours, not the static JobStorage.Current.
+        services.AddSingleton<JobStorage>(_ =>
+        {
+            var storageOptions = HangfireStorageOptions(options);
+            return new PostgreSqlStorage(new NpgsqlConnectionFactory(options.ConnectionString, storageOptions), storageOptions);
+        });
+        services.AddHangfire((sp, c) => c
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseStorage(sp.GetRequiredService<JobStorage>()));
+        services.AddSingleton<IStepDispatcher, HangfireStepDispatcher>();
+        services.AddTransient<StepJob>();
+        services.AddTransient<ReconcileJob>();
+        services.AddSingleton<OpenSvc.Workflows.Runs.IClusterClient, Client.DirectClusterClient>();
+
+        if (options.RunAgent)
+        {
+            services.AddHangfireServer((_, o) =>
+            {
+                o.Queues = [options.Node.QueueName, EngineOptions.OrchestrationQueue];
+                o.WorkerCount = options.Workers;
+                o.ServerName = $"opensvc-{options.Node}-{Environment.ProcessId}";
+                o.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+                o.ServerCheckInterval = TimeSpan.FromSeconds(30);
+                o.HeartbeatInterval = TimeSpan.FromSeconds(10);
+                o.ShutdownTimeout = TimeSpan.FromSeconds(5);
+            });
+            services.AddHostedService<AgentHeartbeatService>();
+            services.AddHostedService<ReconcilerService>();
+        }
+        return services;
+    }
+
+    static PostgreSqlStorageOptions HangfireStorageOptions(EngineOptions options) => new()
+    {
+        SchemaName = options.HangfireSchema,
+        PrepareSchemaIfNecessary = true,
+        EnableLongPolling = options.LongPolling,
+        QueuePollInterval = options.QueuePollInterval ?? (options.LongPolling ? TimeSpan.FromSeconds(15) : TimeSpan.FromSeconds(15)),
+        // A long sync must never be fetched twice: the invisibility window slides while the job runs.
+        UseSlidingInvisibilityTimeout = true,
+        InvisibilityTimeout = TimeSpan.FromMinutes(5),
+        DistributedLockTimeout = TimeSpan.FromMinutes(1),
+        // Fail fast with a clear message rather than start degraded without storage.
+        AllowDegradedModeWithoutStorage = false,
+    };
+
+    /// <summary>MediatR 5: a ServiceFactory over the container, and every handler of the Workflows assembly.</summary>
+    static void AddMediator(IServiceCollection services)
+    {
+        services.AddSingleton<ServiceFactory>(sp => sp.GetService!);
+        services.AddSingleton<IMediator, Mediator>();
+        var handlerTypes = typeof(SubmitRun).Assembly.GetTypes()
+            .Where(t => t is { IsAbstract: false, IsInterface: false })
+            .SelectMany(t => t.GetInterfaces()
+                .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IRequestHandler<,>))
+                .Select(i => (Service: i, Implementation: t)));
+        foreach (var (service, implementation) in handlerTypes)
+            services.AddTransient(service, implementation);
+    }
+}

@@ -1,1 +1,0 @@
-namespace OpenSvc.Infrastructure; internal static class Placeholder { }

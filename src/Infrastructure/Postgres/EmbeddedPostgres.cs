@@ -1,0 +1,295 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Npgsql;
+using OpenSvc.Infrastructure.Execution;
+
+namespace OpenSvc.Infrastructure.Postgres;
+
+public sealed record EmbeddedPostgresOptions(string Home, int Port = EmbeddedPostgres.DefaultPort, string ListenAddress = "127.0.0.1")
+{
+    public string DataDirectory => Path.Combine(Home, "pgdata");
+    public string SocketDirectory => Path.Combine(Home, "pgsocket");
+    public string LogFile => Path.Combine(Home, "postgres.log");
+    public string InfoFile => Path.Combine(Home, "embedded-postgres.json");
+}
+
+/// <summary>Thrown for problems an operator fixes (missing binaries, busy port): the message says how.</summary>
+public sealed class EmbeddedPostgresException(string message) : Exception(message);
+
+/// <summary>
+/// The zero-configuration default database: a private PostgreSQL cluster started from the machine's own
+/// PostgreSQL binaries in the product's data directory, listening on loopback only, with a generated
+/// password kept in a 0600 file next to it.
+/// </summary>
+public sealed class EmbeddedPostgres : IAsyncDisposable
+{
+    public const int DefaultPort = 54329;
+    const string Database = "opensvc";
+    const string Superuser = "opensvc";
+
+    readonly EmbeddedPostgresOptions _options;
+    readonly string _binDir;
+    readonly string? _osUser;
+    bool _startedHere;
+
+    EmbeddedPostgres(EmbeddedPostgresOptions options, string binDir, string? osUser, string connectionString)
+    {
+        _options = options;
+        _binDir = binDir;
+        _osUser = osUser;
+        ConnectionString = connectionString;
+    }
+
+    public string ConnectionString { get; }
+
+    /// <summary>True when this instance started the server (and so stops it on dispose).</summary>
+    public bool StartedHere => _startedHere;
+
+    /// <summary>The default home of the product's state: OPENSVC_HOME, else /var/lib/opensvc for root, else ~/.local/share/opensvc.</summary>
+    public static string DefaultHome()
+    {
+        var env = Environment.GetEnvironmentVariable("OPENSVC_HOME");
+        if (!string.IsNullOrWhiteSpace(env))
+            return env;
+        if (Environment.UserName == "root")
+            return "/var/lib/opensvc";
+        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "opensvc");
+    }
+
+    /// <summary>Reads the connection string of an embedded cluster started by another process, if any.</summary>
+    public static string? TryReadRunningConnectionString(string home)
+    {
+        var info = Path.Combine(home, "embedded-postgres.json");
+        if (!File.Exists(info))
+            return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(info));
+            return doc.RootElement.GetProperty("connectionString").GetString();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public static async Task<EmbeddedPostgres> StartAsync(EmbeddedPostgresOptions options, CancellationToken cancellationToken = default)
+    {
+        var binDir = FindBinDirectory();
+        string? osUser = null;
+        if (Environment.UserName == "root")
+        {
+            // PostgreSQL refuses to run as root: the cluster belongs to the postgres system user.
+            var id = await ProcessRunner.RunAsync("id", ["-u", "postgres"], cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!id.Succeeded)
+                throw new EmbeddedPostgresException(
+                    "the embedded PostgreSQL needs the 'postgres' system user when run as root: install postgresql (scripts/install-deps.sh) or set OPENSVC_CONNECTION");
+            osUser = "postgres";
+        }
+
+        Directory.CreateDirectory(options.Home);
+        var passwordFile = Path.Combine(options.Home, "pg-password");
+        if (!File.Exists(passwordFile))
+        {
+            var pw = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+            File.WriteAllText(passwordFile, pw + "\n");
+            File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        var password = File.ReadAllText(passwordFile).Trim();
+
+        var connectionString = new NpgsqlConnectionStringBuilder
+        {
+            Host = options.ListenAddress,
+            Port = options.Port,
+            Username = Superuser,
+            Password = password,
+            Database = Database,
+            MaxPoolSize = 100,
+            Timeout = 10,
+        }.ConnectionString;
+
+        var pg = new EmbeddedPostgres(options, binDir, osUser, connectionString);
+        await pg.EnsureInitializedAsync(password, cancellationToken).ConfigureAwait(false);
+        await pg.EnsureRunningAsync(cancellationToken).ConfigureAwait(false);
+        await pg.EnsureDatabaseAsync(cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(options.InfoFile,
+            JsonSerializer.Serialize(new Dictionary<string, object> { ["connectionString"] = connectionString, ["port"] = options.Port }),
+            cancellationToken).ConfigureAwait(false);
+        File.SetUnixFileMode(options.InfoFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return pg;
+    }
+
+    static string FindBinDirectory()
+    {
+        var env = Environment.GetEnvironmentVariable("OPENSVC_PG_BIN");
+        if (!string.IsNullOrWhiteSpace(env) && File.Exists(Path.Combine(env, "initdb")))
+            return env;
+        const string root = "/usr/lib/postgresql";
+        if (Directory.Exists(root))
+        {
+            var best = Directory.GetDirectories(root)
+                .Select(d => (dir: Path.Combine(d, "bin"), version: int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : 0))
+                .Where(x => File.Exists(Path.Combine(x.dir, "initdb")) && File.Exists(Path.Combine(x.dir, "pg_ctl")))
+                .OrderByDescending(x => x.version)
+                .FirstOrDefault();
+            if (best.dir is not null)
+                return best.dir;
+        }
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+            if (File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")))
+                return dir;
+        throw new EmbeddedPostgresException(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found: install them with scripts/install-deps.sh (Debian package postgresql-15), set OPENSVC_PG_BIN, or configure OPENSVC_CONNECTION");
+    }
+
+    async Task EnsureInitializedAsync(string password, CancellationToken ct)
+    {
+        var data = _options.DataDirectory;
+        Directory.CreateDirectory(_options.SocketDirectory);
+        if (File.Exists(Path.Combine(data, "PG_VERSION")))
+        {
+            await WriteRuntimeConfigAsync(ct).ConfigureAwait(false);
+            return;
+        }
+        Directory.CreateDirectory(data);
+        var pwFile = Path.Combine(_options.Home, ".initdb-pw");
+        await File.WriteAllTextAsync(pwFile, password + "\n", ct).ConfigureAwait(false);
+        try
+        {
+            await ChownAsync(ct).ConfigureAwait(false);
+            File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var init = await ProcessRunner.RunAsync(Path.Combine(_binDir, "initdb"),
+                ["-D", data, "-U", Superuser, "--pwfile", pwFile, "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "-E", "UTF8", "--locale=C"],
+                new ProcessRunOptions { RunAsUser = _osUser, Timeout = TimeSpan.FromMinutes(2) }, ct).ConfigureAwait(false);
+            if (!init.Succeeded)
+                throw new EmbeddedPostgresException($"initdb failed in {data}: {init.Tail(500)}");
+        }
+        finally
+        {
+            File.Delete(pwFile);
+        }
+        await File.AppendAllTextAsync(Path.Combine(data, "postgresql.conf"), "\ninclude_if_exists = 'opensvc.conf'\n", ct).ConfigureAwait(false);
+        await WriteRuntimeConfigAsync(ct).ConfigureAwait(false);
+    }
+
+    async Task WriteRuntimeConfigAsync(CancellationToken ct)
+    {
+        // Settings live in a file, not in pg_ctl's -o string, so no value ever goes through a shell.
+        var conf = string.Join('\n',
+            $"listen_addresses = '{_options.ListenAddress}'",
+            $"port = {_options.Port.ToString(CultureInfo.InvariantCulture)}",
+            $"unix_socket_directories = '{_options.SocketDirectory}'",
+            "max_connections = 300",
+            "shared_buffers = 128MB",
+            "fsync = on",
+            "") ;
+        var path = Path.Combine(_options.DataDirectory, "opensvc.conf");
+        await File.WriteAllTextAsync(path, conf, ct).ConfigureAwait(false);
+        await ChownAsync(ct).ConfigureAwait(false);
+    }
+
+    async Task ChownAsync(CancellationToken ct)
+    {
+        if (_osUser is null)
+            return;
+        foreach (var dir in new[] { _options.DataDirectory, _options.SocketDirectory })
+        {
+            var r = await ProcessRunner.RunAsync("chown", ["-R", $"{_osUser}:{_osUser}", dir], cancellationToken: ct).ConfigureAwait(false);
+            if (!r.Succeeded)
+                throw new EmbeddedPostgresException($"cannot give {dir} to {_osUser}: {r.Tail(300)}");
+        }
+        // The log file is written by the server process.
+        if (!File.Exists(_options.LogFile))
+            await File.WriteAllTextAsync(_options.LogFile, "", ct).ConfigureAwait(false);
+        await ProcessRunner.RunAsync("chown", [$"{_osUser}:{_osUser}", _options.LogFile], cancellationToken: ct).ConfigureAwait(false);
+    }
+
+    async Task<bool> IsRunningAsync(CancellationToken ct)
+    {
+        var status = await ProcessRunner.RunAsync(Path.Combine(_binDir, "pg_ctl"), ["status", "-D", _options.DataDirectory],
+            new ProcessRunOptions { RunAsUser = _osUser, Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false);
+        return status.ExitCode == 0;
+    }
+
+    async Task EnsureRunningAsync(CancellationToken ct)
+    {
+        if (await IsRunningAsync(ct).ConfigureAwait(false))
+            return;
+        if (!PortIsFree(_options.ListenAddress, _options.Port))
+            throw new EmbeddedPostgresException(
+                $"port {_options.Port} on {_options.ListenAddress} is taken by another program: stop it, choose another port with OPENSVC_PG_PORT, or configure OPENSVC_CONNECTION");
+        var start = await ProcessRunner.RunAsync(Path.Combine(_binDir, "pg_ctl"),
+            ["start", "-D", _options.DataDirectory, "-l", _options.LogFile, "-w", "-t", "60"],
+            new ProcessRunOptions { RunAsUser = _osUser, Timeout = TimeSpan.FromSeconds(90) }, ct).ConfigureAwait(false);
+        if (!start.Succeeded)
+        {
+            var log = File.Exists(_options.LogFile) ? string.Join('\n', File.ReadLines(_options.LogFile).TakeLast(5)) : "";
+            throw new EmbeddedPostgresException($"the embedded PostgreSQL did not start ({start.Tail(300)}); last log lines: {log}");
+        }
+        _startedHere = true;
+    }
+
+    static bool PortIsFree(string address, int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            var connect = client.ConnectAsync(address, port);
+            return !connect.Wait(TimeSpan.FromMilliseconds(500)) || !client.Connected;
+        }
+        catch (AggregateException)
+        {
+            return true;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+    }
+
+    async Task EnsureDatabaseAsync(CancellationToken ct)
+    {
+        var admin = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = "postgres", Pooling = false }.ConnectionString;
+        await using var conn = new NpgsqlConnection(admin);
+        await conn.OpenAsync(ct).ConfigureAwait(false);
+        await using var exists = new NpgsqlCommand("select 1 from pg_database where datname = @n", conn);
+        exists.Parameters.AddWithValue("n", Database);
+        if (await exists.ExecuteScalarAsync(ct).ConfigureAwait(false) is null)
+        {
+            await using var create = new NpgsqlCommand($"create database \"{Database}\"", conn);
+            await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Creates a fresh database on this server (used by tests to isolate test classes).</summary>
+    public async Task<string> CreateDatabaseAsync(string name, CancellationToken ct = default)
+    {
+        var admin = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = "postgres", Pooling = false }.ConnectionString;
+        await using var conn = new NpgsqlConnection(admin);
+        await conn.OpenAsync(ct).ConfigureAwait(false);
+        var safe = new string(name.Where(c => char.IsAsciiLetterOrDigit(c) || c == '_').ToArray()).ToLowerInvariant();
+        await using (var drop = new NpgsqlCommand($"drop database if exists \"{safe}\" with (force)", conn))
+            await drop.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        await using (var create = new NpgsqlCommand($"create database \"{safe}\"", conn))
+            await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        return new NpgsqlConnectionStringBuilder(ConnectionString) { Database = safe }.ConnectionString;
+    }
+
+    public async Task StopAsync(CancellationToken ct = default)
+    {
+        var stop = await ProcessRunner.RunAsync(Path.Combine(_binDir, "pg_ctl"), ["stop", "-D", _options.DataDirectory, "-m", "fast", "-w", "-t", "60"],
+            new ProcessRunOptions { RunAsUser = _osUser, Timeout = TimeSpan.FromSeconds(90) }, ct).ConfigureAwait(false);
+        if (File.Exists(_options.InfoFile))
+            File.Delete(_options.InfoFile);
+        if (!stop.Succeeded && await IsRunningAsync(ct).ConfigureAwait(false))
+            throw new EmbeddedPostgresException($"the embedded PostgreSQL did not stop: {stop.Tail(300)}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_startedHere)
+            await StopAsync().ConfigureAwait(false);
+    }
+}

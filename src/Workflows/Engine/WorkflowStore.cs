@@ -1,0 +1,54 @@
+using JasperFx.Events.Projections;
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Aggregation;
+using Marten.Events.Projections;
+using OpenSvc.Domain.Runs;
+using OpenSvc.Workflows.Agents;
+using Weasel.Core;
+
+namespace OpenSvc.Workflows.Engine;
+
+/// <summary>How runs are stored in Marten: event names registered explicitly, inline projections for queries.</summary>
+public static class WorkflowStore
+{
+    public const string DefaultSchema = "opensvc";
+
+    public static void Configure(StoreOptions options, string connectionString, string schema = DefaultSchema)
+    {
+        options.Connection(connectionString);
+        options.DatabaseSchemaName = schema;
+        options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+        options.Events.StreamIdentity = StreamIdentity.AsGuid;
+        foreach (var (type, name) in RunEventNames.All)
+            options.Events.MapEventType(type, name);
+        // Inline: the read models commit with the events, so audit queries never lag or skip.
+        options.Projections.Add(new WorkflowRunProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new ServiceActivityProjection(), ProjectionLifecycle.Inline);
+        options.Schema.For<WorkflowRun>().Index(x => x.Service).Index(x => x.RequestedAt);
+        options.Schema.For<AgentHeartbeat>();
+    }
+}
+
+/// <summary>Keeps the WorkflowRun document of each run stream, folded by the pure domain Apply.</summary>
+public sealed class WorkflowRunProjection : SingleStreamProjection<WorkflowRun, Guid>
+{
+    public override WorkflowRun? Evolve(WorkflowRun? snapshot, Guid id, IEvent e) => (snapshot, e.Data) switch
+    {
+        (null, RunRequested r) => WorkflowRun.Create(r),
+        (null, RunRefused r) => WorkflowRun.Create(r),
+        ({ } run, var data) => run.Apply(data),
+        _ => snapshot,
+    };
+}
+
+/// <summary>Keeps each service's activity (the run holding it) from the service stream.</summary>
+public sealed class ServiceActivityProjection : SingleStreamProjection<ServiceActivity, Guid>
+{
+    public override ServiceActivity? Evolve(ServiceActivity? snapshot, Guid id, IEvent e) => (snapshot, e.Data) switch
+    {
+        (null, ServiceRunStarted s) => ServiceActivity.Create(s),
+        ({ } activity, var data) => activity.Apply(data),
+        _ => snapshot,
+    };
+}

@@ -1,1 +1,0 @@
-namespace OpenSvc.Workflows; internal static class Placeholder { }

@@ -1,0 +1,105 @@
+using JasperFx;
+using JasperFx.Events;
+using Marten;
+using MediatR;
+using Microsoft.Extensions.Logging;
+using OpenSvc.Domain.Runs;
+using OpenSvc.Workflows.Agents;
+using OpenSvc.Workflows.Engine;
+
+namespace OpenSvc.Workflows.Runs;
+
+/// <summary>
+/// Marten and Hangfire commit separately. This finds steps that were scheduled but never reached a queue,
+/// and steps started by an agent instance that is no longer alive, records why, and enqueues them again.
+/// Safe to run anywhere, any time: steps are idempotent and claims are guarded by the stream version.
+/// </summary>
+public sealed record ReconcileRuns(TimeSpan ScheduledGrace, TimeSpan AgentDeadAfter) : IRequest<ReconcileReport>
+{
+    public static ReconcileRuns Default => new(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(20));
+}
+
+public sealed record ReconcileReport(int ActiveRuns, int Requeued, int Advanced);
+
+public sealed class ReconcileRunsHandler(
+    IDocumentStore store, IStepDispatcher dispatcher, IFaultInjector faults, TimeProvider time, ILogger<ReconcileRunsHandler> log)
+    : IRequestHandler<ReconcileRuns, ReconcileReport>
+{
+    public async Task<ReconcileReport> Handle(ReconcileRuns request, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<WorkflowRun> active;
+        IReadOnlyList<AgentHeartbeat> agents;
+        await using (var query = store.QuerySession())
+        {
+            active = await query.Query<WorkflowRun>().Where(r => r.Status == RunStatus.Running).ToListAsync(cancellationToken).ConfigureAwait(false);
+            agents = await query.Query<AgentHeartbeat>().ToListAsync(cancellationToken).ConfigureAwait(false);
+        }
+        int requeued = 0, advanced = 0;
+        foreach (var candidate in active)
+        {
+            var now = time.GetUtcNow();
+            var reasons = new List<(StepState Step, string Because)>();
+            foreach (var s in candidate.Steps)
+            {
+                if (s.Status == StepStatus.Scheduled && s.ScheduledAt is { } at && now - at > request.ScheduledGrace
+                    && (s.NotBefore is null || s.NotBefore < now - request.ScheduledGrace)
+                    && !dispatcher.IsQueued(candidate.Id, s.Step.Index, s.Attempt, s.Step.Node))
+                    reasons.Add((s, $"scheduled at {at:O} but not in queue {s.Step.Node.QueueName}"));
+                else if (s.Status == StepStatus.Running && s.Agent is { } instance)
+                {
+                    var live = agents.FirstOrDefault(a => a.Id == s.Step.Node.Value);
+                    if (live is null || live.Instance != instance)
+                        reasons.Add((s, $"agent {instance} that started it is gone{(live is null ? "" : $" (node {live.Id} now runs {live.Instance})")}"));
+                    else if (!live.IsFresh(now, request.AgentDeadAfter))
+                        reasons.Add((s, $"agent {instance} stopped answering (last heartbeat {live.LastSeen:O})"));
+                }
+            }
+            var changed = await RequeueAsync(candidate.Id, reasons, cancellationToken).ConfigureAwait(false);
+            requeued += changed.Requeued;
+            advanced += changed.Advanced;
+        }
+        return new ReconcileReport(active.Count, requeued, advanced);
+    }
+
+    async Task<(int Requeued, int Advanced)> RequeueAsync(Guid runId, List<(StepState Step, string Because)> reasons, CancellationToken ct)
+    {
+        await using var session = store.LightweightSession();
+        var stream = await session.Events.FetchForWriting<WorkflowRun>(runId, ct).ConfigureAwait(false);
+        if (stream.Aggregate is not { IsFinished: false } run)
+            return (0, 0);
+        var now = time.GetUtcNow();
+        var events = new List<object>();
+        foreach (var (step, because) in reasons)
+        {
+            var current = run.Steps[step.Step.Index];
+            if (current.Status != step.Status || current.Attempt != step.Attempt || current.Agent != step.Agent)
+                continue; // it moved on since we looked
+            events.Add(new StepRequeued(runId, step.Step.Index, step.Attempt, now, because));
+        }
+        var after = events.Aggregate(run, (r, e) => r.Apply(e));
+        var advance = after.Steps.Any(s => s.Status is StepStatus.Scheduled or StepStatus.Running) ? [] : RunDecider.Advance(after, now);
+        events.AddRange(advance);
+        if (events.Count == 0)
+            return (0, 0);
+        stream.AppendMany(events);
+        await RunJournal.AppendAsync(session, run, events, now, ct).ConfigureAwait(false);
+        try
+        {
+            await session.SaveChangesAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ConcurrencyException or EventStreamUnexpectedMaxEventIdException)
+        {
+            return (0, 0); // someone else moved the run; the next pass looks again.
+        }
+        var steps = after.Steps.Select(s => s.Step).ToList();
+        foreach (var r in events.OfType<StepRequeued>())
+        {
+            var s = after.Steps[r.Step];
+            log.LogWarning("run {RunId}: step {Step} requeued: {Because}", runId, r.Step + 1, r.Because);
+            dispatcher.Dispatch(runId, r.Step, r.Attempt, s.Step.Action, s.Step.Node, null,
+                StepDispatch.Label(run.Service, s.Step, s.Step.Node, r.Step));
+        }
+        StepDispatch.DispatchAll(dispatcher, faults, run.Service, runId, advance, steps);
+        return (events.OfType<StepRequeued>().Count(), advance.Count);
+    }
+}

@@ -1,0 +1,90 @@
+using JasperFx;
+using System.Security.Cryptography;
+using System.Text;
+using JasperFx.Events;
+using Marten;
+using MediatR;
+using Microsoft.Extensions.Logging;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Domain.Runs;
+using OpenSvc.Workflows.Engine;
+
+namespace OpenSvc.Workflows.Runs;
+
+/// <summary>Start a workflow run for an accepted plan. Refused while another mutating run holds the service.</summary>
+public sealed record SubmitRun(Plan Plan, string RequestedBy, string? Reason, bool Force, string ConfigText) : IRequest<SubmitResult>;
+
+public sealed record SubmitResult(Guid RunId, bool Accepted, string? Refusal, Guid? RunInFlight);
+
+public sealed class SubmitRunHandler(
+    IDocumentStore store, IStepDispatcher dispatcher, IFaultInjector faults, TimeProvider time, ILogger<SubmitRunHandler> log)
+    : IRequestHandler<SubmitRun, SubmitResult>
+{
+    public async Task<SubmitResult> Handle(SubmitRun request, CancellationToken cancellationToken)
+    {
+        var plan = request.Plan;
+        var runId = Guid.CreateVersion7();
+        var now = time.GetUtcNow();
+        IReadOnlyList<object> events;
+        await using (var session = store.LightweightSession())
+        {
+            var service = await session.Events.FetchForWriting<ServiceActivity>(ServiceActivity.StreamId(plan.Service), cancellationToken).ConfigureAwait(false);
+            if (service.Aggregate?.ActiveRun is { } inFlight)
+                return await RefuseAsync(request, runId, inFlight, now, cancellationToken).ConfigureAwait(false);
+
+            var requested = new RunRequested(runId, plan.Service, plan.Action, plan.Node, plan.To, request.RequestedBy, request.Reason,
+                request.Force, now, ConfigVersion(request.ConfigText), request.ConfigText, plan);
+            events = RunDecider.Begin(requested);
+            session.Events.StartStream<WorkflowRun>(runId, events);
+            service.AppendOne(new ServiceRunStarted(plan.Service, runId, plan.Action, now));
+            await RunJournal.AppendAsync(session, WorkflowRun.Create(requested), events, now, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ConcurrencyException or EventStreamUnexpectedMaxEventIdException)
+            {
+                // Another request took the service between our read and our write.
+                await using var query = store.QuerySession();
+                var current = await query.LoadAsync<ServiceActivity>(ServiceActivity.StreamId(plan.Service), cancellationToken).ConfigureAwait(false);
+                return await RefuseAsync(request, runId, current?.ActiveRun ?? Guid.Empty, now, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        log.LogInformation("run {RunId}: {Service} {Action} on {Node} requested by {RequestedBy}, {Steps} steps",
+            runId, plan.Service, RunDecider.ActionName(plan.Action), plan.Node, request.RequestedBy, plan.Steps.Count);
+        StepDispatch.DispatchAll(dispatcher, faults, plan.Service, runId, events, plan.Steps);
+        return new SubmitResult(runId, true, null, null);
+    }
+
+    async Task<SubmitResult> RefuseAsync(SubmitRun request, Guid runId, Guid inFlight, DateTimeOffset now, CancellationToken ct)
+    {
+        var plan = request.Plan;
+        var refusal = $"service {plan.Service} is busy: run {inFlight} is in flight; wait for it or cancel it (opensvc run cancel {inFlight})";
+        await using var session = store.LightweightSession();
+        session.Events.StartStream<WorkflowRun>(runId,
+            new RunRefused(runId, plan.Service, plan.Action, plan.Node, request.RequestedBy, request.Reason, refusal, now));
+        await session.SaveChangesAsync(ct).ConfigureAwait(false);
+        log.LogWarning("run {RunId}: refused: {Refusal}", runId, refusal);
+        return new SubmitResult(runId, false, refusal, inFlight);
+    }
+
+    public static string ConfigVersion(string configText) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(configText))).ToLowerInvariant()[..12];
+}
+
+/// <summary>Records a refusal decided before any run could start (a planner guard), so the audit trail has it.</summary>
+public sealed record RecordRefusal(string Service, ServiceAction Action, Domain.NodeName Node, string RequestedBy, string? Reason, string Refusal)
+    : IRequest<Guid>;
+
+public sealed class RecordRefusalHandler(IDocumentStore store, TimeProvider time) : IRequestHandler<RecordRefusal, Guid>
+{
+    public async Task<Guid> Handle(RecordRefusal request, CancellationToken cancellationToken)
+    {
+        var runId = Guid.CreateVersion7();
+        await using var session = store.LightweightSession();
+        session.Events.StartStream<WorkflowRun>(runId,
+            new RunRefused(runId, request.Service, request.Action, request.Node, request.RequestedBy, request.Reason, request.Refusal, time.GetUtcNow()));
+        await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        return runId;
+    }
+}
