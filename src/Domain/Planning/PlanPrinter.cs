@@ -31,9 +31,9 @@ public static class PlanPrinter
         var driverWidth = Width(plan.Steps, s => $"({s.Driver})");
         foreach (var step in plan.Steps)
         {
+            var number = step.Index.ToString(CultureInfo.InvariantCulture).PadLeft(numberWidth) + ".";
             var cells = new List<string>
             {
-                step.Index.ToString(CultureInfo.InvariantCulture).PadLeft(numberWidth) + ".",
                 step.Node.ToString().PadRight(nodeWidth),
                 Name(step.Action).PadRight(actionWidth),
                 step.Rid.ToString().PadRight(ridWidth),
@@ -47,7 +47,7 @@ public static class PlanPrinter
                 cells.Add("optional");
             if (!IsChained(step))
                 cells.Add(step.WaitsFor.Count == 0 ? "waits for nothing" : $"after {string.Join(", ", step.WaitsFor)}");
-            text.Append("  ").Append(string.Join("  ", cells).TrimEnd()).Append('\n');
+            text.Append("  ").Append(number).Append(' ').Append(string.Join("  ", cells).TrimEnd()).Append('\n');
         }
         return text.ToString();
     }
