@@ -16,7 +16,7 @@ public static class RunDecider
     /// <summary>The events that open a run: the request, then the steps that can start at once.</summary>
     public static IReadOnlyList<object> Begin(RunRequested requested)
     {
-        var run = WorkflowRun.Create(requested);
+        var run = WorkflowRun.From(requested);
         var events = new List<object> { requested };
         events.AddRange(Advance(run, requested.At));
         return events;
@@ -61,7 +61,7 @@ public static class RunDecider
                 return events;
             }
         }
-        var after = events.Aggregate(run, (r, e) => r.Apply(e));
+        var after = events.Aggregate(run, (r, e) => r.Then(e));
         events.AddRange(Advance(after, now));
         return events;
     }
@@ -71,7 +71,7 @@ public static class RunDecider
         if (run.IsFinished || run.CancelRequested)
             return [];
         var events = new List<object> { new RunCancelRequested(run.Id, by, reason, now) };
-        events.AddRange(Advance(run.Apply(events[0]), now));
+        events.AddRange(Advance(run.Then(events[0]), now));
         return events;
     }
 
@@ -132,7 +132,7 @@ public static class RunDecider
                 s.Step.Index)).ToList();
             var planned = new CompensationPlanned(run.Id, blockingFailure.Step.Index, steps, now);
             var events = new List<object> { planned };
-            events.AddRange(ScheduleReady(run.Apply(planned), now, onlyCompensations: true));
+            events.AddRange(ScheduleReady(run.Then(planned), now, onlyCompensations: true));
             return events;
         }
 

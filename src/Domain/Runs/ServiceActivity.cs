@@ -9,9 +9,9 @@ namespace OpenSvc.Domain.Runs;
 /// </summary>
 public sealed record ServiceActivity(Guid Id, string Service, Guid? ActiveRun, Planning.ServiceAction? ActiveAction, DateTimeOffset? Since)
 {
-    public static ServiceActivity Create(ServiceRunStarted e) => new(StreamId(e.Service), e.Service, e.RunId, e.Action, e.At);
+    public static ServiceActivity From(ServiceRunStarted e) => new(StreamId(e.Service), e.Service, e.RunId, e.Action, e.At);
 
-    public ServiceActivity Apply(object @event) => @event switch
+    public ServiceActivity Then(object @event) => @event switch
     {
         ServiceRunStarted e => this with { ActiveRun = e.RunId, ActiveAction = e.Action, Since = e.At },
         ServiceRunEnded e when e.RunId == ActiveRun => this with { ActiveRun = null, ActiveAction = null, Since = null },

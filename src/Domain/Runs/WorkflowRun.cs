@@ -31,7 +31,8 @@ public sealed record StepState(
 }
 
 /// <summary>
-/// A workflow run rebuilt from its events. Immutable: every Apply returns a new value.
+/// A workflow run rebuilt from its events. Immutable: every Then returns a new value. (Named From/Then rather
+/// than Create/Apply so Marten does not also discover them by convention: the projection calls them explicitly.)
 /// </summary>
 public sealed record WorkflowRun(
     Guid Id,
@@ -56,15 +57,15 @@ public sealed record WorkflowRun(
 {
     public bool IsFinished => Status != RunStatus.Running;
 
-    public static WorkflowRun Create(RunRequested e) =>
+    public static WorkflowRun From(RunRequested e) =>
         new(e.RunId, e.Service, e.Action, e.Node, e.To, e.RequestedBy, e.Reason, e.Force, e.At, e.ConfigVersion, e.ConfigText, e.Plan,
             e.Plan.Steps.Select(s => StepState.Planned(s)).ToImmutableList(), RunStatus.Running, null, null, false, false, null);
 
-    public static WorkflowRun Create(RunRefused e) =>
+    public static WorkflowRun From(RunRefused e) =>
         new(e.RunId, e.Service, e.Action, e.Node, null, e.RequestedBy, e.Reason, false, e.At, "", "",
             new Plan(e.Service, e.Action, e.Node, null, false, []), [], RunStatus.Refused, e.At, e.Refusal, false, false, e.Refusal);
 
-    public WorkflowRun Apply(object @event) => @event switch
+    public WorkflowRun Then(object @event) => @event switch
     {
         StepScheduled e => WithStep(e.Step, s => s with
         {
@@ -110,10 +111,10 @@ public sealed record WorkflowRun(
         {
             run = (run, e) switch
             {
-                (null, RunRequested r) => Create(r),
-                (null, RunRefused r) => Create(r),
+                (null, RunRequested r) => From(r),
+                (null, RunRefused r) => From(r),
                 (null, _) => null,
-                ({ } current, _) => current.Apply(e),
+                ({ } current, _) => current.Then(e),
             };
         }
         return run;

@@ -35,9 +35,9 @@ public sealed class WorkflowRunProjection : SingleStreamProjection<WorkflowRun, 
 {
     public override WorkflowRun? Evolve(WorkflowRun? snapshot, Guid id, IEvent e) => (snapshot, e.Data) switch
     {
-        (null, RunRequested r) => WorkflowRun.Create(r),
-        (null, RunRefused r) => WorkflowRun.Create(r),
-        ({ } run, var data) => run.Apply(data),
+        (null, RunRequested r) => WorkflowRun.From(r),
+        (null, RunRefused r) => WorkflowRun.From(r),
+        ({ } run, var data) => run.Then(data),
         _ => snapshot,
     };
 }
@@ -47,8 +47,8 @@ public sealed class ServiceActivityProjection : SingleStreamProjection<ServiceAc
 {
     public override ServiceActivity? Evolve(ServiceActivity? snapshot, Guid id, IEvent e) => (snapshot, e.Data) switch
     {
-        (null, ServiceRunStarted s) => ServiceActivity.Create(s),
-        ({ } activity, var data) => activity.Apply(data),
+        (null, ServiceRunStarted s) => ServiceActivity.From(s),
+        ({ } activity, var data) => activity.Then(data),
         _ => snapshot,
     };
 }

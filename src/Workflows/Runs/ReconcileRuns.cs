@@ -76,7 +76,7 @@ public sealed class ReconcileRunsHandler(
                 continue; // it moved on since we looked
             events.Add(new StepRequeued(runId, step.Step.Index, step.Attempt, now, because));
         }
-        var after = events.Aggregate(run, (r, e) => r.Apply(e));
+        var after = events.Aggregate(run, (r, e) => r.Then(e));
         var advance = after.Steps.Any(s => s.Status is StepStatus.Scheduled or StepStatus.Running) ? [] : RunDecider.Advance(after, now);
         events.AddRange(advance);
         if (events.Count == 0)

@@ -37,7 +37,7 @@ public sealed class SubmitRunHandler(
             events = RunDecider.Begin(requested);
             session.Events.StartStream<WorkflowRun>(runId, events);
             service.AppendOne(new ServiceRunStarted(plan.Service, runId, plan.Action, now));
-            await RunJournal.AppendAsync(session, WorkflowRun.Create(requested), events, now, cancellationToken).ConfigureAwait(false);
+            await RunJournal.AppendAsync(session, WorkflowRun.From(requested), events, now, cancellationToken).ConfigureAwait(false);
             try
             {
                 await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);

@@ -134,7 +134,7 @@ public sealed class StepExecutor(
             {
                 continue;
             }
-            var after = events.Aggregate(run, (r, e) => r.Apply(e));
+            var after = events.Aggregate(run, (r, e) => r.Then(e));
             foreach (var end in events.Where(e => e is RunCompleted or RunFailed or RunCancelled))
                 log.LogInformation("run {RunId}: {Outcome}", runId, after.Outcome);
             StepDispatch.DispatchAll(dispatcher, faults, run.Service, runId, events, after.Steps.Select(s => s.Step).ToList());
