@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds with warnings as errors, runs all test projects
+# against real PostgreSQL (and, as later issues add them, sshd, dockerd, btrfs and rsync), then prints
+# one line with the real counts: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh || exit 2
+
+if ! dotnet build OpenSvc.sln -nologo -v quiet -warnaserror; then
+  echo "build failed"
+  echo "0 passed, 1 failed, 0 skipped"
+  exit 1
+fi
+
+results=$(mktemp -d)
+cleanup() {
+  # Test processes start private PostgreSQL clusters under /tmp; make sure none outlives the run.
+  for data in /tmp/opensvc-tests-pg-*/pgdata; do
+    [ -d "$data" ] || continue
+    runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl stop -D "$data" -m immediate >/dev/null 2>&1 || true
+    rm -rf "$(dirname "$data")"
+  done
+  rm -rf "$results"
+}
+trap cleanup EXIT
+dotnet test OpenSvc.sln --no-build -nologo --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" 2>&1 \
+  | grep -E "^\s*(Failed|Skipped) [A-Za-z]|Failed!|Passed!|Error Message" || true
+status=${PIPESTATUS[0]}
+
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+  skipped=$((skipped + $(get notExecuted)))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1   # the runner failed without a recorded test failure (crash, hang): never report green
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
