@@ -75,12 +75,12 @@ public static class AgentHost
         builder.Logging.AddFilter("Hangfire", LogLevel.Warning);
         builder.Logging.AddFilter("Marten", LogLevel.Warning);
         builder.Logging.AddFilter("JasperFx", LogLevel.Warning);
-        builder.Services.AddOpenSvcEngine(new EngineOptions(connection, settings.Node)
+        builder.Services.AddOpenSvcEngine(Tuning(new EngineOptions(connection, settings.Node)
         {
             RunAgent = true,
             FakeCluster = settings.FakeCluster,
             Workers = settings.Workers,
-        });
+        }));
 
         var app = builder.Build();
         app.MapGet("/health", async (CancellationToken token) =>
@@ -105,5 +105,23 @@ public static class AgentHost
             IgnoreAntiforgeryToken = false,
         });
         return app;
+    }
+
+    /// <summary>
+    /// Timing knobs for tests and benchmarks (milliseconds): OPENSVC_HEARTBEAT_MS, OPENSVC_RECONCILE_MS,
+    /// OPENSVC_SCHEDULED_GRACE_MS, OPENSVC_AGENT_DEAD_MS. Operators keep the defaults.
+    /// </summary>
+    static EngineOptions Tuning(EngineOptions o)
+    {
+        static TimeSpan? Ms(string name) =>
+            int.TryParse(Environment.GetEnvironmentVariable(name), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;
+        return o with
+        {
+            HeartbeatEvery = Ms("OPENSVC_HEARTBEAT_MS") ?? o.HeartbeatEvery,
+            ReconcileEvery = Ms("OPENSVC_RECONCILE_MS") ?? o.ReconcileEvery,
+            ScheduledGrace = Ms("OPENSVC_SCHEDULED_GRACE_MS") ?? o.ScheduledGrace,
+            AgentDeadAfter = Ms("OPENSVC_AGENT_DEAD_MS") ?? o.AgentDeadAfter,
+        };
     }
 }

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace OpenSvc.Tests.Support;
+
+/// <summary>A real `opensvc agent` process (the built executable), with its output kept for failure messages.</summary>
+public sealed class AgentProcess : IDisposable
+{
+    readonly Process _process;
+    readonly StringBuilder _log = new();
+    readonly Lock _gate = new();
+
+    public string Node { get; }
+
+    AgentProcess(string node, Process process)
+    {
+        Node = node;
+        _process = process;
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public int Pid => _process.Id;
+
+    public string Log
+    {
+        get { lock (_gate) return _log.ToString(); }
+    }
+
+    public static string OpensvcDll => Path.Combine(AppContext.BaseDirectory, "opensvc.dll");
+
+    public static AgentProcess Start(string node, string connection, IReadOnlyDictionary<string, string>? env = null, params string[] extraArgs)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in (string[])[OpensvcDll, "agent", "--node", node, "--fake-cluster", "--listen", "127.0.0.1:0", "--connection", connection, .. extraArgs])
+            psi.ArgumentList.Add(a);
+        psi.Environment["OPENSVC_HEARTBEAT_MS"] = "300";
+        psi.Environment["OPENSVC_RECONCILE_MS"] = "500";
+        psi.Environment["OPENSVC_SCHEDULED_GRACE_MS"] = "1500";
+        psi.Environment["OPENSVC_AGENT_DEAD_MS"] = "2000";
+        foreach (var (k, v) in env ?? new Dictionary<string, string>())
+            psi.Environment[k] = v;
+        var process = new Process { StartInfo = psi };
+        var agent = new AgentProcess(node, process);
+        process.OutputDataReceived += (_, e) => agent.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => agent.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return agent;
+    }
+
+    void Append(string? line)
+    {
+        if (line is null)
+            return;
+        lock (_gate)
+            _log.Append(Node).Append(": ").AppendLine(line);
+    }
+
+    public async Task WaitReadyAsync(TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (!Log.Contains("ready:", StringComparison.Ordinal))
+        {
+            if (HasExited)
+                throw new InvalidOperationException($"agent {Node} exited during start-up:\n{Log}");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"agent {Node} not ready in {within}:\n{Log}");
+            await Task.Delay(50);
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5000);
+            }
+        }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+    }
+}
