@@ -210,7 +210,8 @@ internal sealed partial class ConfigReader
             entry = FindEntry(_doc.Default, name, scopable);
             from = _doc.Default;
         }
-        var raw = entry?.Value ?? keyword?.Default;
+        var raw = entry?.Value ?? keyword?.Default
+            ?? (fallBackToDefault ? KeywordTable.Find(ConfigDocument.DefaultSection, null, name)?.Default : null);
         return raw is null ? null : Expand(raw, from, depth, budget);
     }
 
