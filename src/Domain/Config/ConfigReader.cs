@@ -13,7 +13,7 @@ internal sealed partial class ConfigReader
     public const int MaxReferenceDepth = 20;
 
     /// <summary>Reference substitutions allowed per value read, so that fan-out loops stay bounded.</summary>
-    const int ReferenceBudget = 2000;
+    const int ReferenceBudget = 256;
 
     /// <summary>A value grown past this by expansion is not expanded further.</summary>
     const int MaxExpandedLength = 1 << 20;

@@ -230,13 +230,22 @@ public static partial class KeywordTable
         _ => $"{group}.{type}",
     };
 
-    /// <summary>Keywords a section of this group and (canonical) type accepts.</summary>
-    public static IEnumerable<Keyword> For(string group, string? type)
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Group, string? Type), IReadOnlyList<Keyword>> ForCache = new();
+
+    /// <summary>Keywords a section of this group and (canonical) type accepts; a group keyword hides a generic one of the same name.</summary>
+    public static IReadOnlyList<Keyword> For(string group, string? type) =>
+        group == D || (ResourceGroups.Contains(group) && (type is null || type.Length <= 32))
+            ? ForCache.GetOrAdd((group, type), Compute)
+            : Compute((group, type)); // do not grow the cache with arbitrary names from bad input
+
+    static IReadOnlyList<Keyword> Compute((string Group, string? Type) key)
     {
-        if (group == D)
-            return All.Where(k => k.Group == D);
-        return All.Where(k => (k.Group == AnyResource || k.Group == group) && (k.Type is null || k.Type == type))
-            .Where(k => !(k.Group == AnyResource && All.Any(o => o.Group == group && o.Name == k.Name && (o.Type is null || o.Type == type))));
+        if (key.Group == D)
+            return All.Where(k => k.Group == D).ToList();
+        var specific = All.Where(k => k.Group == key.Group && (k.Type is null || k.Type == key.Type)).ToList();
+        return specific
+            .Concat(All.Where(k => k.Group == AnyResource && !specific.Any(o => o.Name == k.Name)))
+            .ToList();
     }
 
     /// <summary>The keyword named <paramref name="name"/> (modern name) for a section.</summary>
