@@ -174,6 +174,9 @@ internal sealed class ResourceContext(
                 $"{declare}, or set target to a populated node list");
         }
         var schedule = values.String(section, "schedule") ?? "~04:00-06:00";
+        if (!Config.Schedule.TryParse(schedule, out _, out var scheduleError))
+            Add(values.Get(section, "schedule")?.From ?? section, values.Get(section, "schedule")?.Entry, "schedule", Severity.Error,
+                $"'{ValueReader.Shorten(schedule)}' is not a schedule: {scheduleError}", "write e.g. ~04:00-06:00, 04:00-06:00@121 or @30");
         var delay = values.Duration(section, "sync_max_delay") ?? 97200;
         return create(new SyncCommon(c.Id, c.Driver, c.Line, c.Standby, c.Disabled, c.Optional, c.Tags, c.Keywords,
             tokens, targets, schedule, delay));

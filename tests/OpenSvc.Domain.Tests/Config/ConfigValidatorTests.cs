@@ -233,4 +233,11 @@ public class ConfigValidatorTests
             target = drpnodes
             """).Should().BeEmpty();
     }
+
+    [Fact]
+    public void an_unreadable_sync_schedule_is_an_error()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\nsync_schedule = 99:00\n[sync#0]\ntype = docker\ntarget = nodes\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error && p.Keyword == "sync_schedule" && p.Section == "DEFAULT" && p.Line == 3);
+    }
 }
