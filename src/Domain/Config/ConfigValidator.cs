@@ -1,0 +1,159 @@
+namespace OpenSvc.Domain.Config;
+
+/// <summary>
+/// Reports every problem of a configuration at once: reading problems, keyword problems, and the
+/// problems of resolving it on each node of <c>nodes</c> ∪ <c>drpnodes</c>. A problem found on every
+/// node is reported once without a node.
+/// </summary>
+public static class ConfigValidator
+{
+    static readonly string[] ReservedScopes = ["nodes", "drpnodes", "encapnodes", "flex_primary", "drp_flex_primary"];
+
+    public static IReadOnlyList<ConfigProblem> Validate(
+        ConfigDocument doc,
+        string serviceName,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var problems = new List<ConfigProblem>(doc.Problems);
+        problems.AddRange(DocumentProblems(doc));
+
+        var path = ServicePath.Parse(serviceName);
+        var declared = DeclaredNodes(doc);
+        if (declared.Count == 0)
+        {
+            problems.Add(new ConfigProblem(doc.File, doc.Default.Get("nodes")?.Line ?? doc.Default.Line, ConfigDocument.DefaultSection,
+                "nodes", Severity.Warning, "no node declared: the service runs on the local node only", "add nodes = <node names>", null));
+            declared = [new NodeName("localhost")];
+        }
+
+        var perNode = new List<(NodeName Node, ConfigProblem Problem)>();
+        foreach (var node in declared)
+        {
+            var found = new List<ConfigProblem>();
+            ServiceResolver.ResolveForNode(doc, path, node, environment, found);
+            perNode.AddRange(found.Distinct().Select(p => (node, p)));
+        }
+
+        // A finding every node shares is a finding about the file, not about a node.
+        foreach (var group in perNode.GroupBy(x => x.Problem with { Node = null }))
+        {
+            var nodes = group.Select(x => x.Node).Distinct().ToList();
+            if (nodes.Count == declared.Count)
+                problems.Add(group.Key);
+            else
+                problems.AddRange(nodes.Select(n => group.Key with { Node = n }));
+        }
+        return problems.Distinct().ToList();
+    }
+
+    /// <summary>Nodes the service declares, in order: nodes, then drpnodes (drpnode at their head).</summary>
+    internal static IReadOnlyList<NodeName> DeclaredNodes(ConfigDocument doc)
+    {
+        var names = Converters.List(doc.Default.Get("nodes")?.Value).ToList();
+        var drp = Converters.List(doc.Default.Get("drpnodes")?.Value).Select(n => n.ToLowerInvariant()).ToList();
+        var drpnode = doc.Default.Get("drpnode")?.Value.Trim().ToLowerInvariant();
+        if (!string.IsNullOrEmpty(drpnode) && !drp.Contains(drpnode))
+            drp.Insert(0, drpnode);
+        var result = new List<NodeName>();
+        foreach (var name in names.Concat(drp))
+            if (NodeName.TryParse(name, out var node) && !result.Contains(node))
+                result.Add(node);
+        return result;
+    }
+
+    /// <summary>Problems that do not depend on the node: sections, keywords, scopes, aliases, candidates, topology.</summary>
+    internal static IEnumerable<ConfigProblem> DocumentProblems(ConfigDocument doc)
+    {
+        var problems = new List<ConfigProblem>();
+        var declared = DeclaredNodes(doc).Select(n => n.Value).ToHashSet(StringComparer.Ordinal);
+        void Add(ConfigSection s, ConfigEntry? e, Severity severity, string reason, string? fix) =>
+            problems.Add(new ConfigProblem(doc.File, e?.Line ?? s.Line, s.Name, e?.Key, severity, reason, fix, null));
+
+        foreach (var section in doc.Sections)
+        {
+            if (KeywordTable.FreeFormSections.Contains(section.Name) || section.Group == "subset")
+                continue;
+            var isDefault = section.Name == ConfigDocument.DefaultSection;
+            if (!isDefault && (section.Index is null || !KeywordTable.ResourceGroups.Contains(section.Group)))
+            {
+                Add(section, null, Severity.Warning, $"ignored section: '{section.Group}' is not a resource group",
+                    $"use one of: {string.Join(", ", KeywordTable.ResourceGroups.Select(g => g + "#<index>"))}");
+                continue;
+            }
+            var (group, type) = ConfigReader.SectionType(section);
+            if (!isDefault && !KeywordTable.IsSupported(group, type))
+            {
+                Add(section, section.Get("type"), Severity.Warning,
+                    $"ignored section: driver {group}.{type ?? "(none)"} is not supported by this agent", null);
+                continue;
+            }
+
+            foreach (var entry in section.Entries)
+                CheckEntry(section, entry, group, type, isDefault, declared, Add);
+        }
+
+        var def = doc.Default;
+        var flexPrimary = def.Get("flex_primary");
+        var topology = (def.Get("topology") ?? def.Get("cluster_type"))?.Value.Trim().ToLowerInvariant();
+        if (flexPrimary is not null && topology != "flex")
+            Add(def, flexPrimary, Severity.Warning,
+                "flex_primary is set but topology is not flex: the service behaves as failover and flex_primary only acts as a scope",
+                "topology = flex");
+        foreach (var key in new[] { "flex_primary", "drp_flex_primary" })
+        {
+            var entry = def.Get(key);
+            var value = entry?.Value.Trim().ToLowerInvariant();
+            if (entry is not null && value!.Length > 0 && !value.Contains('{') && declared.Count > 0 && !declared.Contains(value))
+                Add(def, entry, Severity.Error, $"node '{value}' is not declared in nodes or drpnodes",
+                    $"add {value} to nodes or drpnodes, or name a declared node");
+        }
+        return problems;
+    }
+
+    static void CheckEntry(ConfigSection section, ConfigEntry entry, string group, string? type, bool isDefault,
+        HashSet<string> declared, Action<ConfigSection, ConfigEntry?, Severity, string, string?> add)
+    {
+        var name = entry.Keyword;
+        if (KeywordTable.FindRemoved(group, type, name) is { } removed)
+        {
+            add(section, entry, Severity.Warning, removed.Reason, removed.Fix);
+            return;
+        }
+        var keyword = KeywordTable.Find(group, type, name);
+        if (keyword is null && KeywordTable.FindByAlias(group, type, name) is { } modern)
+        {
+            keyword = modern;
+            add(section, entry, Severity.Warning, $"deprecated keyword: use {modern.Name}", $"rename {name} to {modern.Name}");
+        }
+        if (keyword is null && isDefault && KeywordTable.FindInheritableFromDefault(name) is { } inherited)
+            keyword = inherited;
+        if (keyword is null && !isDefault && KeywordTable.IsHookKeyword(name))
+            return;
+        if (keyword is null)
+        {
+            add(section, entry, Severity.Warning, $"ignored option {section.Name}.{name}", null);
+            return;
+        }
+
+        if (entry.Scope is not null)
+        {
+            if (!keyword.Scopable)
+            {
+                add(section, entry, Severity.Error, $"keyword {name} does not support scoping: {entry.Key} is ignored",
+                    $"remove the @{entry.Scope} suffix");
+                return;
+            }
+            if (!ReservedScopes.Contains(entry.Scope) && declared.Count > 0 && !declared.Contains(entry.Scope))
+                add(section, entry, Severity.Error, $"scope '@{entry.Scope}' names a node not declared in nodes or drpnodes",
+                    $"add {entry.Scope} to nodes or drpnodes, or use @nodes / @drpnodes");
+        }
+
+        if (keyword.Candidates is { } candidates && !entry.Value.Contains('{'))
+        {
+            var tokens = keyword.Kind == ValueKind.List ? Converters.List(entry.Value) : [entry.Value.Trim().ToLowerInvariant()];
+            foreach (var token in tokens.Where(t => !candidates.Contains(t)))
+                add(section, entry, Severity.Error, $"'{ValueReader.Shorten(token)}' is not in valid candidates: {string.Join(", ", candidates)}",
+                    name == "target" && token == "both" ? "target = nodes drpnodes" : $"use one of: {string.Join(", ", candidates)}");
+        }
+    }
+}

@@ -1,0 +1,364 @@
+namespace OpenSvc.Domain.Config;
+
+/// <summary>Builds the typed resources of one service for one node and reports per-node problems.</summary>
+internal sealed class ResourceContext(
+    ConfigReader reader,
+    ValueReader values,
+    ServicePath path,
+    IReadOnlyList<string> nodes,
+    IReadOnlyList<string> drpnodes,
+    IReadOnlyList<NodeName> nodeNames,
+    IReadOnlyList<NodeName> drpNodeNames,
+    List<ConfigProblem> problems)
+{
+    ConfigDocument Doc => reader.Document;
+    NodeName Node => reader.Node;
+
+    public ServiceResource? Build(ConfigSection section)
+    {
+        var (group, type) = ConfigReader.SectionType(section);
+        if (!KeywordTable.IsSupported(group, type) || !ResourceId.TryParse(section.Name, out var rid))
+            return null;
+
+        CheckRequired(section, group, type);
+
+        var tags = values.List(section, "tags").Distinct().ToList();
+        var explicitOptional = values.Bool(section, "optional");
+        var common = new Common(
+            rid,
+            KeywordTable.DriverName(group, type),
+            section.Line,
+            Standby(section),
+            values.Bool(section, "disable") ?? false,
+            explicitOptional ?? (group is "sync" or "task" || tags.Contains("noaction")),
+            tags,
+            ResolvedKeywords(section, group, type));
+
+        return (group, type) switch
+        {
+            ("fs", _) => BuildFs(section, common),
+            ("container", _) => BuildContainer(section, common),
+            ("ip", _) => BuildIp(section, common),
+            ("sync", "docker") => BuildSync(section, common, s => new DockerSync
+            {
+                Id = s.Id, Driver = s.Driver, Line = s.Line, Standby = s.Standby, Disabled = s.Disabled, Optional = s.Optional,
+                Tags = s.Tags, Keywords = s.Keywords, TargetTokens = s.TargetTokens, Targets = s.Targets, Schedule = s.Schedule,
+                SyncMaxDelaySeconds = s.SyncMaxDelaySeconds,
+                DstFs = null, // set in Finish, once every fs is known
+            }),
+            ("sync", "btrfs") => BuildBtrfs(section, common),
+            ("sync", _) => BuildRsync(section, common),
+            _ => null,
+        };
+    }
+
+    sealed record Common(ResourceId Id, string Driver, int Line, bool Standby, bool Disabled, bool Optional,
+        IReadOnlyList<string> Tags, IReadOnlyDictionary<string, string> Keywords);
+
+    sealed record SyncCommon(ResourceId Id, string Driver, int Line, bool Standby, bool Disabled, bool Optional,
+        IReadOnlyList<string> Tags, IReadOnlyDictionary<string, string> Keywords,
+        IReadOnlyList<string> TargetTokens, IReadOnlyList<NodeName> Targets, string Schedule, long SyncMaxDelaySeconds);
+
+    FsResource BuildFs(ConfigSection section, Common c)
+    {
+        var type = values.String(section, "type");
+        var mntOpt = values.String(section, "mnt_opt");
+        if (type is null)
+        {
+            var guess = mntOpt?.Contains("subvol=", StringComparison.Ordinal) == true ? "btrfs" : "<fs type>";
+            Add(section, null, "type", Severity.Warning,
+                "no type: the filesystem is mounted without -t (the kernel guesses the type)", $"add type = {guess}");
+        }
+        return new FsResource
+        {
+            Id = c.Id, Driver = c.Driver, Line = c.Line, Standby = c.Standby, Disabled = c.Disabled, Optional = c.Optional,
+            Tags = c.Tags, Keywords = c.Keywords,
+            Type = type,
+            Dev = values.String(section, "dev"),
+            Mnt = values.String(section, "mnt"),
+            MntOpt = mntOpt,
+        };
+    }
+
+    DockerContainer BuildContainer(ConfigSection section, Common c)
+    {
+        var runArgs = values.Shlex(section, "run_args");
+        var netnsRead = values.Get(section, "netns");
+        var netns = string.IsNullOrWhiteSpace(netnsRead?.Value) ? null : netnsRead!.Value.Trim();
+        string? networkArg;
+        ResourceId? joins = null;
+        if (netns == "host")
+            networkArg = "--net=host";
+        else if (netns is not null && ContainerSection(netns) is { } other && ResourceId.TryParse(other.Name, out var otherRid))
+        {
+            networkArg = $"--net=container:{ContainerName(other)}";
+            joins = otherRid;
+        }
+        else
+        {
+            if (netns is not null)
+                ReportNoContainer(section, netnsRead!, netns);
+            networkArg = NetworkInArgs(runArgs) is null ? "--net=none" : null;
+        }
+        var effective = networkArg ?? NetworkInArgs(runArgs);
+        if (joins is null && effective is not null && effective.StartsWith("--net=container:", StringComparison.Ordinal))
+        {
+            var name = effective["--net=container:".Length..];
+            var joined = Doc.Sections.FirstOrDefault(s => s.Group == "container" && s.Index is not null && ContainerName(s) == name);
+            if (joined is not null && ResourceId.TryParse(joined.Name, out var joinedRid))
+                joins = joinedRid;
+        }
+
+        return new DockerContainer
+        {
+            Id = c.Id, Driver = c.Driver, Line = c.Line, Standby = c.Standby, Disabled = c.Disabled, Optional = c.Optional,
+            Tags = c.Tags, Keywords = c.Keywords,
+            Image = values.String(section, "image"),
+            Command = values.Shlex(section, "command"),
+            RunArgs = runArgs,
+            Name = ContainerName(section),
+            Hostname = values.String(section, "hostname"),
+            NetNs = netns,
+            NetworkArg = networkArg,
+            EffectiveNetwork = effective,
+            JoinsNetworkOf = joins,
+            Rm = values.Bool(section, "rm") ?? false,
+            Detach = values.Bool(section, "detach") ?? true,
+        };
+    }
+
+    DockerIp BuildIp(ConfigSection section, Common c)
+    {
+        var netnsRead = values.Get(section, "netns");
+        var netns = string.IsNullOrWhiteSpace(netnsRead?.Value) ? null : netnsRead!.Value.Trim();
+        if (netns is not null && ContainerSection(netns) is null)
+            ReportNoContainer(section, netnsRead!, netns);
+        var tags = c.Tags.ToList();
+        foreach (var tag in new[] { "docker", netns }.OfType<string>())
+            if (!tags.Contains(tag))
+                tags.Add(tag);
+        return new DockerIp
+        {
+            Id = c.Id, Driver = c.Driver, Line = c.Line, Standby = c.Standby, Disabled = c.Disabled, Optional = c.Optional,
+            Tags = tags, Keywords = c.Keywords,
+            IpName = values.String(section, "ipname"),
+            IpDev = values.String(section, "ipdev"),
+            Netmask = values.String(section, "netmask"),
+            Gateway = values.String(section, "gateway"),
+            NetNs = netns,
+            Mode = values.String(section, "mode") ?? "bridge",
+        };
+    }
+
+    T BuildSync<T>(ConfigSection section, Common c, Func<SyncCommon, T> create) where T : SyncResource
+    {
+        var tokens = values.List(section, "target");
+        var targets = new List<NodeName>();
+        foreach (var token in tokens)
+        {
+            var expanded = token switch
+            {
+                "nodes" => nodeNames,
+                "drpnodes" => drpNodeNames,
+                _ => [],
+            };
+            foreach (var n in expanded)
+                if (!targets.Contains(n))
+                    targets.Add(n);
+        }
+        if (tokens.Count > 0 && tokens.All(t => t is "nodes" or "drpnodes") && targets.Count == 0)
+        {
+            var declare = tokens.Contains("drpnodes") ? "declare drpnodes in DEFAULT" : "declare nodes in DEFAULT";
+            Add(section, values.Get(section, "target")?.Entry, "target", Severity.Warning,
+                $"target '{string.Join(' ', tokens)}' resolves to no node: this sync never sends anything and reports n/a",
+                $"{declare}, or set target to a populated node list");
+        }
+        var schedule = values.String(section, "schedule") ?? "~04:00-06:00";
+        if (!Config.Schedule.TryParse(schedule, out _, out var scheduleError))
+            Add(values.Get(section, "schedule")?.From ?? section, values.Get(section, "schedule")?.Entry, "schedule", Severity.Error,
+                $"'{ValueReader.Shorten(schedule)}' is not a schedule: {scheduleError}", "write e.g. ~04:00-06:00, 04:00-06:00@121 or @30");
+        var delay = values.Duration(section, "sync_max_delay") ?? 97200;
+        return create(new SyncCommon(c.Id, c.Driver, c.Line, c.Standby, c.Disabled, c.Optional, c.Tags, c.Keywords,
+            tokens, targets, schedule, delay));
+    }
+
+    BtrfsSync BuildBtrfs(ConfigSection section, Common c)
+    {
+        BtrfsVolume? Volume(string name)
+        {
+            var read = values.Get(section, name);
+            if (read is null || string.IsNullOrWhiteSpace(read.Value))
+                return null;
+            if (BtrfsVolume.TryParse(read.Value.Trim(), out var volume))
+                return volume;
+            Add(section, read.Entry, name, Severity.Error,
+                $"'{ValueReader.Shorten(read.Value)}' is not LABEL:subvol (malformed {name} value)",
+                $"write {name} = <fs label>:<subvolume path>, e.g. {name} = svc1:data");
+            return null;
+        }
+        var src = Volume("src");
+        var dst = Volume("dst");
+        var recursive = values.Bool(section, "recursive") ?? false;
+        return BuildSync(section, c, s => new BtrfsSync
+        {
+            Id = s.Id, Driver = s.Driver, Line = s.Line, Standby = s.Standby, Disabled = s.Disabled, Optional = s.Optional,
+            Tags = s.Tags, Keywords = s.Keywords, TargetTokens = s.TargetTokens, Targets = s.Targets, Schedule = s.Schedule,
+            SyncMaxDelaySeconds = s.SyncMaxDelaySeconds,
+            Src = src,
+            Dst = dst,
+            Recursive = recursive,
+        });
+    }
+
+    RsyncSync BuildRsync(ConfigSection section, Common c)
+    {
+        var src = values.List(section, "src");
+        var options = values.Shlex(section, "options");
+        CheckExcludes(section, src, options);
+        var timeout = values.Duration(section, "timeout") ?? 3600;
+        return BuildSync(section, c, s => new RsyncSync
+        {
+            Id = s.Id, Driver = s.Driver, Line = s.Line, Standby = s.Standby, Disabled = s.Disabled, Optional = s.Optional,
+            Tags = s.Tags, Keywords = s.Keywords, TargetTokens = s.TargetTokens, Targets = s.Targets, Schedule = s.Schedule,
+            SyncMaxDelaySeconds = s.SyncMaxDelaySeconds,
+            Src = src,
+            Dst = values.String(section, "dst"),
+            DstFs = values.String(section, "dstfs"),
+            Options = options,
+            ResetOptions = values.Bool(section, "reset_options") ?? false,
+            BwLimitKbps = values.Speed(section, "bwlimit"),
+            Snap = values.Bool(section, "snap") ?? false,
+            TimeoutSeconds = timeout,
+        });
+    }
+
+    /// <summary>After every resource is built: the docker sync's receiving fs and the data dir check.</summary>
+    public List<ServiceResource> Finish(List<ServiceResource> resources, string? containerDataDir)
+    {
+        var mounts = resources.OfType<FsResource>().Select(f => f.Mnt).OfType<string>().ToList();
+        var dstfs = containerDataDir is null
+            ? null
+            : mounts.Where(m => PosixPath.IsUnder(containerDataDir, m)).OrderByDescending(m => PosixPath.Depth(m)).FirstOrDefault();
+        if (containerDataDir is not null && dstfs is null)
+        {
+            var entry = Doc.Default.Get("container_data_dir") ?? Doc.Default.Get("docker_data_dir");
+            var fix = mounts.Count == 0
+                ? "add an fs resource mounted on it or on a parent directory"
+                : $"put it under an fs mount, e.g. {mounts[0].TrimEnd('/')}/{LastSegment(containerDataDir)}";
+            Add(Doc.Default, entry, entry?.Key ?? "container_data_dir", Severity.Warning,
+                $"'{containerDataDir}' lies inside no fs resource's mount ({(mounts.Count == 0 ? "none" : string.Join(", ", mounts))}): images stay on the node's root fs and do not follow a failover",
+                fix);
+        }
+        return resources.Select(r => r is DockerSync sync ? sync with { DstFs = dstfs } : r).ToList();
+    }
+
+    void CheckExcludes(ConfigSection section, IReadOnlyList<string> src, IReadOnlyList<string> options)
+    {
+        var entry = values.Get(section, "options")?.Entry;
+        for (var i = 0; i < options.Count; i++)
+        {
+            string? pattern = null;
+            if (options[i].StartsWith("--exclude=", StringComparison.Ordinal))
+                pattern = options[i]["--exclude=".Length..];
+            else if (options[i] == "--exclude" && i + 1 < options.Count)
+                pattern = options[i + 1];
+            if (pattern is null)
+                continue;
+            foreach (var s in src)
+            {
+                var dir = s.TrimEnd('/');
+                if (dir.Length == 0 || !pattern.StartsWith(dir + "/", StringComparison.Ordinal))
+                    continue;
+                var relative = s.EndsWith('/') ? pattern[dir.Length..] : "/" + LastSegment(dir) + pattern[dir.Length..];
+                Add(section, entry, "options", Severity.Warning,
+                    $"exclude pattern '{pattern}' starts with the src path {s}: rsync anchors it at the transfer root, so it matches nothing",
+                    $"--exclude={relative}");
+            }
+        }
+    }
+
+    void CheckRequired(ConfigSection section, string group, string? type)
+    {
+        foreach (var keyword in KeywordTable.For(group, type).Where(k => k.Required))
+        {
+            var (value, _, _) = reader.ReadRaw(section, keyword);
+            if (!string.IsNullOrWhiteSpace(value))
+                continue;
+            var scoped = section.Entries.Any(e => e.Scope is not null && (e.Keyword == keyword.Name || keyword.DeprecatedAliases.Contains(e.Keyword)));
+            string fix;
+            if (!scoped)
+                fix = $"add {keyword.Name} = ...";
+            else if (drpnodes.Contains(Node.Value) && !nodes.Contains(Node.Value))
+                fix = $"add {keyword.Name}@drpnodes = ... (or {keyword.Name}@{Node} = ...)";
+            else if (nodes.Contains(Node.Value))
+                fix = $"add {keyword.Name}@nodes = ... (or {keyword.Name}@{Node} = ...)";
+            else
+                fix = $"add {keyword.Name}@{Node} = ...";
+            Add(section, null, keyword.Name, Severity.Error,
+                $"{section.Name}.{keyword.Name} is mandatory and has no value on node {Node}: the resource cannot run there", fix);
+        }
+    }
+
+    bool Standby(ConfigSection section)
+    {
+        var standby = values.Bool(section, "standby");
+        if (standby is not null && values.Get(section, "standby")?.Entry is not null)
+            return standby.Value;
+        var alwaysOn = Converters.List(section.Get("always_on")?.Value);
+        var node = Node.Value;
+        return alwaysOn.Contains(node)
+            || (alwaysOn.Contains("nodes") && nodes.Contains(node))
+            || (alwaysOn.Contains("drpnodes") && drpnodes.Contains(node));
+    }
+
+    IReadOnlyDictionary<string, string> ResolvedKeywords(ConfigSection section, string group, string? type)
+    {
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var keyword in KeywordTable.For(group, type))
+        {
+            if (reader.Get(section, keyword) is { } read)
+                result[keyword.Name] = read.Value;
+        }
+        return result;
+    }
+
+    ConfigSection? ContainerSection(string rid) =>
+        Doc.Section(rid) is { Group: "container", Index: not null } section ? section : null;
+
+    string ContainerName(ConfigSection section) =>
+        NullIfBlank(section.Get("name")?.Value) is { } name ? reader.Expand(name, section)
+        : ResourceId.TryParse(section.Name, out var rid) ? path.ContainerName(rid) : section.Name;
+
+    static string? NetworkInArgs(IReadOnlyList<string> args)
+    {
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i].StartsWith("--net=", StringComparison.Ordinal) || args[i].StartsWith("--network=", StringComparison.Ordinal))
+                return "--net=" + args[i][(args[i].IndexOf('=') + 1)..];
+            if (args[i] is "--net" or "--network" && i + 1 < args.Count)
+                return "--net=" + args[i + 1];
+        }
+        return null;
+    }
+
+    void ReportNoContainer(ConfigSection section, ConfigReader.Read read, string netns)
+    {
+        var containers = Doc.Sections.Where(s => s.Group == "container" && s.Index is not null).Select(s => s.Name).ToList();
+        Add(section, read.Entry, read.Entry?.Keyword ?? "netns", Severity.Error,
+            $"'{netns}' names no container section of this service",
+            containers.Count == 0 ? "add the container section or remove the keyword" : $"use one of: {string.Join(", ", containers)}");
+    }
+
+    void Add(ConfigSection section, ConfigEntry? entry, string? keyword, Severity severity, string reason, string? fix) =>
+        problems.Add(new ConfigProblem(Doc.File, entry?.Line ?? section.Line, section.Name, entry?.Key ?? keyword,
+            severity, reason, fix, Node));
+
+    static string? NullIfBlank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+
+    static string LastSegment(string path)
+    {
+        var trimmed = path.TrimEnd('/');
+        var slash = trimmed.LastIndexOf('/');
+        return slash < 0 ? trimmed : trimmed[(slash + 1)..];
+    }
+}

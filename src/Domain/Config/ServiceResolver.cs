@@ -1,0 +1,125 @@
+namespace OpenSvc.Domain.Config;
+
+/// <summary>
+/// Turns a parsed configuration into the typed service one node sees: scopes, DEFAULT inheritance,
+/// defaults, references, converters, standby rule, container networks and sync targets.
+/// Never throws on a parsed document; what cannot be resolved becomes a problem.
+/// </summary>
+public static class ServiceResolver
+{
+    public static ResolvedService Resolve(
+        ConfigDocument doc,
+        string serviceName,
+        NodeName node,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var problems = new List<ConfigProblem>(doc.Problems);
+        problems.AddRange(ConfigValidator.DocumentProblems(doc));
+        var nodeProblems = new List<ConfigProblem>();
+        var service = ResolveForNode(doc, ServicePath.Parse(serviceName), node, environment, nodeProblems);
+        problems.AddRange(nodeProblems.Distinct());
+        return service with { Problems = problems };
+    }
+
+    /// <summary>Resolves for one node; adds only the problems found while resolving (tagged with the node).</summary>
+    internal static ResolvedService ResolveForNode(
+        ConfigDocument doc,
+        ServicePath path,
+        NodeName node,
+        IReadOnlyDictionary<string, string>? environment,
+        List<ConfigProblem> problems)
+    {
+        var reader = new ConfigReader(doc, path, node, environment);
+        var values = new ValueReader(reader, problems);
+
+        // Membership first: scopes depend on it, and these keywords cannot be scoped.
+        var nodes = values.DefaultList("nodes");
+        if (nodes.Count == 0)
+            nodes = [node.Value];
+        var drpnodes = values.DefaultList("drpnodes").Select(n => n.ToLowerInvariant()).ToList();
+        var drpnode = values.DefaultString("drpnode")?.Trim().ToLowerInvariant();
+        if (!string.IsNullOrEmpty(drpnode) && !drpnodes.Contains(drpnode))
+            drpnodes.Insert(0, drpnode);
+        var encapnodes = values.DefaultList("encapnodes");
+        var flexPrimary = NullIfEmpty(values.DefaultString("flex_primary")?.Trim().ToLowerInvariant()) ?? nodes.FirstOrDefault();
+        var drpFlexPrimary = NullIfEmpty(values.DefaultString("drp_flex_primary")?.Trim().ToLowerInvariant()) ?? drpnodes.FirstOrDefault();
+        reader.Nodes = nodes;
+        reader.DrpNodes = drpnodes;
+        reader.EncapNodes = encapnodes;
+        reader.FlexPrimary = flexPrimary;
+        reader.DrpFlexPrimary = drpFlexPrimary;
+
+        var nodeNames = values.NodeNames(nodes, "nodes");
+        var drpNodeNames = values.NodeNames(drpnodes, "drpnodes");
+        var encapNodeNames = values.NodeNames(encapnodes, "encapnodes");
+        var role = nodes.Contains(node.Value) ? NodeRole.PrimaryNode
+            : drpnodes.Contains(node.Value) ? NodeRole.DrpNode
+            : NodeRole.NotMember;
+
+        var topology = values.DefaultString("topology")?.Trim().ToLowerInvariant() == "flex" ? Topology.Flex : Topology.Failover;
+        var allNodes = nodes.Union(drpnodes).Count();
+        var peers = role == NodeRole.DrpNode ? drpnodes.Count : nodes.Count;
+        var flexMin = Math.Clamp(values.DefaultInt("flex_min") ?? 1, 0, allNodes);
+        var flexMax = Math.Max(Math.Min(values.DefaultInt("flex_max") ?? peers, peers), flexMin);
+        var flexTarget = values.DefaultInt("flex_target") ?? flexMin;
+        var orchestrate = values.DefaultString("orchestrate")?.Trim().ToLowerInvariant() switch
+        {
+            "start" => Orchestrate.Start,
+            "ha" => Orchestrate.Ha,
+            _ => Orchestrate.No,
+        };
+        var containerDataDir = NullIfEmpty(values.DefaultString("container_data_dir")?.Trim());
+        var syncScheduleEntry = reader.ReadRaw(doc.Default, KeywordTable.Find(ConfigDocument.DefaultSection, null, "sync_schedule")!).Entry;
+
+        var context = new ResourceContext(reader, values, path, nodes, drpnodes, nodeNames, drpNodeNames, problems);
+        var resources = new List<ServiceResource>();
+        foreach (var section in OrderedResourceSections(doc))
+        {
+            var resource = context.Build(section);
+            if (resource is not null)
+                resources.Add(resource);
+        }
+        resources = context.Finish(resources, containerDataDir);
+
+        return new ResolvedService
+        {
+            Path = path,
+            Node = node,
+            Role = role,
+            Topology = topology,
+            Nodes = nodeNames,
+            DrpNodes = drpNodeNames,
+            EncapNodes = encapNodeNames,
+            FlexPrimary = NodeName.TryParse(flexPrimary, out var fp) ? fp : null,
+            DrpFlexPrimary = NodeName.TryParse(drpFlexPrimary, out var dfp) ? dfp : null,
+            FlexMin = flexMin,
+            FlexMax = flexMax,
+            FlexTarget = flexTarget,
+            Orchestrate = orchestrate,
+            Rollback = values.DefaultBool("rollback") ?? true,
+            ContainerDataDir = containerDataDir,
+            BwLimitKbps = values.DefaultSpeed("bwlimit"),
+            SyncSchedule = syncScheduleEntry is null ? null : values.DefaultString("sync_schedule"),
+            SyncMaxDelaySeconds = values.DefaultDuration("sync_max_delay") ?? 97200,
+            Resources = resources,
+            Problems = problems,
+        };
+    }
+
+    /// <summary>Resource sections in OpenSVC build order (group order), then by rid.</summary>
+    internal static IEnumerable<ConfigSection> OrderedResourceSections(ConfigDocument doc) =>
+        doc.Sections
+            .Where(s => s.Index is not null && KeywordTable.ResourceGroups.Contains(s.Group))
+            .OrderBy(s => KeywordTable.ResourceGroups.IndexOf(s.Group))
+            .ThenBy(s => s.Name, StringComparer.Ordinal);
+
+    static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
+
+    static int IndexOf(this IReadOnlyList<string> list, string item)
+    {
+        for (var i = 0; i < list.Count; i++)
+            if (list[i] == item)
+                return i;
+        return -1;
+    }
+}

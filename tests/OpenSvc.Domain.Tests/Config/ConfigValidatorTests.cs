@@ -1,0 +1,243 @@
+using FluentAssertions;
+using OpenSvc.Domain.Config;
+using Xunit;
+
+namespace OpenSvc.Domain.Tests.Config;
+
+public class ConfigValidatorTests
+{
+    static IReadOnlyList<ConfigProblem> ValidateSeed(string name) =>
+        ConfigValidator.Validate(Seed.Parse(name), "svc1", new Dictionary<string, string>());
+
+    [Fact]
+    public void problem_text_names_file_line_severity_section_keyword_reason_and_fix()
+    {
+        var problem = new ConfigProblem("svc1.conf", 12, "fs#0", "dev", Severity.Error, "missing", "add dev@drpnodes = ...", null);
+
+        problem.ToString().Should().Be("svc1.conf:12: error: [fs#0] dev: missing (fix: add dev@drpnodes = ...)");
+        (problem with { Keyword = null, Fix = null, Severity = Severity.Warning }).ToString()
+            .Should().Be("svc1.conf:12: warning: [fs#0] missing");
+    }
+
+    [Fact]
+    public void failover_seed_misses_dev_on_n3_only()
+    {
+        var problems = ValidateSeed(Seed.FailoverDockerBtrfs);
+
+        var dev = problems.Where(p => p.Keyword == "dev").ToList();
+        dev.Should().HaveCount(2);
+        dev.Should().OnlyContain(p => p.Severity == Severity.Error && p.Node == new NodeName("n3")
+                                      && p.Fix!.StartsWith("add dev@drpnodes = ...") && p.Reason.Contains("node n3"));
+        dev.Select(p => p.Section).Should().BeEquivalentTo(["fs#0", "fs#1"]);
+    }
+
+    [Fact]
+    public void every_node_shared_finding_is_reported_once_without_node()
+    {
+        var problems = ValidateSeed(Seed.FailoverDockerBtrfs);
+
+        problems.Where(p => p.Keyword == "type" && p.Section == "fs#0").Should().ContainSingle()
+            .Which.Should().Match<ConfigProblem>(p => p.Node == null && p.Severity == Severity.Warning
+                                                      && p.Reason.Contains("without -t") && p.Fix == "add type = btrfs");
+    }
+
+    [Fact]
+    public void seed_deprecated_keywords_name_their_modern_keyword()
+    {
+        var problems = ValidateSeed(Seed.FailoverDockerBtrfs);
+
+        problems.Should().Contain(p => p.Keyword == "run_image" && p.Reason == "deprecated keyword: use image");
+        problems.Should().Contain(p => p.Keyword == "run_command" && p.Fix == "rename run_command to command");
+        problems.Should().Contain(p => p.Keyword == "container_rid" && p.Reason == "deprecated keyword: use netns");
+        problems.Should().Contain(p => p.Keyword == "docker_data_dir" && p.Reason == "deprecated keyword: use container_data_dir");
+    }
+
+    [Fact]
+    public void docker_data_dir_outside_every_fs_mount_is_a_warning()
+    {
+        var problem = ValidateSeed(Seed.FailoverDockerBtrfs).Should()
+            .ContainSingle(p => p.Keyword == "docker_data_dir" && p.Reason.Contains("lies inside no fs")).Which;
+
+        problem.Severity.Should().Be(Severity.Warning);
+        problem.Line.Should().Be(4);
+        problem.Fix.Should().Be("put it under an fs mount, e.g. /srv/svc1/docker/docker_data_dir");
+    }
+
+    [Fact]
+    public void docker_data_dir_under_an_fs_mount_is_fine()
+    {
+        var problems = Seed.Validate("[DEFAULT]\nnodes = n1\ncontainer_data_dir = /srv/docker/data\n[fs#0]\ntype = ext4\ndev = /a\nmnt = /srv/docker\n");
+
+        problems.Should().NotContain(p => p.Reason.Contains("lies inside no fs"));
+    }
+
+    [Fact]
+    public void autostart_node_is_an_ignored_option_pointing_to_orchestrate()
+    {
+        ValidateSeed(Seed.FlexDocker).Should().ContainSingle(p => p.Keyword == "autostart_node")
+            .Which.Reason.Should().Be("ignored option (removed in 2017; use orchestrate)");
+    }
+
+    [Fact]
+    public void flex_primary_without_flex_topology_is_a_warning_naming_topology_flex()
+    {
+        ValidateSeed(Seed.FlexDocker).Should().ContainSingle(p => p.Keyword == "flex_primary")
+            .Which.Should().Match<ConfigProblem>(p => p.Severity == Severity.Warning && p.Fix == "topology = flex");
+        Seed.Validate("[DEFAULT]\nnodes = n1 n2\nflex_primary = n2\ntopology = flex\n")
+            .Should().NotContain(p => p.Keyword == "flex_primary");
+    }
+
+    [Fact]
+    public void flex_seed_docker_sync_targets_no_node()
+    {
+        ValidateSeed(Seed.FlexDocker).Should().ContainSingle(p => p.Section == "sync#0" && p.Keyword == "target")
+            .Which.Should().Match<ConfigProblem>(p => p.Severity == Severity.Warning && p.Reason.Contains("resolves to no node"));
+    }
+
+    [Fact]
+    public void rsync_exclude_starting_with_the_src_path_is_a_warning_with_the_relative_pattern()
+    {
+        ValidateSeed(Seed.FlexFailoverRsync).Should().ContainSingle(p => p.Section == "sync#1" && p.Keyword == "options")
+            .Which.Should().Match<ConfigProblem>(p => p.Severity == Severity.Warning && p.Fix == "--exclude=/logs/*"
+                                                      && p.Reason.Contains("anchors it at the transfer root"));
+    }
+
+    [Fact]
+    public void rsync_exclude_relative_to_src_is_fine()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\n[sync#0]\nsrc = /d/\ndst = /d\ntarget = nodes\noptions = --exclude=/logs/*\n")
+            .Should().NotContain(p => p.Keyword == "options");
+    }
+
+    [Fact]
+    public void unknown_keywords_are_ignored_options()
+    {
+        var problems = Seed.Validate("[DEFAULT]\nnodes = n1\nfoo_unknown = 1\n[fs#0]\ntype = ext4\ndev = /a\nmnt = /m\nbogus = 2\n");
+
+        problems.Should().Contain(p => p.Severity == Severity.Warning && p.Reason == "ignored option DEFAULT.foo_unknown" && p.Line == 3);
+        problems.Should().Contain(p => p.Severity == Severity.Warning && p.Reason == "ignored option fs#0.bogus" && p.Line == 8);
+        problems.Should().NotContain(p => p.Severity == Severity.Error);
+    }
+
+    [Fact]
+    public void default_may_carry_inheritable_resource_keywords_and_hooks_are_known()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\nmnt_opt = ro\n[fs#0]\ntype = ext4\ndev = /a\nmnt = /m\npre_start = /bin/true\nstart_requires = fs#1(up)\n")
+            .Should().BeEmpty();
+    }
+
+    [Fact]
+    public void unknown_section_groups_are_ignored_sections()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\n[bogus#0]\nx = 1\n[nohash]\ny = 2\n[env]\nanything = ok\n")
+            .Where(p => p.Reason.StartsWith("ignored section")).Select(p => p.Section).Should().Equal("bogus#0", "nohash");
+    }
+
+    [Fact]
+    public void unsupported_drivers_are_said_to_be_ignored()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\n[app#0]\nstart = /bin/true\n")
+            .Should().ContainSingle(p => p.Section == "app#0" && p.Reason.Contains("not supported"));
+    }
+
+    [Theory]
+    [InlineData("nodes@n1 = n1", "DEFAULT")]
+    [InlineData("topology@nodes = flex", "DEFAULT")]
+    public void default_keywords_that_cannot_be_scoped_are_errors(string line, string section)
+    {
+        Seed.Validate($"[DEFAULT]\nnodes = n1\n{line}\n")
+            .Should().ContainSingle(p => p.Section == section && p.Severity == Severity.Error)
+            .Which.Reason.Should().Contain("does not support scoping");
+    }
+
+    [Fact]
+    public void a_scope_naming_an_undeclared_node_is_an_error()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\n[fs#0]\ntype = ext4\ndev = /a\ndev@n9 = /b\nmnt = /m\n")
+            .Should().ContainSingle(p => p.Keyword == "dev@n9" && p.Severity == Severity.Error)
+            .Which.Reason.Should().Contain("not declared");
+    }
+
+    [Fact]
+    public void flex_primary_naming_an_undeclared_node_is_an_error()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1 n2\ntopology = flex\nflex_primary = n7\n")
+            .Should().ContainSingle(p => p.Keyword == "flex_primary" && p.Severity == Severity.Error);
+    }
+
+    [Theory]
+    [InlineData("ip#0", "[ip#0]\ntype = docker\nipdev = eth0\ncontainer_rid = container#5\n")]
+    [InlineData("container#1", "[container#1]\ntype = docker\nimage = x\nnetns = container#5\n")]
+    public void netns_naming_no_container_is_an_error(string section, string text)
+    {
+        Seed.Validate($"[DEFAULT]\nnodes = n1\n[container#0]\ntype = docker\nimage = a\n{text}")
+            .Should().ContainSingle(p => p.Section == section && p.Severity == Severity.Error)
+            .Which.Should().Match<ConfigProblem>(p => p.Reason.Contains("names no container") && p.Fix!.Contains("container#0"));
+    }
+
+    [Theory]
+    [InlineData("svc1data", "svc1:data")]
+    [InlineData("svc1:", "svc1:data")]
+    [InlineData("svc1:data", ":data")]
+    public void btrfs_src_and_dst_need_label_and_subvol(string src, string dst)
+    {
+        var problems = Seed.Validate($"[DEFAULT]\nnodes = n1\ndrpnodes = n3\n[sync#1]\ntype = btrfs\ntarget = drpnodes\nsrc = {src}\ndst = {dst}\n");
+
+        problems.Should().ContainSingle(p => p.Severity == Severity.Error)
+            .Which.Should().Match<ConfigProblem>(p => p.Reason.Contains("is not LABEL:subvol") && p.Node == null);
+    }
+
+    [Fact]
+    public void target_both_is_not_a_valid_candidate()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\ndrpnodes = n3\n[sync#0]\ntype = docker\ntarget = both\n")
+            .Should().ContainSingle(p => p.Keyword == "target" && p.Severity == Severity.Error)
+            .Which.Should().Match<ConfigProblem>(p => p.Reason == "'both' is not in valid candidates: nodes, drpnodes"
+                                                      && p.Fix == "target = nodes drpnodes");
+    }
+
+    [Fact]
+    public void missing_required_keywords_are_errors()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\n[container#0]\ntype = docker\n[sync#0]\ntype = rsync\ntarget = nodes\n")
+            .Where(p => p.Severity == Severity.Error).Select(p => (p.Section, p.Keyword))
+            .Should().BeEquivalentTo([("container#0", "image"), ("sync#0", "src"), ("sync#0", "dst")]);
+    }
+
+    [Fact]
+    public void invalid_values_are_errors_at_their_line()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\nrollback = maybe\nsync_max_delay = soon\n")
+            .Where(p => p.Severity == Severity.Error).Select(p => (p.Keyword, p.Line))
+            .Should().BeEquivalentTo([("rollback", 3), ("sync_max_delay", 4)]);
+    }
+
+    [Fact]
+    public void a_clean_config_has_no_problem()
+    {
+        Seed.Validate("""
+            [DEFAULT]
+            nodes = n1 n2
+            drpnodes = n3
+            container_data_dir = /srv/svc1/docker/data
+            [fs#0]
+            type = btrfs
+            dev@nodes = /dev/a
+            dev@drpnodes = /dev/b
+            mnt = /srv/svc1/docker
+            [container#0]
+            type = docker
+            image = ubuntu
+            [sync#0]
+            type = docker
+            target = drpnodes
+            """).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void an_unreadable_sync_schedule_is_an_error()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\nsync_schedule = 99:00\n[sync#0]\ntype = docker\ntarget = nodes\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error && p.Keyword == "sync_schedule" && p.Section == "DEFAULT" && p.Line == 3);
+    }
+}
