@@ -436,12 +436,21 @@ start_agent() {
   read -r -a argv <<<"${OPENSVC_AGENT_CMD}"
   ((${#argv[@]} > 0)) || return 0
   hp="$(lab_holder_pid "${node}")"
-  # setsid, nsenter and env all exec in place, so $! is the agent's pid.
+  # The node has its own /tmp, /run and /srv: the agent binary must live elsewhere.
+  if ! nsenter --target "${hp}" --mount -- sh -c 'command -v "$1"' lab-probe "${argv[0]}" >/dev/null; then
+    lab_die "OPENSVC_AGENT_CMD: '${argv[0]}' is not executable inside node ${node} (nodes have private /tmp, /run, /srv)"
+  fi
+  # setsid and nsenter exec in place, so $! is the agent's pid.
   # OPENSVC_CONNECTION (and the rest of the environment) is inherited as is.
   OPENSVC_NODE="${node}" OPENSVC_LAB_DIR="${LAB_DIR}" \
     setsid nsenter --target "${hp}" --mount --uts --net -- \
     "${argv[@]}" --node "${node}" </dev/null >>"${dir}/agent.log" 2>&1 &
   printf '%s\n' "$!" >"${dir}/agent.pid"
+  sleep 0.3
+  if ! agent_pid "${node}" >/dev/null; then
+    tail -n 5 "${dir}/agent.log" >&2 || true
+    lab_die "agent of ${node} exited at start (log: ${dir}/agent.log)"
+  fi
 }
 
 cmd_up() {
