@@ -189,6 +189,13 @@ setup_node_holder() {
   chmod 1777 "${dir}/tmp"
   chmod 0755 "${dir}/run/sshd"
   if ! hp="$(lab_holder_pid "${node}")"; then
+    # A dead holder leaves the node's daemons in an orphaned namespace: clear them out first,
+    # or a second dockerd would fight the old one over the same data-root.
+    if [[ -r ${dir}/mntns ]]; then
+      lab_log "${node}: holder gone, restarting the node"
+      stop_node "${node}"
+      rm -f "${dir}/mntns" "${dir}/holder.pid"
+    fi
     netid="$(lab_netns_id "${ns}")" || lab_die "netns ${ns} missing"
     # unshare: new mount (private propagation) + UTS namespaces; nsenter joins the netns;
     # sleep is the long-lived holder. No fork in the chain, so $! is the holder itself.
@@ -591,10 +598,20 @@ stop_node() {
   [[ -n ${hp} ]] && mntid="$(lab_ns_id "${hp}" mnt)"
   [[ -z ${mntid} && -r ${dir}/mntns ]] && mntid="$(<"${dir}/mntns")"
 
-  # Polite order first: agent, sshd, then dockerd (which stops containers and its containerd).
+  # Containers first, hard: this is a lab teardown, and a container whose PID 1 ignores SIGTERM
+  # would otherwise hold dockerd's shutdown for its stop timeout and more.
+  local t
+  t="$(now)"
+  mapfile -t pids < <(pids_in_cgroup "$(lab_node_cgroup "${node}")")
+  ((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null || true
+  # Then the daemons, politely: agent, sshd, then dockerd (which stops its containerd).
   if pid="$(agent_pid "${node}" 2>/dev/null)"; then kill_and_wait 10 "${pid}"; fi
   if pid="$(sshd_pid "${node}" 2>/dev/null)"; then kill_and_wait 5 "${pid}"; fi
+  lab_log "${node}: agent+sshd stopped in $(elapsed "${t}")s"
+  t="$(now)"
   if pid="$(dockerd_pid "${node}" 2>/dev/null)"; then kill_and_wait 30 "${pid}"; fi
+  lab_log "${node}: dockerd stopped in $(elapsed "${t}")s"
+  t="$(now)"
 
   # Then everything left in the node: its containers' cgroups, its mount ns, its netns.
   mapfile -t pids < <(pids_in_cgroup "$(lab_node_cgroup "${node}")")
@@ -608,6 +625,7 @@ stop_node() {
   kill_and_wait 5 "${others[@]}"
   [[ -n ${hp} ]] && kill_and_wait 5 "${hp}"
   remove_cgroups "$(lab_node_cgroup "${node}")"
+  lab_log "${node}: namespace swept in $(elapsed "${t}")s"
 }
 
 loop_devs_of_lab() {
@@ -627,10 +645,15 @@ cmd_down() {
       ip netns list 2>/dev/null | awk '{print $1}' | sed -n "s/^${LAB_PREFIX}-\(n[0-9][0-9]*\)$/\1/p"
     } | sort -u
   )
+  # Nodes are independent: stop them in parallel, then check every one of them finished.
+  local bg=() rc=0 p
   for node in "${nodes[@]}"; do
     [[ -n ${node} ]] || continue
-    stop_node "${node}"
+    stop_node "${node}" &
+    bg+=("$!")
   done
+  for p in "${bg[@]}"; do wait "${p}" || rc=1; done
+  ((rc == 0)) || lab_log "some node did not stop cleanly; continuing with the teardown"
 
   # Host-side mounts under LAB_DIR (none in normal operation; a test may have left one).
   while read -r mp; do
