@@ -405,8 +405,9 @@ start_sshd() {
   rm -f "${dir}/sshd.pid"
   lab_in_node "${node}" /usr/sbin/sshd -t -f "${dir}/ssh/sshd_config"
   # sshd daemonizes itself inside the node's namespaces and writes its PidFile.
+  # -E: sshd's own log; anything it prints before daemonizing goes to sshd.start.log.
   lab_in_node "${node}" /usr/sbin/sshd -f "${dir}/ssh/sshd_config" -E "${dir}/sshd.log" \
-    </dev/null >>"${dir}/sshd.log" 2>&1
+    </dev/null >>"${dir}/sshd.start.log" 2>&1
   wait_until 10 "sshd of ${node}" sshd_pid "${node}" || lab_die "sshd of ${node} did not start (see ${dir}/sshd.log)"
   wait_until 10 "sshd of ${node} listening" sshd_listening "${node}" || lab_die "sshd of ${node} not listening"
 }
@@ -680,7 +681,7 @@ cmd_down() {
   for node in "${nodes[@]}"; do
     [[ -n ${node} ]] || continue
     ns="$(lab_node_ns "${node}")"
-    [[ -e /run/netns/${ns} ]] && ip netns del "${ns}" 2>/dev/null || true
+    if [[ -e /run/netns/${ns} ]]; then ip netns del "${ns}" 2>/dev/null || true; fi
     ip link del dev "$(lab_node_hveth "${node}")" 2>/dev/null || true
   done
   ip link show dev "${BR}" >/dev/null 2>&1 && ip link del dev "${BR}"
@@ -702,7 +703,7 @@ cmd_down() {
       [[ ${purge} -eq 0 && ${entry} == "${LAB_DIR}/cache" ]] && continue
       rm -rf --one-file-system -- "${entry}"
     done
-    [[ ${purge} -eq 1 ]] && rmdir "${LAB_DIR}" 2>/dev/null || true
+    if [[ ${purge} -eq 1 ]]; then rmdir "${LAB_DIR}" 2>/dev/null || true; fi
   fi
   lab_log "down in $(elapsed "${t0}")s"
 }
