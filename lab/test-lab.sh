@@ -42,8 +42,15 @@ fi
 # A stand-in agent for the OPENSVC_AGENT_CMD hook: reports what it was given, then idles.
 # Not under /tmp: each node has a private /tmp.
 fake_dir="$(mktemp -d /var/tmp/opensvc-lab-test.XXXXXX)"
-cleanup_fake() { rm -rf -- "${fake_dir}"; }
-trap cleanup_fake EXIT
+downed=0
+TEST_DROP=(FORWARD -i "$(LAB_BRIDGE)" -o "$(LAB_BRIDGE)" -m comment --comment "$(LAB_IPT_TAG)-test-drop" -j DROP)
+cleanup() {
+  iptables -w 5 -D "${TEST_DROP[@]}" 2>/dev/null || true
+  # An aborted run must not leave a lab behind either.
+  if [[ ${downed} -eq 0 && -e ${LAB_DIR}/lab.env ]]; then "${LAB[@]}" down >/dev/null 2>&1 || true; fi
+  rm -rf -- "${fake_dir}"
+}
+trap cleanup EXIT
 cat >"${fake_dir}/fake-opensvc" <<'EOF'
 #!/bin/sh
 echo "argv=$* hostname=$(cat /proc/sys/kernel/hostname) connection=${OPENSVC_CONNECTION:-unset}"
@@ -63,8 +70,13 @@ if OPENSVC_AGENT_CMD="${fake_dir}/fake-opensvc agent" OPENSVC_CONNECTION="Host=1
 else
   fail "lab up 3 again ($(elapsed "${t}")s)"
 fi
-# shellcheck disable=SC1091
-source "${LAB_DIR}/nodes.env"
+if [[ -r ${LAB_DIR}/nodes.env ]]; then
+  # shellcheck disable=SC1091
+  source "${LAB_DIR}/nodes.env"
+else
+  fail "nodes.env written by up"
+  exit 1
+fi
 
 check "status exits 0" "${LAB[@]}" status
 
@@ -72,6 +84,20 @@ check "status exits 0" "${LAB[@]}" status
 for pair in n1:n2 n2:n3 n3:n1; do
   check "ping ${pair%%:*} -> ${pair##*:}" "${NX[@]}" "${pair%%:*}" busybox ping -c 1 -W 2 "${pair##*:}"
 done
+# Firewall: a DROP for lab bridge traffic appended to FORWARD (as a DROP policy would) must not
+# matter, because up inserts a tagged ACCEPT first. Only lab-bridge traffic is affected.
+iptables -w 5 -A "${TEST_DROP[@]}"
+check "ping n1 -> n2 despite a DROP at the end of FORWARD" "${NX[@]}" n1 busybox ping -c 1 -W 2 n2
+if [[ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" == 1 ]]; then
+  # br_netfilter is active here: prove the rule is what lets traffic through, and that up restores it.
+  iptables -w 5 -D FORWARD -i "$(LAB_BRIDGE)" -o "$(LAB_BRIDGE)" -m comment --comment "$(LAB_IPT_TAG)" -j ACCEPT
+  check "without the lab ACCEPT rule, bridged ping is dropped (br_netfilter)" \
+    bash -c '! "$@"' _ "${NX[@]}" n1 busybox ping -c 1 -W 1 n2
+  "${LAB[@]}" up 3 >/dev/null 2>&1 || true
+  check "up restores the ACCEPT rule: ping n1 -> n2" "${NX[@]}" n1 busybox ping -c 1 -W 2 n2
+fi
+iptables -w 5 -D "${TEST_DROP[@]}"
+
 expect "hostname of n2 (UTS namespace)" n2 "${NX[@]}" n2 cat /proc/sys/kernel/hostname
 expect "/etc/hosts inside n1 resolves n3" "${LAB_N3_ADDR} n3" \
   "${NX[@]}" n1 awk '$2 == "n3" { print $1, $2 }' /etc/hosts
@@ -150,6 +176,7 @@ check "detached container on n1" "${NX[@]}" n1 docker run -d --net=none --name l
 
 # ----------------------------------------------------------------------------------------- down
 t="$(now)"
+downed=1
 if "${LAB[@]}" down; then pass "lab down ($(elapsed "${t}")s)"; else fail "lab down ($(elapsed "${t}")s)"; fi
 
 check "no ${LAB_PREFIX}- netns" bash -c '! ip netns list | grep -q "^$1-"' _ "${LAB_PREFIX}"
