@@ -477,6 +477,8 @@ cmd_up() {
   write_lab_env "${nodes[*]}"
 
   t="$(now)"
+  # `ip netns add` creates the /run/netns mount point on first use; remember if we caused it.
+  [[ -e /run/netns ]] || : >"${LAB_DIR}/created-run-netns"
   setup_bridge
   setup_iptables
   write_hosts "${nodes[@]}"
@@ -691,6 +693,13 @@ cmd_down() {
       iptables -w 5 -C "${IPT_RULE[@]}" 2>/dev/null || break
       iptables -w 5 -D "${IPT_RULE[@]}"
     done
+  fi
+
+  # Undo iproute2's /run/netns mount if this lab created it and nobody else has a netns there.
+  # A plain umount fails (EBUSY) if any netns is still mounted below, so this cannot hurt others.
+  if [[ -e ${LAB_DIR}/created-run-netns && -d /run/netns && -z "$(ls -A /run/netns)" ]]; then
+    umount /run/netns 2>/dev/null || true
+    rmdir /run/netns 2>/dev/null || true
   fi
 
   if [[ -d ${LAB_DIR} ]]; then

@@ -39,6 +39,9 @@ if [[ -e ${LAB_DIR}/lab.env ]]; then
   exit 2
 fi
 
+run_netns_before=no
+[[ -e /run/netns ]] && run_netns_before=yes
+
 # A stand-in agent for the OPENSVC_AGENT_CMD hook: reports what it was given, then idles.
 # Not under /tmp: each node has a private /tmp.
 fake_dir="$(mktemp -d /var/tmp/opensvc-lab-test.XXXXXX)"
@@ -201,6 +204,10 @@ check "no lab cgroups" bash -c '! ls -d /sys/fs/cgroup/*/"$1"-n* 2>/dev/null | g
 check "no mounts under ${LAB_DIR}" bash -c '! findmnt -rn -o TARGET | grep -qF "$1/"' _ "${LAB_DIR}"
 check "no iptables lab rules" bash -c '! iptables -w 5 -S | grep -qF "$1"' _ "$(LAB_IPT_TAG)"
 expect "${LAB_DIR} holds only the cache" "cache" bash -c 'ls -A "$1" | tr "\n" " " | sed "s/ $//"' _ "${LAB_DIR}"
+
+if [[ ${run_netns_before} == no ]]; then
+  check "no /run/netns left (it did not exist before)" bash -c '! test -e /run/netns'
+fi
 
 printf '\n%d passed, %d failed\n' "${passes}" "${failures}"
 ((failures == 0))
