@@ -8,6 +8,14 @@ packages=(
   busybox-static util-linux procps psmisc iptables
 )
 
+# docker.io only *recommends* apparmor, and we install without recommends. dockerd 20.10 fails
+# every container start when the kernel has AppArmor enabled but apparmor_parser is missing
+# ("AppArmor enabled on system but the docker-default profile could not be loaded";
+# fixed only in 23.0, moby/moby#44902). So add it when the kernel has AppArmor on.
+if [[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" == Y ]]; then
+  packages+=(apparmor)
+fi
+
 if [[ ${EUID} -ne 0 ]]; then
   echo "install-deps: must run as root" >&2
   exit 1

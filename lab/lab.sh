@@ -374,7 +374,8 @@ start_dockerd() {
     dockerd --config-file "${dir}/daemon.json" \
     --bridge=none --iptables=false --ip-masq=false --ip6tables=false --userland-proxy=false \
     --data-root "${dir}/docker" --exec-root "${dir}/run/docker" --pidfile "${dir}/dockerd.pid" \
-    --cgroup-parent "$(lab_node_cgroup "${node}")" --shutdown-timeout 3 \
+    --exec-opt native.cgroupdriver=cgroupfs --cgroup-parent "$(lab_node_cgroup "${node}")" \
+    --shutdown-timeout 3 \
     -H "$(lab_node_sock "${node}")" </dev/null >>"${dir}/dockerd.log" 2>&1 &
 }
 
