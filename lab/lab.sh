@@ -169,7 +169,7 @@ setup_node_net() {
 
 holder_started() {
   local pid="$1" netid="$2"
-  [[ "$(lab_ns_id "${pid}" net)" == "${netid}" && "$(lab_ns_id "${pid}" mnt)" != "$(lab_ns_id $$ mnt)" ]]
+  [[ "$(lab_ns_id "${pid}" net)" == "${netid}" && "$(lab_ns_id "${pid}" mnt)" != "$(lab_ns_id 1 mnt)" ]]
 }
 
 # bind_in_node HOLDER SRC DST: idempotent private bind mount inside the node's mount namespace.
@@ -379,7 +379,8 @@ start_dockerd() {
     -H "$(lab_node_sock "${node}")" </dev/null >>"${dir}/dockerd.log" 2>&1 &
 }
 
-docker_ok() { "${DOCKER}" -H "$(lab_node_sock "$1")" info --format '{{.ServerVersion}}'; }
+# Bounded even when a daemon accepts connections but never answers.
+docker_ok() { timeout -k 2 10 "${DOCKER}" -H "$(lab_node_sock "$1")" info --format '{{.ServerVersion}}'; }
 
 wait_dockerd() {
   local node="$1" dir deadline
@@ -396,7 +397,7 @@ wait_dockerd() {
 
 sshd_listening() {
   local node="$1"
-  lab_in_node "${node}" bash -c 'exec 3<>"/dev/tcp/$1/22"' lab-probe "$(lab_node_addr "${node}")"
+  lab_in_node "${node}" timeout -k 1 3 bash -c 'exec 3<>"/dev/tcp/$1/22"' lab-probe "$(lab_node_addr "${node}")"
 }
 
 start_sshd() {
@@ -543,7 +544,7 @@ cmd_status() {
     [[ ${h} == ok && ${d} == ok && ${s} == ok && ${k} != FAIL && ${a} != FAIL ]] || rc=1
   done
   if ((${#nodes[@]} >= 2)); then
-    if lab_in_node n1 busybox ping -c 1 -W 2 n2 >/dev/null 2>&1; then
+    if lab_in_node n1 timeout -k 1 5 busybox ping -c 1 -W 2 n2 >/dev/null 2>&1; then
       echo "check ping n1->n2: ok"
     else
       echo "check ping n1->n2: FAIL"
@@ -552,7 +553,7 @@ cmd_status() {
   fi
   local target="n3" out
   ((${#nodes[@]} >= 3)) || target="${nodes[-1]}"
-  if out="$(lab_in_node n1 ssh -F "${LAB_DIR}/ssh_config" "${target}" hostname 2>&1)" && [[ ${out} == "${target}" ]]; then
+  if out="$(lab_in_node n1 timeout -k 2 20 ssh -F "${LAB_DIR}/ssh_config" "${target}" hostname 2>&1)" && [[ ${out} == "${target}" ]]; then
     echo "check ssh n1->${target} (strict host keys): ok"
   else
     echo "check ssh n1->${target} (strict host keys): FAIL ${out}"

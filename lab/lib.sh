@@ -59,7 +59,7 @@ lab_netns_id() {
 }
 
 # Prints the holder pid of a node if the holder is alive and really is that node's holder:
-# in the node's netns, in a mount namespace other than ours. Guards against pid reuse.
+# in the node's netns, in a mount namespace other than the host's (PID 1's). Guards against pid reuse.
 lab_holder_pid() {
   local node="$1" dir pid netid
   dir="$(lab_node_dir "${node}")"
@@ -68,7 +68,7 @@ lab_holder_pid() {
   lab_pid_alive "${pid}" || return 1
   netid="$(lab_netns_id "$(lab_node_ns "${node}")")" || return 1
   [[ "$(lab_ns_id "${pid}" net)" == "${netid}" ]] || return 1
-  [[ "$(lab_ns_id "${pid}" mnt)" != "$(lab_ns_id $$ mnt)" ]] || return 1
+  [[ "$(lab_ns_id "${pid}" mnt)" != "$(lab_ns_id 1 mnt)" ]] || return 1
   printf '%s' "${pid}"
 }
 

@@ -17,18 +17,23 @@ passes=0
 pass() { printf 'PASS  %s\n' "$1"; passes=$((passes + 1)); }
 fail() { printf 'FAIL  %s\n' "$1"; [[ -n ${2:-} ]] && printf '      %s\n' "$2"; failures=$((failures + 1)); }
 
+# Every external command a check runs is bounded (shell functions bound their own commands).
+run_bounded() {
+  if [[ "$(type -t "$1")" == function ]]; then "$@"; else timeout -k 5 "${LAB_CHECK_TIMEOUT:-90}" "$@"; fi
+}
+
 # check NAME CMD... : PASS if CMD exits 0 (its output is shown only on failure).
 check() {
   local name="$1" out
   shift
-  if out="$("$@" 2>&1)"; then pass "${name}"; else fail "${name}" "$(printf '%s' "${out}" | tail -n 5)"; fi
+  if out="$(run_bounded "$@" 2>&1)"; then pass "${name}"; else fail "${name}" "$(printf '%s' "${out}" | tail -n 5)"; fi
 }
 
 # expect NAME WANT CMD... : PASS if CMD exits 0 and its stdout (trimmed) equals WANT.
 expect() {
   local name="$1" want="$2" out
   shift 2
-  if out="$("$@" 2>&1)" && [[ ${out} == "${want}" ]]; then pass "${name}"; else fail "${name}" "want '${want}', got '${out}'"; fi
+  if out="$(run_bounded "$@" 2>&1)" && [[ ${out} == "${want}" ]]; then pass "${name}"; else fail "${name}" "want '${want}', got '${out}'"; fi
 }
 
 now() { date +%s.%N; }
@@ -50,7 +55,7 @@ TEST_DROP=(FORWARD -i "$(LAB_BRIDGE)" -o "$(LAB_BRIDGE)" -m comment --comment "$
 cleanup() {
   iptables -w 5 -D "${TEST_DROP[@]}" 2>/dev/null || true
   # An aborted run must not leave a lab behind either.
-  if [[ ${downed} -eq 0 && -e ${LAB_DIR}/lab.env ]]; then "${LAB[@]}" down >/dev/null 2>&1 || true; fi
+  if [[ ${downed} -eq 0 && -e ${LAB_DIR}/lab.env ]]; then timeout -k 5 300 "${LAB[@]}" down >/dev/null 2>&1 || true; fi
   rm -rf -- "${fake_dir}"
 }
 trap cleanup EXIT
@@ -64,11 +69,11 @@ chmod 0755 "${fake_dir}/fake-opensvc"
 
 # ------------------------------------------------------------------------------------------- up
 t="$(now)"
-if "${LAB[@]}" up 3; then pass "lab up 3 ($(elapsed "${t}")s)"; else fail "lab up 3 ($(elapsed "${t}")s)"; fi
+if timeout -k 5 300 "${LAB[@]}" up 3; then pass "lab up 3 ($(elapsed "${t}")s)"; else fail "lab up 3 ($(elapsed "${t}")s)"; fi
 
 t="$(now)"
 if OPENSVC_AGENT_CMD="${fake_dir}/fake-opensvc agent" OPENSVC_CONNECTION="Host=10.203.0.1;Database=lab" \
-  "${LAB[@]}" up 3; then
+  timeout -k 5 300 "${LAB[@]}" up 3; then
   pass "lab up 3 again, idempotent, with agent hook ($(elapsed "${t}")s)"
 else
   fail "lab up 3 again ($(elapsed "${t}")s)"
@@ -96,7 +101,7 @@ if [[ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" == 1 ]];
   iptables -w 5 -D FORWARD -i "$(LAB_BRIDGE)" -o "$(LAB_BRIDGE)" -m comment --comment "$(LAB_IPT_TAG)" -j ACCEPT
   check "without the lab ACCEPT rule, bridged ping is dropped (br_netfilter)" \
     bash -c '! "$@"' _ "${NX[@]}" n1 busybox ping -c 1 -W 1 n2
-  "${LAB[@]}" up 3 >/dev/null 2>&1 || true
+  timeout -k 5 300 "${LAB[@]}" up 3 >/dev/null 2>&1 || true
   check "up restores the ACCEPT rule: ping n1 -> n2" "${NX[@]}" n1 busybox ping -c 1 -W 2 n2
 fi
 iptables -w 5 -D "${TEST_DROP[@]}"
@@ -107,7 +112,7 @@ expect "/etc/hosts inside n1 resolves n3" "${LAB_N3_ADDR} n3" \
 
 # ------------------------------------------------------------------------------------------ ssh
 marker="marker-$$-${RANDOM}"
-printf '%s\n' "${marker}" | "${NX[@]}" n3 tee "/srv/${marker}" >/dev/null
+printf '%s\n' "${marker}" | timeout -k 5 30 "${NX[@]}" n3 tee "/srv/${marker}" >/dev/null
 check "marker is private to n3's /srv (absent in n1 and on host)" \
   bash -c '! "$1" n1 test -e "/srv/$2" && ! test -e "/srv/$2"' _ "${NX[0]}" "${marker}"
 SSH=(ssh -F "${LAB_DIR}/ssh_config" -o StrictHostKeyChecking=yes -o BatchMode=yes)
@@ -116,7 +121,7 @@ expect "ssh n1 -> n3: ls /srv sees n3's marker" "${marker}" "${NX[@]}" n1 "${SSH
 expect "ssh n3 -> 10.203 address of n1: hostname" n1 "${NX[@]}" n3 "${SSH[@]}" "${LAB_N1_ADDR}" hostname
 refuses_unknown_host_key() {
   local out
-  if out="$("${NX[@]}" n1 "${SSH[@]}" -o UserKnownHostsFile=/dev/null n2 true 2>&1)"; then
+  if out="$(timeout -k 5 30 "${NX[@]}" n1 "${SSH[@]}" -o UserKnownHostsFile=/dev/null n2 true 2>&1)"; then
     echo "ssh succeeded without a known host key"
     return 1
   fi
@@ -130,7 +135,7 @@ for node in n1 n2 n3; do
 done
 expect "busybox image runs a container on n1" ok \
   "${NX[@]}" n1 docker run --rm --net=none opensvc/busybox:lab echo ok
-image_id() { "${NX[@]}" "$1" docker image inspect --format '{{.Id}}' "$2"; }
+image_id() { timeout -k 5 30 "${NX[@]}" "$1" docker image inspect --format '{{.Id}}' "$2"; }
 for img in opensvc/busybox:lab opensvc/httpd:lab; do
   id1="$(image_id n1 "${img}" 2>&1 || true)"
   id2="$(image_id n2 "${img}" 2>&1 || true)"
@@ -180,7 +185,7 @@ check "detached container on n1" "${NX[@]}" n1 docker run -d --net=none --name l
 # ----------------------------------------------------------------------------------------- down
 t="$(now)"
 downed=1
-if "${LAB[@]}" down; then pass "lab down ($(elapsed "${t}")s)"; else fail "lab down ($(elapsed "${t}")s)"; fi
+if timeout -k 5 300 "${LAB[@]}" down; then pass "lab down ($(elapsed "${t}")s)"; else fail "lab down ($(elapsed "${t}")s)"; fi
 
 check "no ${LAB_PREFIX}- netns" bash -c '! ip netns list | grep -q "^$1-"' _ "${LAB_PREFIX}"
 check "no bridge $(LAB_BRIDGE)" bash -c '! ip link show dev "$1" >/dev/null 2>&1' _ "$(LAB_BRIDGE)"
