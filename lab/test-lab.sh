@@ -171,6 +171,32 @@ check "n3 disk mounts subvol=docker, and has no n1 file" "${NX[@]}" n3 bash -euc
   ! test -e "$2"' _ "${LAB_N3_DEV}" "${shared_file}"
 # (n3's mounts are left in place on purpose: down must clean them up.)
 
+# ------------------------------------------------------- DR transports between nodes over ssh
+# The three paths the sync drivers use, end to end through the lab's sshd and strict host keys.
+CFG="${LAB_DIR}/ssh_config"
+check "docker save on n1 | ssh n3 docker load" "${NX[@]}" n1 bash -euc '
+  docker save "$2" | ssh -F "$1" n3 docker load >/dev/null' _ "${CFG}" opensvc/busybox:lab
+id1="$(image_id n1 opensvc/busybox:lab 2>&1 || true)"
+id3="$(image_id n3 opensvc/busybox:lab 2>&1 || true)"
+if [[ ${id1} == sha256:* && ${id1} == "${id3}" ]]; then pass "image id identical on n3 after load"; else fail "image id on n3" "n1=${id1} n3=${id3}"; fi
+expect "rsync n1:/srv -> n3:/srv over ssh" rsynced-from-n1 "${NX[@]}" n1 bash -euc '
+  mkdir -p /srv/rsync-src
+  printf "%s\n" rsynced-from-n1 >/srv/rsync-src/file
+  rsync -a -e "ssh -F $1" /srv/rsync-src/ n3:/srv/rsync-dst/
+  ssh -F "$1" n3 cat /srv/rsync-dst/file' _ "${CFG}"
+check "n3: mount btrfs top level for receive" "${NX[@]}" n3 bash -euc '
+  mkdir -p /srv/svc1/pool
+  mount -t btrfs -o subvolid=5 "$1" /srv/svc1/pool' _ "${LAB_N3_DEV}"
+expect "btrfs send on n1 | ssh n3 btrfs receive" sent-by-n1 "${NX[@]}" n1 bash -euc '
+  mkdir -p /srv/svc1/pool
+  mount -t btrfs -o subvolid=5 "$2" /srv/svc1/pool
+  printf "%s\n" sent-by-n1 >/srv/svc1/pool/data/sent
+  btrfs -q subvolume snapshot -r /srv/svc1/pool/data /srv/svc1/pool/data@lab-snap
+  btrfs -q send /srv/svc1/pool/data@lab-snap | ssh -F "$1" n3 btrfs -q receive /srv/svc1/pool
+  btrfs -q subvolume delete /srv/svc1/pool/data@lab-snap >/dev/null
+  umount /srv/svc1/pool
+  ssh -F "$1" n3 cat /srv/svc1/pool/data@lab-snap/sent' _ "${CFG}" "${LAB_N1_DEV}"
+
 # ---------------------------------------------------------------------------------- agent hook
 for node in n1 n3; do
   expect "agent on ${node} got --node, node hostname and OPENSVC_CONNECTION" \
