@@ -719,6 +719,15 @@ cmd_down() {
   lab_log "down in $(elapsed "${t0}")s"
 }
 
+# up and down serialize on LAB_DIR (another engineer's test may drive the same lab). flock -o
+# closes the lock fd in lab.sh itself, so the daemons it starts never inherit and keep the lock;
+# the lock is released when this invocation exits.
+if [[ (${1:-} == up || ${1:-} == down) && -z ${OPENSVC_LAB_LOCK_HELD:-} ]]; then
+  mkdir -p "${LAB_DIR}"
+  OPENSVC_LAB_LOCK_HELD=1 exec flock -o -w 600 -E 75 "${LAB_DIR}" "$(readlink -f "$0")" "$@"
+fi
+unset OPENSVC_LAB_LOCK_HELD
+
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down "$@" ;;
