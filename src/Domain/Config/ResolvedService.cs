@@ -1,11 +1,5 @@
 namespace OpenSvc.Domain.Config;
 
-public enum Topology
-{
-    Failover,
-    Flex,
-}
-
 public enum Orchestrate
 {
     No,

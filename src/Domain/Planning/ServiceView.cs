@@ -1,7 +1,5 @@
 namespace OpenSvc.Domain.Planning;
 
-public enum Topology { Failover, Flex }
-
 /// <summary>The sync <c>target</c> keyword (and the <c>sync nodes|drp|all</c> filter): which peer groups receive.</summary>
 [Flags]
 public enum SyncTargets

@@ -27,7 +27,19 @@ public interface IResourceDriver
     IReadOnlyCollection<string> Drivers { get; }
 
     Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Probes the resource on this node without changing anything: up, down, warn or n/a, with a message an
+    /// operator can read. The caller maps up/down to stdby up/stdby down for standby resources.
+    /// </summary>
+    Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken);
 }
+
+/// <summary>What a status probe gets: the service, the resource, and the config the node currently runs.</summary>
+public sealed record StatusContext(string Service, ResourceId Rid, string Driver, string ConfigText, NodeName LocalNode);
+
+/// <summary>One resource's probed state on one node.</summary>
+public sealed record ResourceProbe(Status Status, string? Message = null);
 
 /// <summary>Finds the driver for a resource type on this agent.</summary>
 public sealed class DriverRegistry(IEnumerable<IResourceDriver> drivers)

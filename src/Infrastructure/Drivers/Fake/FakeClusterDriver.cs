@@ -66,6 +66,15 @@ public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) :
         return new StepResult(true, $"{verb} {rid} on {node}{(context.Step.Target is { } t ? $" to {t}" : "")}: done", metrics);
     }
 
+    public async Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken)
+    {
+        if (context.Driver.StartsWith("sync.", StringComparison.Ordinal))
+            return new ResourceProbe(Domain.Status.NotApplicable, "fake cluster: sync lag is not simulated");
+        await using var session = store.QuerySession();
+        var state = await session.LoadAsync<FakeResource>(FakeResource.Key(context.LocalNode.Value, context.Rid.ToString()), cancellationToken).ConfigureAwait(false);
+        return state?.State == "up" ? new ResourceProbe(Domain.Status.Up) : new ResourceProbe(Domain.Status.Down);
+    }
+
     async Task ApplyFaultAsync(string node, string rid, string verb, CancellationToken ct)
     {
         await using var session = store.LightweightSession();

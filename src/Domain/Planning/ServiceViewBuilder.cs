@@ -1,0 +1,54 @@
+using OpenSvc.Domain.Config;
+
+namespace OpenSvc.Domain.Planning;
+
+/// <summary>Builds the planner's view of a service from its parsed config: every peer node's resolved resources.</summary>
+public static class ServiceViewBuilder
+{
+    /// <summary>
+    /// The view and the error-level problems per node (a node whose config has errors cannot run steps).
+    /// Returns null with a reason when the config cannot describe a service at all (no nodes).
+    /// </summary>
+    public static (ServiceView? View, string? Problem) From(ConfigDocument doc, string serviceName, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        // Peer lists do not depend on the node resolving them: read them once from any node's view.
+        var probe = ServiceResolver.Resolve(doc, serviceName, new NodeName("opensvc-planner"), environment);
+        if (probe.Nodes.Count == 0)
+            return (null, $"{doc.File}: DEFAULT has no nodes: add `nodes = n1 n2` to [DEFAULT]");
+        var overlap = probe.Nodes.Intersect(probe.DrpNodes).ToList();
+        if (overlap.Count > 0)
+            return (null, $"{doc.File}: {string.Join(", ", overlap)} listed in both nodes and drpnodes: keep each node in one of them");
+        var byNode = new List<KeyValuePair<NodeName, IReadOnlyList<ResourceView>>>();
+        foreach (var node in probe.Nodes.Concat(probe.DrpNodes))
+        {
+            var resolved = ServiceResolver.Resolve(doc, serviceName, node, environment);
+            byNode.Add(new(node, resolved.Resources.Select(View).ToList()));
+        }
+        var flexPrimary = probe.FlexPrimary is { } fp && probe.Nodes.Contains(fp) ? fp : (NodeName?)null;
+        return (new ServiceView(probe.Name, probe.Topology, probe.Nodes, probe.DrpNodes, byNode, flexPrimary, probe.Rollback), null);
+    }
+
+    static ResourceView View(ServiceResource r) => new(r.Id, r.Driver)
+    {
+        Standby = r.Standby,
+        Disabled = r.Disabled,
+        Optional = r.Optional,
+        MountPoint = (r as FsResource)?.Mnt,
+        Netns = r is DockerIp { NetNs: { } ns } && ResourceId.TryParse(ns, out var rid) ? rid : null,
+        Targets = r is SyncResource s ? Targets(s.TargetTokens) : SyncTargets.None,
+    };
+
+    static SyncTargets Targets(IEnumerable<string> tokens) => tokens.Aggregate(SyncTargets.None, (acc, t) => acc | t switch
+    {
+        "nodes" => SyncTargets.Nodes,
+        "drpnodes" => SyncTargets.DrpNodes,
+        _ => SyncTargets.None,
+    });
+
+    /// <summary>Error-level problems that concern any of these nodes (or every node).</summary>
+    public static IReadOnlyList<ConfigProblem> ErrorsFor(IReadOnlyList<ConfigProblem> problems, IEnumerable<NodeName> nodes)
+    {
+        var set = nodes.ToHashSet();
+        return problems.Where(p => p.Severity == Severity.Error && (p.Node is null || set.Contains(p.Node.Value))).ToList();
+    }
+}
