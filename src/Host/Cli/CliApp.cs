@@ -17,6 +17,8 @@ public static class CliApp
             RunCommands.Runs(connection),
             RunCommands.Run(connection),
             RunCommands.Agents(connection),
+            ConfigCommands.Create(),
+            PlanCommand.Create(),
         };
         foreach (var extra in Extensions)
             root.Subcommands.Add(extra(connection));

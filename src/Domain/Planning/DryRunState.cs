@@ -1,0 +1,21 @@
+namespace OpenSvc.Domain.Planning;
+
+/// <summary>
+/// The cluster a dry run assumes when no database is asked: every peer reachable, and the service up only
+/// where the action implies it (stopped, switched from, or synced from <c>--node</c>). Operators explore
+/// guards by overriding: <c>--up-on</c> and <c>--unreachable</c>.
+/// </summary>
+public static class DryRunState
+{
+    public static ClusterState For(ServiceView view, PlanRequest request, IReadOnlyCollection<NodeName>? upOn = null, IReadOnlyCollection<NodeName>? unreachable = null)
+    {
+        var up = upOn ?? (request.Action switch
+        {
+            ServiceAction.Stop or ServiceAction.Switch or ServiceAction.Sync => [request.Node],
+            _ => [],
+        });
+        var down = unreachable ?? [];
+        return new ClusterState(view.Peers.Select(n => new KeyValuePair<NodeName, NodeState>(n,
+            new NodeState(!down.Contains(n), down.Contains(n) ? Status.Undef : up.Contains(n) ? Status.Up : Status.Down))));
+    }
+}

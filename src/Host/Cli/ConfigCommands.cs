@@ -1,0 +1,49 @@
+using System.CommandLine;
+using OpenSvc.Domain.Config;
+
+namespace OpenSvc.Host.Cli;
+
+/// <summary>`opensvc config validate FILE...` and `opensvc config print FILE --node N [--json]`: no database needed.</summary>
+public static class ConfigCommands
+{
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("files") { Description = "service configuration files", Arity = ArgumentArity.OneOrMore };
+        var svcOpt = new Option<string?>("--service") { Description = "service name (default: each file's name without extension)" };
+        var validate = new Command("validate", "Check service files: every problem at once as FILE:LINE: severity: [section] keyword: reason; exit 2 on any error") { files, svcOpt };
+        validate.SetAction(p =>
+        {
+            var errors = 0;
+            var warnings = 0;
+            foreach (var file in p.GetValue(files)!)
+            {
+                var doc = ConfigFiles.Load(file);
+                var problems = ConfigValidator.Validate(doc, ConfigFiles.ServiceName(file, p.GetValue(svcOpt)));
+                foreach (var problem in problems.OrderBy(x => x.Line))
+                    Console.WriteLine(problem.ToString());
+                errors += problems.Count(x => x.Severity == Severity.Error);
+                warnings += problems.Count(x => x.Severity == Severity.Warning);
+            }
+            Console.WriteLine($"{errors} error(s), {warnings} warning(s)");
+            return errors > 0 ? ExitCodes.BadInput : ExitCodes.Ok;
+        });
+
+        var file = new Argument<string>("file") { Description = "service configuration file" };
+        var node = new Option<string?>("--node") { Description = "the node whose view to print", Required = true };
+        var json = new Option<bool>("--json") { Description = "stable JSON (documented in docs/config-print.md)" };
+        var svcOpt2 = new Option<string?>("--service") { Description = "service name (default: the file's name without extension)" };
+        var print = new Command("print", "Print the fully resolved service as one node sees it") { file, node, json, svcOpt2 };
+        print.SetAction(p =>
+        {
+            var path = p.GetValue(file)!;
+            var doc = ConfigFiles.Load(path);
+            var service = ConfigFiles.ServiceName(path, p.GetValue(svcOpt2));
+            var nodeName = ConfigFiles.Node(p.GetValue(node));
+            ConfigFiles.RequirePeer(doc, service, nodeName);
+            var resolved = ServiceResolver.Resolve(doc, service, nodeName);
+            Console.WriteLine(p.GetValue(json) ? ServicePrinter.Json(resolved) : ServicePrinter.Text(resolved));
+            return ExitCodes.Ok;
+        });
+        return new Command("config", "Validate and print service configuration files (OpenSVC dialect)") { validate, print };
+    }
+}

@@ -1,0 +1,60 @@
+using OpenSvc.Domain;
+using OpenSvc.Domain.Config;
+
+namespace OpenSvc.Host.Cli;
+
+/// <summary>Reading service files for the CLI: one clear line for a missing or unreadable file.</summary>
+public static class ConfigFiles
+{
+    public static ConfigDocument Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new UserError($"{path}: no such file");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new UserError($"{path}: no such file");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new UserError($"{path}: permission denied");
+        }
+        catch (IOException ex)
+        {
+            throw new UserError($"{path}: cannot read: {ex.Message}");
+        }
+        return ConfigParser.Parse(text, path);
+    }
+
+    /// <summary>The service name: --service, else the file name without its extension (OpenSVC's &lt;name&gt;.conf).</summary>
+    public static string ServiceName(string path, string? option)
+    {
+        var name = option ?? Path.GetFileNameWithoutExtension(path);
+        if (string.IsNullOrWhiteSpace(name) || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/')))
+            throw new UserError($"'{name}' is not a valid service name (letters, digits, '-', '_', '.'): use --service NAME");
+        return name;
+    }
+
+    public static NodeName Node(string? text, string option = "--node")
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            throw new UserError($"{option} is required");
+        if (!NodeName.TryParse(text, out var node))
+            throw new UserError($"{option} '{text}' is not a valid node name (letters, digits, '.', '-', '_')");
+        return node;
+    }
+
+    /// <summary>Refuses a node that is neither in nodes nor drpnodes of the file.</summary>
+    public static void RequirePeer(ConfigDocument doc, string service, NodeName node)
+    {
+        var resolved = ServiceResolver.Resolve(doc, service, node);
+        if (resolved.Role == NodeRole.NotMember)
+            throw new UserError($"{doc.File}: node {node} is in neither nodes ({string.Join(" ", resolved.Nodes)}) nor drpnodes ({string.Join(" ", resolved.DrpNodes)})");
+    }
+}
