@@ -39,4 +39,21 @@ public sealed record Plan(
     NodeName Node,
     NodeName? To,
     bool Rollback,
-    IReadOnlyList<PlanStep> Steps);
+    IReadOnlyList<PlanStep> Steps)
+{
+    /// <summary>
+    /// Why the engine cannot run this plan, or null: step indexes are positions (0-based; printed +1) and a
+    /// step only waits for earlier steps, so the run can always make progress.
+    /// </summary>
+    public string? ShapeProblem()
+    {
+        for (var i = 0; i < Steps.Count; i++)
+        {
+            if (Steps[i].Index != i)
+                return $"step at position {i} has index {Steps[i].Index}";
+            if (Steps[i].WaitsFor.Any(w => w < 0 || w >= i))
+                return $"step {i + 1} waits for a step that does not come before it";
+        }
+        return null;
+    }
+}

@@ -24,14 +24,14 @@ public static class PlanPrinter
             text.Append(CultureInfo.InvariantCulture, $" to {to}");
         text.Append(CultureInfo.InvariantCulture, $" (rollback {(plan.Rollback ? "on" : "off")}, {plan.Steps.Count} steps)\n");
 
-        var numberWidth = plan.Steps.Count == 0 ? 1 : plan.Steps.Max(s => s.Index.ToString(CultureInfo.InvariantCulture).Length);
+        var numberWidth = plan.Steps.Count == 0 ? 1 : plan.Steps.Max(s => (s.Index + 1).ToString(CultureInfo.InvariantCulture).Length);
         var nodeWidth = Width(plan.Steps, s => s.Node.ToString());
         var actionWidth = Width(plan.Steps, s => Name(s.Action));
         var ridWidth = Width(plan.Steps, s => s.Rid.ToString());
         var driverWidth = Width(plan.Steps, s => $"({s.Driver})");
         foreach (var step in plan.Steps)
         {
-            var number = step.Index.ToString(CultureInfo.InvariantCulture).PadLeft(numberWidth) + ".";
+            var number = (step.Index + 1).ToString(CultureInfo.InvariantCulture).PadLeft(numberWidth) + ".";
             var cells = new List<string>
             {
                 step.Node.ToString().PadRight(nodeWidth),
@@ -46,7 +46,7 @@ public static class PlanPrinter
             if (step.Optional)
                 cells.Add("optional");
             if (!IsChained(step))
-                cells.Add(step.WaitsFor.Count == 0 ? "waits for nothing" : $"after {string.Join(", ", step.WaitsFor)}");
+                cells.Add(step.WaitsFor.Count == 0 ? "waits for nothing" : $"after {string.Join(", ", step.WaitsFor.Select(w => w + 1))}");
             text.Append("  ").Append(number).Append(' ').Append(string.Join("  ", cells).TrimEnd()).Append('\n');
         }
         return text.ToString();
@@ -118,7 +118,7 @@ public static class PlanPrinter
     public static string Name(ResourceAction action) => action.ToString().ToLowerInvariant();
 
     static bool IsChained(PlanStep step) =>
-        step.Index == 1 ? step.WaitsFor.Count == 0 : step.WaitsFor is [var previous] && previous == step.Index - 1;
+        step.Index == 0 ? step.WaitsFor.Count == 0 : step.WaitsFor is [var previous] && previous == step.Index - 1;
 
     static int Width(IReadOnlyList<PlanStep> steps, Func<PlanStep, string> cell) =>
         steps.Count == 0 ? 0 : steps.Max(s => cell(s).Length);

@@ -173,12 +173,12 @@ public static class Planner
                 $"nothing to send from {sender}: " + string.Join("; ", skipped.Select(s => $"{s.Rid}: {s.Reason}")) + ".");
 
         var steps = sends.Select((s, i) => new PlanStep(
-            Index: i + 1,
+            Index: i,
             Node: sender,
             Rid: s.Resource.Rid,
             Driver: s.Resource.Driver,
             Action: ResourceAction.Sync,
-            WaitsFor: i == 0 ? [] : [i],
+            WaitsFor: i == 0 ? [] : [i - 1],
             Policy: StepPolicies.For(s.Resource.Driver),
             Target: s.Target,
             Optional: s.Resource.Optional)).ToArray();
@@ -325,9 +325,9 @@ public static class Planner
 
         void Add(NodeName node, ResourceView r, ResourceAction action, ResourceAction? compensation)
         {
-            var index = Steps.Count + 1;
+            var index = Steps.Count;
             Steps.Add(new PlanStep(index, node, r.Rid, r.Driver, action,
-                WaitsFor: index == 1 ? [] : [index - 1],
+                WaitsFor: index == 0 ? [] : [index - 1],
                 Policy: StepPolicies.For(r.Driver),
                 Compensation: compensation,
                 Optional: r.Optional));

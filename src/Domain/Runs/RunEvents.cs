@@ -87,6 +87,8 @@ public static class RunEventNames
         [typeof(RunCancelled)] = "run_cancelled",
         [typeof(ServiceRunStarted)] = "service_run_started",
         [typeof(ServiceRunEnded)] = "service_run_ended",
+        [typeof(ServiceConfigured)] = "service_configured",
+        [typeof(ServiceDeleted)] = "service_deleted",
     };
 }
 
@@ -95,3 +97,8 @@ public static class RunEventNames
 public sealed record ServiceRunStarted(string Service, Guid RunId, ServiceAction Action, DateTimeOffset At);
 
 public sealed record ServiceRunEnded(string Service, Guid RunId, RunStatus Status, DateTimeOffset At);
+
+/// <summary>A new version of a service's configuration, with who, when and what changed.</summary>
+public sealed record ServiceConfigured(string Service, int Version, string ConfigText, string ConfigHash, string By, DateTimeOffset At, string Diff);
+
+public sealed record ServiceDeleted(string Service, int Version, string By, DateTimeOffset At);

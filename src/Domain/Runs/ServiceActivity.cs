@@ -7,12 +7,28 @@ namespace OpenSvc.Domain.Runs;
 /// A service's own stream: which mutating run holds it. Its version is the optimistic lock that lets
 /// only one start/stop/switch/takeover/sync of a service be in flight at a time.
 /// </summary>
-public sealed record ServiceActivity(Guid Id, string Service, Guid? ActiveRun, Planning.ServiceAction? ActiveAction, DateTimeOffset? Since)
+public sealed record ServiceActivity(
+    Guid Id, string Service, Guid? ActiveRun, Planning.ServiceAction? ActiveAction, DateTimeOffset? Since,
+    int ConfigVersion = 0, string? ConfigText = null, string? ConfigHash = null, DateTimeOffset? ConfiguredAt = null, string? ConfiguredBy = null,
+    bool Deleted = false)
 {
     public static ServiceActivity From(ServiceRunStarted e) => new(StreamId(e.Service), e.Service, e.RunId, e.Action, e.At);
 
+    public static ServiceActivity From(ServiceConfigured e) => new ServiceActivity(StreamId(e.Service), e.Service, null, null, null).Then(e);
+
+    /// <summary>A configured, not deleted service.</summary>
+    public bool Exists => ConfigVersion > 0 && !Deleted;
+
+    /// <summary>"v3 (1a2b3c4d5e6f)": what a run records as the config it was planned from.</summary>
+    public string VersionLabel => $"v{ConfigVersion} ({ConfigHash})";
+
     public ServiceActivity Then(object @event) => @event switch
     {
+        ServiceConfigured e => this with
+        {
+            ConfigVersion = e.Version, ConfigText = e.ConfigText, ConfigHash = e.ConfigHash, ConfiguredAt = e.At, ConfiguredBy = e.By, Deleted = false,
+        },
+        ServiceDeleted e => this with { Deleted = true, ConfiguredAt = e.At, ConfiguredBy = e.By },
         ServiceRunStarted e => this with { ActiveRun = e.RunId, ActiveAction = e.Action, Since = e.At },
         ServiceRunEnded e when e.RunId == ActiveRun => this with { ActiveRun = null, ActiveAction = null, Since = null },
         _ => this,

@@ -19,6 +19,7 @@ public static class CliApp
             RunCommands.Agents(connection),
             ConfigCommands.Create(),
             PlanCommand.Create(),
+            ServiceCommands.Create(connection),
         };
         foreach (var extra in Extensions)
             root.Subcommands.Add(extra(connection));

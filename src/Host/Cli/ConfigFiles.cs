@@ -6,12 +6,13 @@ namespace OpenSvc.Host.Cli;
 /// <summary>Reading service files for the CLI: one clear line for a missing or unreadable file.</summary>
 public static class ConfigFiles
 {
-    public static ConfigDocument Load(string path)
+    public static ConfigDocument Load(string path) => ConfigParser.Parse(ReadText(path), path);
+
+    public static string ReadText(string path)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (FileNotFoundException)
         {
@@ -29,7 +30,6 @@ public static class ConfigFiles
         {
             throw new UserError($"{path}: cannot read: {ex.Message}");
         }
-        return ConfigParser.Parse(text, path);
     }
 
     /// <summary>The service name: --service, else the file name without its extension (OpenSVC's &lt;name&gt;.conf).</summary>

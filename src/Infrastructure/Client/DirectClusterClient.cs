@@ -2,7 +2,9 @@ using Marten;
 using MediatR;
 using OpenSvc.Domain.Runs;
 using OpenSvc.Workflows.Agents;
+using OpenSvc.Workflows.Monitoring;
 using OpenSvc.Workflows.Runs;
+using OpenSvc.Workflows.Services;
 
 namespace OpenSvc.Infrastructure.Client;
 
@@ -31,5 +33,36 @@ public sealed class DirectClusterClient(IMediator mediator, IDocumentStore store
     {
         await using var session = store.QuerySession();
         return await session.Query<AgentHeartbeat>().OrderBy(a => a.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<ConfigureResult> ConfigureAsync(ConfigureService request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
+
+    public Task<string?> DeleteServiceAsync(DeleteService request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
+
+    public async Task<IReadOnlyList<ServiceActivity>> ServicesAsync(CancellationToken cancellationToken)
+    {
+        await using var session = store.QuerySession();
+        var all = await session.Query<ServiceActivity>().Where(s => s.ConfigVersion > 0).ToListAsync(cancellationToken).ConfigureAwait(false);
+        return all.Where(s => s.Exists).OrderBy(s => s.Service, StringComparer.Ordinal).ToList();
+    }
+
+    public async Task<ServiceActivity?> ServiceAsync(string service, CancellationToken cancellationToken)
+    {
+        await using var session = store.QuerySession();
+        var s = await session.LoadAsync<ServiceActivity>(ServiceActivity.StreamId(service), cancellationToken).ConfigureAwait(false);
+        return s is { Exists: true } ? s : null;
+    }
+
+    public async Task<IReadOnlyList<ServiceConfigured>> ConfigHistoryAsync(string service, CancellationToken cancellationToken)
+    {
+        await using var session = store.QuerySession();
+        var events = await session.Events.FetchStreamAsync(ServiceActivity.StreamId(service), token: cancellationToken).ConfigureAwait(false);
+        return events.Select(e => e.Data).OfType<ServiceConfigured>().ToList();
+    }
+
+    public async Task<IReadOnlyList<InstanceStatusReport>> InstanceStatusAsync(string service, CancellationToken cancellationToken)
+    {
+        await using var session = store.QuerySession();
+        return await session.Query<InstanceStatusReport>().Where(r => r.Service == service).OrderBy(r => r.Node).ToListAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -12,6 +12,8 @@ public sealed record EngineOptions(string ConnectionString, NodeName Node)
     public TimeSpan ReconcileEvery { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan ScheduledGrace { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan AgentDeadAfter { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>How often the agent re-probes its services' resources (also after every action).</summary>
+    public TimeSpan StatusEvery { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Use the in-process fake cluster instead of real drivers (tests, demos, benchmarks).</summary>
     public bool FakeCluster { get; init; }
     public string MartenSchema { get; init; } = Workflows.Engine.WorkflowStore.DefaultSchema;

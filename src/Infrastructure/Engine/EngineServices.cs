@@ -30,11 +30,13 @@ public static class EngineServices
             o.Schema.For<FakeResource>();
             o.Schema.For<FakeEffect>().Index(x => x.RunId);
             o.Schema.For<FakeFault>();
+            o.Schema.For<OpenSvc.Workflows.Monitoring.InstanceStatusReport>().Index(x => x.Service);
         });
 
         AddMediator(services);
         services.AddSingleton<IFaultInjector>(_ => ProcessKillFaults.FromEnvironment());
         services.AddSingleton<StepExecutor>();
+        services.TryAddSingleton<OpenSvc.Workflows.Monitoring.IStatusSignal, OpenSvc.Workflows.Monitoring.NoStatusSignal>();
         services.AddSingleton<DriverRegistry>();
         if (options.FakeCluster)
             services.AddSingleton<IResourceDriver, FakeClusterDriver>();
@@ -69,6 +71,9 @@ public static class EngineServices
             });
             services.AddHostedService<AgentHeartbeatService>();
             services.AddHostedService<ReconcilerService>();
+            services.AddSingleton<StatusRefreshService>();
+            services.AddSingleton<OpenSvc.Workflows.Monitoring.IStatusSignal>(sp => sp.GetRequiredService<StatusRefreshService>());
+            services.AddHostedService(sp => sp.GetRequiredService<StatusRefreshService>());
         }
         return services;
     }

@@ -48,6 +48,7 @@ public sealed class ServiceActivityProjection : SingleStreamProjection<ServiceAc
     public override ServiceActivity? Evolve(ServiceActivity? snapshot, Guid id, IEvent e) => (snapshot, e.Data) switch
     {
         (null, ServiceRunStarted s) => ServiceActivity.From(s),
+        (null, ServiceConfigured c) => ServiceActivity.From(c),
         ({ } activity, var data) => activity.Then(data),
         _ => snapshot,
     };

@@ -15,4 +15,12 @@ public interface IClusterClient
     Task<(WorkflowRun? Run, string? Problem)> FindRunAsync(string idOrPrefix, CancellationToken cancellationToken);
     Task<CancelResult> CancelAsync(CancelRun request, CancellationToken cancellationToken);
     Task<IReadOnlyList<Agents.AgentHeartbeat>> AgentsAsync(CancellationToken cancellationToken);
+
+    Task<Services.ConfigureResult> ConfigureAsync(Services.ConfigureService request, CancellationToken cancellationToken);
+    Task<string?> DeleteServiceAsync(Services.DeleteService request, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ServiceActivity>> ServicesAsync(CancellationToken cancellationToken);
+    Task<ServiceActivity?> ServiceAsync(string service, CancellationToken cancellationToken);
+    /// <summary>The service's config change history: versions with who, when and the diff.</summary>
+    Task<IReadOnlyList<ServiceConfigured>> ConfigHistoryAsync(string service, CancellationToken cancellationToken);
+    Task<IReadOnlyList<Monitoring.InstanceStatusReport>> InstanceStatusAsync(string service, CancellationToken cancellationToken);
 }

@@ -12,7 +12,7 @@ using OpenSvc.Workflows.Engine;
 namespace OpenSvc.Workflows.Runs;
 
 /// <summary>Start a workflow run for an accepted plan. Refused while another mutating run holds the service.</summary>
-public sealed record SubmitRun(Plan Plan, string RequestedBy, string? Reason, bool Force, string ConfigText) : IRequest<SubmitResult>;
+public sealed record SubmitRun(Plan Plan, string RequestedBy, string? Reason, bool Force, string ConfigText, string? ConfigVersion = null) : IRequest<SubmitResult>;
 
 public sealed record SubmitResult(Guid RunId, bool Accepted, string? Refusal, Guid? RunInFlight);
 
@@ -23,6 +23,8 @@ public sealed class SubmitRunHandler(
     public async Task<SubmitResult> Handle(SubmitRun request, CancellationToken cancellationToken)
     {
         var plan = request.Plan;
+        if (plan.ShapeProblem() is { } shape)
+            throw new ArgumentException($"plan for {plan.Service} cannot run: {shape}", nameof(request));
         var runId = Guid.CreateVersion7();
         var now = time.GetUtcNow();
         IReadOnlyList<object> events;
@@ -33,7 +35,7 @@ public sealed class SubmitRunHandler(
                 return await RefuseAsync(request, runId, inFlight, now, cancellationToken).ConfigureAwait(false);
 
             var requested = new RunRequested(runId, plan.Service, plan.Action, plan.Node, plan.To, request.RequestedBy, request.Reason,
-                request.Force, now, ConfigVersion(request.ConfigText), request.ConfigText, plan);
+                request.Force, now, request.ConfigVersion ?? ConfigVersion(request.ConfigText), request.ConfigText, plan);
             events = RunDecider.Begin(requested);
             session.Events.StartStream<WorkflowRun>(runId, events);
             service.AppendOne(new ServiceRunStarted(plan.Service, runId, plan.Action, now));

@@ -21,6 +21,7 @@ public sealed class StepExecutor(
     IStepDispatcher dispatcher,
     IFaultInjector faults,
     AgentIdentity agent,
+    Monitoring.IStatusSignal statusSignal,
     TimeProvider time,
     ILogger<StepExecutor> log)
 {
@@ -37,6 +38,7 @@ public sealed class StepExecutor(
         var outcome = await RunDriverAsync(run, planStep, attempt, cancellationToken).ConfigureAwait(false);
         faults.At(FaultPoint.AfterEffectBeforeEvent, runId, step);
         await RecordAsync(runId, outcome, cancellationToken).ConfigureAwait(false);
+        statusSignal.Request(run.Service);
     }
 
     async Task<(WorkflowRun Run, PlanStep Step)?> ClaimAsync(Guid runId, int step, int attempt, CancellationToken ct)

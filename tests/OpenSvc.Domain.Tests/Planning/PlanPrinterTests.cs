@@ -49,9 +49,9 @@ public class PlanPrinterTests
         var policy = StepPolicy.Default;
         var plan = new Plan("svc1", ServiceAction.Start, N1, null, true,
         [
-            new PlanStep(1, N1, Rid("fs#0"), "fs", ResourceAction.Start, [], policy),
-            new PlanStep(2, N2, Rid("fs#0"), "fs", ResourceAction.Start, [], policy),
-            new PlanStep(3, N1, Rid("app#0"), "app", ResourceAction.Start, [1, 2], policy),
+            new PlanStep(0, N1, Rid("fs#0"), "fs", ResourceAction.Start, [], policy),
+            new PlanStep(1, N2, Rid("fs#0"), "fs", ResourceAction.Start, [], policy),
+            new PlanStep(2, N1, Rid("app#0"), "app", ResourceAction.Start, [0, 1], policy),
         ]);
 
         var lines = PlanPrinter.ToText(plan).Split('\n');

@@ -202,7 +202,7 @@ public class PlannerStartStopTests
     {
         var plan = Planner.Plan(FailoverDockerBtrfs(), Request(ServiceAction.Start, N1), Cluster()).Accepted().Plan;
 
-        plan.Steps.Select(s => s.Index).Should().Equal(1, 2, 3, 4, 5);
+        plan.Steps.Select(s => s.Index).Should().Equal(0, 1, 2, 3, 4);
         plan.Steps[0].WaitsFor.Should().BeEmpty();
         plan.Steps.Skip(1).Should().OnlyContain(s => s.WaitsFor.SequenceEqual(new[] { s.Index - 1 }));
     }

@@ -19,7 +19,7 @@ public class PlannerSwitchTakeoverTests
             "n2 start fs#0", "n2 start fs#1", "n2 start container#0", "n2 start ip#0", "n2 start container#1");
         plan.Node.Should().Be(N1);
         plan.To.Should().Be(N2);
-        plan.Steps[5].WaitsFor.Should().Equal(5);
+        plan.Steps[5].WaitsFor.Should().Equal(4);
         plan.Steps.Take(5).Should().OnlyContain(s => s.Compensation == null);
         plan.Steps.Skip(5).Should().OnlyContain(s => s.Compensation == ResourceAction.Stop);
     }

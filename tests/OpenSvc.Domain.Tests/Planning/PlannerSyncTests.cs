@@ -17,7 +17,7 @@ public class PlannerSyncTests
         plan.Lines().Should().Equal("n1 sync sync#0 n3", "n1 sync sync#1 n3");
         plan.Steps.Should().OnlyContain(s => s.Optional && s.Compensation == null && s.Action == ResourceAction.Sync);
         plan.Steps.Select(s => s.Driver).Should().Equal("sync.docker", "sync.btrfs");
-        plan.Steps[1].WaitsFor.Should().Equal(1);
+        plan.Steps[1].WaitsFor.Should().Equal(0);
     }
 
     [Fact]

@@ -1,0 +1,79 @@
+using Marten;
+using MediatR;
+using Microsoft.Extensions.Logging;
+using OpenSvc.Domain;
+using OpenSvc.Domain.Config;
+using OpenSvc.Domain.Runs;
+using OpenSvc.Workflows.Engine;
+
+namespace OpenSvc.Workflows.Monitoring;
+
+/// <summary>Probe every resource of the services this node serves (or one service) and store the instance status.</summary>
+public sealed record RefreshStatus(string? Service) : IRequest<int>;
+
+public sealed class RefreshStatusHandler(IDocumentStore store, DriverRegistry drivers, AgentIdentity agent, TimeProvider time, ILogger<RefreshStatusHandler> log)
+    : IRequestHandler<RefreshStatus, int>
+{
+    public async Task<int> Handle(RefreshStatus request, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ServiceActivity> services;
+        await using (var query = store.QuerySession())
+        {
+            services = request.Service is { } one
+                ? (await query.LoadAsync<ServiceActivity>(ServiceActivity.StreamId(one), cancellationToken).ConfigureAwait(false)) is { } s ? [s] : []
+                : await query.Query<ServiceActivity>().Where(s => s.ConfigVersion > 0).ToListAsync(cancellationToken).ConfigureAwait(false);
+        }
+        var written = 0;
+        await using var session = store.LightweightSession();
+        foreach (var svc in services)
+        {
+            var key = InstanceStatusReport.Key(svc.Service, agent.Node.Value);
+            if (!svc.Exists || svc.ConfigText is null)
+            {
+                session.Delete<InstanceStatusReport>(key);
+                continue;
+            }
+            var resolved = ResolvedConfigs.Resolve(svc.ConfigText, svc.Service, agent.Node);
+            if (resolved.Role == NodeRole.NotMember)
+            {
+                session.Delete<InstanceStatusReport>(key);
+                continue;
+            }
+            var lines = new List<ResourceStatusLine>();
+            foreach (var r in resolved.Resources)
+                lines.Add(await ProbeAsync(svc, r, cancellationToken).ConfigureAwait(false));
+            var instance = InstanceStatus.Of(lines.Select(l => new ResourceStatus(
+                ResourceId.Parse(l.Rid), l.Status, l.Optional, l.Driver.StartsWith("sync.", StringComparison.Ordinal), l.Status == Status.Warn)));
+            session.Store(new InstanceStatusReport(key, svc.Service, agent.Node.Value, instance.Avail, instance.Overall, lines, svc.VersionLabel, time.GetUtcNow()));
+            written++;
+        }
+        await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        return written;
+    }
+
+    async Task<ResourceStatusLine> ProbeAsync(ServiceActivity svc, ServiceResource r, CancellationToken ct)
+    {
+        if (r.Disabled)
+            return new ResourceStatusLine(r.Id.ToString(), r.Driver, Status.NotApplicable, r.Standby, r.Optional, "disabled");
+        var driver = drivers.Find(r.Driver);
+        if (driver is null)
+            return new ResourceStatusLine(r.Id.ToString(), r.Driver, Status.Undef, r.Standby, r.Optional, $"no driver for {r.Driver} on this agent");
+        ResourceProbe probe;
+        try
+        {
+            probe = await driver.StatusAsync(new StatusContext(svc.Service, r.Id, r.Driver, svc.ConfigText!, agent.Node), ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            log.LogWarning("status of {Service} {Rid} on {Node} failed: {Error}", svc.Service, r.Id, agent.Node, ex.Message);
+            probe = new ResourceProbe(Status.Warn, $"probe failed: {ex.Message}");
+        }
+        var status = (r.Standby, probe.Status) switch
+        {
+            (true, Status.Up) => Status.StandbyUp,
+            (true, Status.Down) => Status.StandbyDown,
+            _ => probe.Status,
+        };
+        return new ResourceStatusLine(r.Id.ToString(), r.Driver, status, r.Standby, r.Optional, probe.Message);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Security.Cryptography;
+using System.Text;
+using JasperFx;
+using JasperFx.Events;
+using Marten;
+using MediatR;
+using OpenSvc.Domain.Config;
+using OpenSvc.Domain.Runs;
+
+namespace OpenSvc.Workflows.Services;
+
+/// <summary>
+/// Store a new version of a service's configuration (create or update). Validated first: a config whose
+/// errors concern every node is refused; errors that concern only some nodes are stored and reported, since
+/// those nodes simply cannot run the resources (the seed's DR node without `dev` is the example).
+/// </summary>
+public sealed record ConfigureService(string Service, string ConfigText, string By, bool MustExist, bool MustNotExist) : IRequest<ConfigureResult>;
+
+public sealed record ConfigureResult(bool Accepted, int Version, string? Refusal, string Diff, IReadOnlyList<ConfigProblem> Problems);
+
+public sealed class ConfigureServiceHandler(IDocumentStore store, TimeProvider time) : IRequestHandler<ConfigureService, ConfigureResult>
+{
+    public async Task<ConfigureResult> Handle(ConfigureService request, CancellationToken cancellationToken)
+    {
+        var doc = ConfigParser.Parse(request.ConfigText, request.Service + ".conf");
+        var problems = ConfigValidator.Validate(doc, request.Service);
+        var global = problems.Where(p => p.Severity == Severity.Error && p.Node is null).ToList();
+        if (global.Count > 0)
+            return new ConfigureResult(false, 0, $"the config has {global.Count} error(s) that concern every node: fix them first", "", problems);
+
+        await using var session = store.LightweightSession();
+        var stream = await session.Events.FetchForWriting<ServiceActivity>(ServiceActivity.StreamId(request.Service), cancellationToken).ConfigureAwait(false);
+        var current = stream.Aggregate;
+        if (request.MustExist && current is not { Exists: true })
+            return new ConfigureResult(false, 0, $"service {request.Service} does not exist: create it first (opensvc svc create {request.Service} --config FILE)", "", problems);
+        if (request.MustNotExist && current is { Exists: true })
+            return new ConfigureResult(false, current.ConfigVersion, $"service {request.Service} already exists (v{current.ConfigVersion}): use opensvc svc update", "", problems);
+        var hash = Hash(request.ConfigText);
+        if (current is { Exists: true } && current.ConfigHash == hash)
+            return new ConfigureResult(true, current.ConfigVersion, null, "", problems);
+
+        var version = (current?.ConfigVersion ?? 0) + 1;
+        var diff = ConfigDiff.Lines(current is { Exists: true } ? current.ConfigText : null, request.ConfigText);
+        stream.AppendOne(new ServiceConfigured(request.Service, version, request.ConfigText, hash, request.By, time.GetUtcNow(), diff));
+        try
+        {
+            await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ConcurrencyException or EventStreamUnexpectedMaxEventIdException)
+        {
+            return new ConfigureResult(false, 0, $"service {request.Service} changed while this update was prepared: read it again and retry", "", problems);
+        }
+        return new ConfigureResult(true, version, null, diff, problems);
+    }
+
+    public static string Hash(string text) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant()[..12];
+}
+
+/// <summary>Delete a service's configuration (its history stays in the event store). Refused while a run holds it.</summary>
+public sealed record DeleteService(string Service, string By) : IRequest<string?>;
+
+public sealed class DeleteServiceHandler(IDocumentStore store, TimeProvider time) : IRequestHandler<DeleteService, string?>
+{
+    public async Task<string?> Handle(DeleteService request, CancellationToken cancellationToken)
+    {
+        await using var session = store.LightweightSession();
+        var stream = await session.Events.FetchForWriting<ServiceActivity>(ServiceActivity.StreamId(request.Service), cancellationToken).ConfigureAwait(false);
+        if (stream.Aggregate is not { Exists: true } current)
+            return $"service {request.Service} does not exist";
+        if (current.ActiveRun is { } run)
+            return $"service {request.Service} is busy: run {run} is in flight";
+        stream.AppendOne(new ServiceDeleted(request.Service, current.ConfigVersion, request.By, time.GetUtcNow()));
+        await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+}
