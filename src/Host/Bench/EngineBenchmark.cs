@@ -112,7 +112,7 @@ public static class EngineBenchmark
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"opensvc bench engine: {settings.Workflows} workflows (baseline {settings.BaselineWorkflows}) of {settings.Steps} no-op steps, " +
                 $"{settings.Agents} agent processes (n1..n{settings.Agents}) x {settings.Workers} workers, {settings.Parallel} submissions in flight, " +
-                $"{Environment.ProcessorCount} CPUs; {where}"));
+                $"{Environment.ProcessorCount} CPUs, load average {LoadAverage()}; {where}"));
 
             var phase = new Phase(settings, agents, output);
             var fast = await phase.RunAsync("long polling", longPollingDb, settings.Workflows, longPolling: true, deadline.Token).ConfigureAwait(false);
@@ -121,6 +121,7 @@ public static class EngineBenchmark
                 : EngineFigures.From([]);
             output.WriteLine();
             output.Write(EngineReport.Table(fast, slow, settings.Steps));
+            output.WriteLine($"load average at the end: {LoadAverage()} (other processes on this machine weigh on every figure)");
             return fast.Completed == fast.Runs && slow.Completed == slow.Runs ? ExitCodes.Ok : ExitCodes.Failed;
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
@@ -138,6 +139,23 @@ public static class EngineBenchmark
                 catch (IOException) { }
                 catch (UnauthorizedAccessException) { }
             }
+        }
+    }
+
+    /// <summary>The 1, 5 and 15 minute load averages, or "unknown" off Linux.</summary>
+    static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "unknown";
         }
     }
 
