@@ -9,7 +9,7 @@ using OpenSvc.Infrastructure.Postgres;
 
 namespace OpenSvc.Host.Agent;
 
-public sealed record AgentSettings(NodeName Node, string Listen, string? Connection, bool FakeCluster, int Workers);
+public sealed record AgentSettings(NodeName Node, string Listen, string? Connection, bool FakeCluster, int Workers, bool NoopCluster = false);
 
 /// <summary>
 /// `opensvc agent`: this node's Hangfire server (its own queue and the orchestration queue), heartbeat,
@@ -79,6 +79,7 @@ public static class AgentHost
         {
             RunAgent = true,
             FakeCluster = settings.FakeCluster,
+            NoopCluster = settings.NoopCluster,
             Workers = settings.Workers,
         }));
 
@@ -109,7 +110,8 @@ public static class AgentHost
 
     /// <summary>
     /// Timing knobs for tests and benchmarks (milliseconds): OPENSVC_HEARTBEAT_MS, OPENSVC_RECONCILE_MS,
-    /// OPENSVC_SCHEDULED_GRACE_MS, OPENSVC_AGENT_DEAD_MS. Operators keep the defaults.
+    /// OPENSVC_SCHEDULED_GRACE_MS, OPENSVC_AGENT_DEAD_MS, OPENSVC_QUEUE_POLL_MS, and OPENSVC_LONG_POLLING=0 (Hangfire's
+    /// plain polling: the benchmark's baseline). Operators keep the defaults.
     /// </summary>
     static EngineOptions Tuning(EngineOptions o)
     {
@@ -122,6 +124,8 @@ public static class AgentHost
             ReconcileEvery = Ms("OPENSVC_RECONCILE_MS") ?? o.ReconcileEvery,
             ScheduledGrace = Ms("OPENSVC_SCHEDULED_GRACE_MS") ?? o.ScheduledGrace,
             AgentDeadAfter = Ms("OPENSVC_AGENT_DEAD_MS") ?? o.AgentDeadAfter,
+            QueuePollInterval = Ms("OPENSVC_QUEUE_POLL_MS") ?? o.QueuePollInterval,
+            LongPolling = Environment.GetEnvironmentVariable("OPENSVC_LONG_POLLING") is not "0" && o.LongPolling,
         };
     }
 }

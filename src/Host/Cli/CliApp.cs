@@ -20,9 +20,8 @@ public static class CliApp
             ConfigCommands.Create(),
             PlanCommand.Create(),
             ServiceCommands.Create(connection),
+            Bench.EngineBenchmark.Command(connection),
         };
-        foreach (var extra in Extensions)
-            root.Subcommands.Add(extra(connection));
 
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -48,18 +47,16 @@ public static class CliApp
         }
     }
 
-    /// <summary>Command groups contributed by other capabilities (config, plan, svc, bench).</summary>
-    static readonly List<Func<Option<string?>, Command>> Extensions = [];
-
     static Command AgentCommand(Option<string?> connection)
     {
         var node = new Option<string?>("--node") { Description = "this node's name (default: OPENSVC_NODENAME, else the short host name)" };
         var listen = new Option<string>("--listen") { Description = "address:port of the dashboard, health endpoint and API", DefaultValueFactory = _ => "127.0.0.1:7480" };
         var fake = new Option<bool>("--fake-cluster") { Description = "drive the in-process fake cluster instead of real resources (tests, demos, benchmarks)" };
+        var noop = new Option<bool>("--noop-cluster") { Description = "drive the no-op driver for every resource type: nothing is done (engine benchmarks)" };
         var workers = new Option<int>("--workers") { Description = "concurrent steps on this node", DefaultValueFactory = _ => 4 };
         var cmd = new Command("agent", "Run this node's agent: Hangfire server for the node's queue, heartbeat, reconciler, dashboard and health endpoint")
         {
-            node, listen, fake, workers,
+            node, listen, fake, noop, workers,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -69,7 +66,7 @@ public static class CliApp
             var w = p.GetValue(workers);
             if (w is < 1 or > 64)
                 throw new UserError($"--workers {w} is out of range (1-64)");
-            return await AgentHost.RunAsync(new AgentSettings(nodeName, p.GetValue(listen)!, p.GetValue(connection), p.GetValue(fake), w), ct).ConfigureAwait(false);
+            return await AgentHost.RunAsync(new AgentSettings(nodeName, p.GetValue(listen)!, p.GetValue(connection), p.GetValue(fake), w, p.GetValue(noop)), ct).ConfigureAwait(false);
         });
         return cmd;
     }

@@ -16,6 +16,8 @@ public sealed record EngineOptions(string ConnectionString, NodeName Node)
     public TimeSpan StatusEvery { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Use the in-process fake cluster instead of real drivers (tests, demos, benchmarks).</summary>
     public bool FakeCluster { get; init; }
+    /// <summary>Use the no-op driver for every resource type (engine benchmarks: no driver IO at all).</summary>
+    public bool NoopCluster { get; init; }
     public string MartenSchema { get; init; } = Workflows.Engine.WorkflowStore.DefaultSchema;
     public string HangfireSchema { get; init; } = "hangfire";
     /// <summary>Listen/notify instead of polling: step-to-step latency in milliseconds instead of seconds.</summary>

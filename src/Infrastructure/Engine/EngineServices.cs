@@ -6,6 +6,7 @@ using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenSvc.Infrastructure.Drivers.Fake;
+using OpenSvc.Infrastructure.Drivers.Noop;
 using OpenSvc.Infrastructure.Faults;
 using OpenSvc.Workflows.Engine;
 using OpenSvc.Workflows.Runs;
@@ -40,6 +41,8 @@ public static class EngineServices
         services.AddSingleton<DriverRegistry>();
         if (options.FakeCluster)
             services.AddSingleton<IResourceDriver, FakeClusterDriver>();
+        if (options.NoopCluster)
+            services.AddSingleton<IResourceDriver, NoopDriver>();
 
         // Registered before AddHangfire so the container's storage is ours, not the static JobStorage.Current.
         services.AddSingleton<JobStorage>(_ =>

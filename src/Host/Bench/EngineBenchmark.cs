@@ -1,0 +1,393 @@
+using System.Collections.Concurrent;
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Hangfire;
+using Marten;
+using MediatR;
+using Npgsql;
+using OpenSvc.Domain;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Domain.Runs;
+using OpenSvc.Host.Cli;
+using OpenSvc.Infrastructure.Engine;
+using OpenSvc.Infrastructure.Postgres;
+using OpenSvc.Workflows.Runs;
+
+namespace OpenSvc.Host.Bench;
+
+public sealed record EngineBenchmarkSettings(
+    int Workflows, int Steps, int Agents, string? Connection, int BaselineWorkflows, int Workers, int Parallel, TimeSpan Timeout);
+
+/// <summary>
+/// `opensvc bench engine`: runs workflows of no-op steps on the real stack (PostgreSQL, real `opensvc agent`
+/// child processes, Hangfire queues, Marten events), first with long polling, then with Hangfire.PostgreSql's
+/// default polling as the baseline, and prints latencies and throughput read from the event store.
+/// </summary>
+public static class EngineBenchmark
+{
+    public static Command Command(Option<string?> connection)
+    {
+        var workflows = new Option<int>("--workflows") { Description = "workflows run with long polling", DefaultValueFactory = _ => 300 };
+        var steps = new Option<int>("--steps") { Description = "no-op steps per workflow, alternating nodes", DefaultValueFactory = _ => 3 };
+        var agents = new Option<int>("--agents") { Description = "agent processes (nodes n1..nN)", DefaultValueFactory = _ => 2 };
+        var baseline = new Option<int>("--baseline-workflows") { Description = "workflows run with default polling (the baseline; 0 skips it)", DefaultValueFactory = _ => 20 };
+        var workers = new Option<int>("--workers") { Description = "Hangfire workers per agent", DefaultValueFactory = _ => 8 };
+        var parallel = new Option<int>("--parallel") { Description = "submissions in flight at once", DefaultValueFactory = _ => 16 };
+        var timeout = new Option<int>("--timeout") { Description = "seconds the whole benchmark may take", DefaultValueFactory = _ => 600 };
+        var engine = new Command("engine",
+            "Run no-op workflows through the engine (PostgreSQL, agent processes, Hangfire, Marten) with long polling, then with default polling, and print latencies and workflows/s. " +
+            "Uses a private PostgreSQL in a temporary directory unless --connection names a scratch database.")
+        {
+            workflows, steps, agents, baseline, workers, parallel, timeout,
+        };
+        engine.SetAction(async (p, ct) =>
+        {
+            var s = new EngineBenchmarkSettings(p.GetValue(workflows), p.GetValue(steps), p.GetValue(agents), p.GetValue(connection),
+                p.GetValue(baseline), p.GetValue(workers), p.GetValue(parallel), TimeSpan.FromSeconds(p.GetValue(timeout)));
+            Validate(s);
+            return await RunAsync(s, Console.Out, ct).ConfigureAwait(false);
+        });
+        return new Command("bench", "Benchmarks of this build") { engine };
+    }
+
+    static void Validate(EngineBenchmarkSettings s)
+    {
+        if (s.Workflows is < 1 or > 100_000)
+            throw new UserError($"--workflows {s.Workflows} is out of range (1-100000)");
+        if (s.Steps is < 1 or > 50)
+            throw new UserError($"--steps {s.Steps} is out of range (1-50)");
+        if (s.Agents is < 1 or > 16)
+            throw new UserError($"--agents {s.Agents} is out of range (1-16)");
+        if (s.BaselineWorkflows is < 0 or > 10_000)
+            throw new UserError($"--baseline-workflows {s.BaselineWorkflows} is out of range (0-10000)");
+        if (s.Workers is < 1 or > 64)
+            throw new UserError($"--workers {s.Workers} is out of range (1-64)");
+        if (s.Parallel is < 1 or > 256)
+            throw new UserError($"--parallel {s.Parallel} is out of range (1-256)");
+        if (s.Timeout < TimeSpan.FromSeconds(10))
+            throw new UserError("--timeout must be at least 10 seconds");
+    }
+
+    public static async Task<int> RunAsync(EngineBenchmarkSettings settings, TextWriter output, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(output);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(settings.Timeout);
+        await using var agents = new AgentChildren();
+        EmbeddedPostgres? embedded = null;
+        string? home = null;
+        try
+        {
+            string longPollingDb, baselineDb, where;
+            if (!string.IsNullOrWhiteSpace(settings.Connection))
+            {
+                await Database.CheckReachableAsync(settings.Connection, deadline.Token).ConfigureAwait(false);
+                var b = new NpgsqlConnectionStringBuilder(settings.Connection);
+                where = $"PostgreSQL {b.Host}:{b.Port}/{b.Database} (--connection; both phases share it)";
+                longPollingDb = baselineDb = settings.Connection;
+            }
+            else
+            {
+                home = Path.Combine(Path.GetTempPath(), $"opensvc-bench-{Environment.ProcessId}-{Guid.NewGuid():N}"[..48]);
+                Directory.CreateDirectory(home);
+                // As root the server runs as the postgres user, which must reach its data directory.
+                File.SetUnixFileMode(home, (UnixFileMode)0b111_101_101);
+                var port = FreeLoopbackPort();
+                try
+                {
+                    embedded = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions(home, port), deadline.Token).ConfigureAwait(false);
+                }
+                catch (EmbeddedPostgresException ex)
+                {
+                    throw new UserError(ex.Message, ExitCodes.Failed);
+                }
+                where = $"embedded PostgreSQL 127.0.0.1:{port} in {home} (stopped at the end)";
+                longPollingDb = await embedded.CreateDatabaseAsync("bench_long_polling", deadline.Token).ConfigureAwait(false);
+                baselineDb = await embedded.CreateDatabaseAsync("bench_default_polling", deadline.Token).ConfigureAwait(false);
+            }
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"opensvc bench engine: {settings.Workflows} workflows (baseline {settings.BaselineWorkflows}) of {settings.Steps} no-op steps, " +
+                $"{settings.Agents} agent processes (n1..n{settings.Agents}) x {settings.Workers} workers, {settings.Parallel} submissions in flight, " +
+                $"{Environment.ProcessorCount} CPUs, load average {LoadAverage()}; {where}"));
+
+            var phase = new Phase(settings, agents, output);
+            var fast = await phase.RunAsync("long polling", longPollingDb, settings.Workflows, longPolling: true, deadline.Token).ConfigureAwait(false);
+            var slow = settings.BaselineWorkflows > 0
+                ? await phase.RunAsync("default polling", baselineDb, settings.BaselineWorkflows, longPolling: false, deadline.Token).ConfigureAwait(false)
+                : EngineFigures.From([]);
+            output.WriteLine();
+            output.Write(EngineReport.Table(fast, slow, settings.Steps));
+            output.WriteLine($"load average at the end: {LoadAverage()} (other processes on this machine weigh on every figure)");
+            return fast.Completed == fast.Runs && slow.Completed == slow.Runs ? ExitCodes.Ok : ExitCodes.Failed;
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new UserError($"the benchmark did not finish within --timeout {settings.Timeout.TotalSeconds:0} s", ExitCodes.Failed);
+        }
+        finally
+        {
+            await agents.DisposeAsync().ConfigureAwait(false);
+            if (embedded is not null)
+                await embedded.DisposeAsync().ConfigureAwait(false);
+            if (home is not null)
+            {
+                try { Directory.Delete(home, recursive: true); }
+                catch (IOException) { }
+                catch (UnauthorizedAccessException) { }
+            }
+        }
+    }
+
+    /// <summary>The 1, 5 and 15 minute load averages, or "unknown" off Linux.</summary>
+    static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "unknown";
+        }
+    }
+
+    static int FreeLoopbackPort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>One measured phase: fresh agents on one database, N workflows submitted, waited for and read back.</summary>
+    sealed class Phase(EngineBenchmarkSettings settings, AgentChildren agents, TextWriter output)
+    {
+        static readonly StepPolicy Policy = new(TimeSpan.FromSeconds(60), 1, TimeSpan.FromSeconds(1));
+
+        public async Task<EngineFigures> RunAsync(string name, string connection, int workflows, bool longPolling, CancellationToken ct)
+        {
+            var services = new ServiceCollection();
+            services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+            // The submitter enqueues the first steps: its storage must notify listeners exactly as the agents' does.
+            services.AddOpenSvcEngine(new EngineOptions(connection, new NodeName("bench")) { RunAgent = false, LongPolling = longPolling });
+            await using var client = services.BuildServiceProvider();
+            // Create both schemas before the agents start, so they never race to migrate.
+            var store = client.GetRequiredService<IDocumentStore>();
+            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync().ConfigureAwait(false);
+            _ = client.GetRequiredService<JobStorage>();
+
+            var nodes = Enumerable.Range(1, settings.Agents).Select(i => new NodeName($"n{i}")).ToList();
+            var env = new Dictionary<string, string>
+            {
+                ["OPENSVC_LONG_POLLING"] = longPolling ? "1" : "0",
+                // Every step logs a line at Information; the figures are the engine's, not the console's.
+                ["Logging__LogLevel__Default"] = "Warning",
+            };
+            var started = Stopwatch.StartNew();
+            foreach (var node in nodes)
+                agents.Start(node, connection, settings.Workers, env);
+            await agents.WaitReadyAsync(TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
+            output.WriteLine($"{name}: {nodes.Count} agents ready in {started.Elapsed.TotalSeconds:0.0} s");
+
+            var tag = Guid.NewGuid().ToString("N")[..6];
+            var config = $"[DEFAULT]\nnodes = {string.Join(' ', nodes)}\n";
+            var mediator = client.GetRequiredService<IMediator>();
+            var ids = new Guid[workflows];
+            var submit = Stopwatch.StartNew();
+            await Parallel.ForEachAsync(Enumerable.Range(0, workflows), new ParallelOptions { MaxDegreeOfParallelism = settings.Parallel, CancellationToken = ct },
+                async (i, token) =>
+                {
+                    var plan = Plan($"bench-{tag}-{i}", nodes);
+                    var result = await mediator.Send(new SubmitRun(plan, "bench", "opensvc bench engine", false, config), token).ConfigureAwait(false);
+                    if (!result.Accepted)
+                        throw new UserError($"workflow {i} refused: {result.Refusal}", ExitCodes.Failed);
+                    ids[i] = result.RunId;
+                }).ConfigureAwait(false);
+            output.WriteLine($"{name}: {workflows} workflows submitted in {submit.Elapsed.TotalSeconds:0.0} s");
+
+            var finished = await WaitForEndAsync(store, ids, ct).ConfigureAwait(false);
+            output.WriteLine($"{name}: {finished} of {workflows} workflows ended {submit.Elapsed.TotalSeconds:0.0} s after the first submission");
+            await agents.StopAllAsync().ConfigureAwait(false);
+            return EngineFigures.From(await StreamsAsync(store, ids, ct).ConfigureAwait(false));
+        }
+
+        Plan Plan(string service, IReadOnlyList<NodeName> nodes)
+        {
+            var steps = Enumerable.Range(0, settings.Steps)
+                .Select(k => new PlanStep(k, nodes[k % nodes.Count], ResourceId.Parse($"app#{k}"), "app", ResourceAction.Start,
+                    k == 0 ? [] : [k - 1], Policy))
+                .ToList();
+            return new Plan(service, ServiceAction.Start, nodes[0], null, false, steps);
+        }
+
+        async Task<int> WaitForEndAsync(IDocumentStore store, Guid[] ids, CancellationToken ct)
+        {
+            while (true)
+            {
+                agents.ThrowIfOneExited();
+                await using (var session = store.QuerySession())
+                {
+                    var running = await session.Query<WorkflowRun>().Where(r => ids.Contains(r.Id) && r.Status == RunStatus.Running)
+                        .CountAsync(ct).ConfigureAwait(false);
+                    if (running == 0)
+                        return ids.Length;
+                }
+                await Task.Delay(100, ct).ConfigureAwait(false);
+            }
+        }
+
+        static async Task<IReadOnlyCollection<IReadOnlyList<object>>> StreamsAsync(IDocumentStore store, Guid[] ids, CancellationToken ct)
+        {
+            await using var session = store.QuerySession();
+            var events = await session.Events.QueryAllRawEvents().Where(e => ids.Contains(e.StreamId)).OrderBy(e => e.Sequence)
+                .ToListAsync(ct).ConfigureAwait(false);
+            return events.GroupBy(e => e.StreamId).Select(g => (IReadOnlyList<object>)g.Select(e => e.Data).ToList()).ToList();
+        }
+    }
+
+    /// <summary>
+    /// The agent child processes: started from this very executable, killed with their process tree when a phase
+    /// ends, when the benchmark fails or is interrupted, and when this process exits.
+    /// </summary>
+    sealed class AgentChildren : IAsyncDisposable
+    {
+        readonly ConcurrentDictionary<int, Child> _children = new();
+        readonly EventHandler _onExit;
+
+        public AgentChildren()
+        {
+            _onExit = (_, _) => KillAll();
+            AppDomain.CurrentDomain.ProcessExit += _onExit;
+        }
+
+        sealed record Child(NodeName Node, Process Process, LogTail Log);
+
+        public void Start(NodeName node, string connection, int workers, IReadOnlyDictionary<string, string> env)
+        {
+            var (file, prefix) = SelfCommand();
+            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in (string[])[.. prefix, "agent", "--node", node.Value, "--noop-cluster", "--listen", "127.0.0.1:0",
+                         "--connection", connection, "--workers", workers.ToString(CultureInfo.InvariantCulture)])
+                psi.ArgumentList.Add(a);
+            foreach (var (k, v) in env)
+                psi.Environment[k] = v;
+            psi.Environment.Remove("OPENSVC_FAULT");
+            var process = new Process { StartInfo = psi };
+            var log = new LogTail();
+            process.OutputDataReceived += (_, e) => log.Add(e.Data);
+            process.ErrorDataReceived += (_, e) => log.Add(e.Data);
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            _children[process.Id] = new Child(node, process, log);
+        }
+
+        static (string File, string[] Prefix) SelfCommand()
+        {
+            var path = Environment.ProcessPath ?? throw new UserError("cannot tell which executable runs this benchmark", ExitCodes.Failed);
+            return Path.GetFileNameWithoutExtension(path) == "dotnet" ? (path, [typeof(EngineBenchmark).Assembly.Location]) : (path, []);
+        }
+
+        public async Task WaitReadyAsync(TimeSpan within, CancellationToken ct)
+        {
+            var until = DateTime.UtcNow + within;
+            while (!_children.Values.All(c => c.Log.Contains("ready:")))
+            {
+                ThrowIfOneExited();
+                if (DateTime.UtcNow > until)
+                    throw new UserError($"agents not ready within {within.TotalSeconds:0} s:\n{Logs()}", ExitCodes.Failed);
+                await Task.Delay(50, ct).ConfigureAwait(false);
+            }
+        }
+
+        public void ThrowIfOneExited()
+        {
+            foreach (var c in _children.Values)
+                if (c.Process.HasExited)
+                    throw new UserError($"agent {c.Node} (pid {c.Process.Id}) exited with code {c.Process.ExitCode}:\n{Logs()}", ExitCodes.Failed);
+        }
+
+        string Logs() => string.Join('\n', _children.Values.Select(c => $"--- {c.Node}\n{c.Log}"));
+
+        public async Task StopAllAsync()
+        {
+            foreach (var (pid, c) in _children.ToList())
+            {
+                Kill(c.Process);
+                await c.Process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                c.Process.Dispose();
+                _children.TryRemove(pid, out _);
+            }
+        }
+
+        void KillAll()
+        {
+            foreach (var c in _children.Values)
+                Kill(c.Process);
+        }
+
+        static void Kill(Process p)
+        {
+            try
+            {
+                if (!p.HasExited)
+                    p.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException) { }
+            catch (System.ComponentModel.Win32Exception) { }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            AppDomain.CurrentDomain.ProcessExit -= _onExit;
+            try
+            {
+                await StopAllAsync().ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                KillAll();
+            }
+        }
+    }
+
+    /// <summary>The last lines an agent wrote, for failure messages and the readiness line.</summary>
+    sealed class LogTail
+    {
+        readonly Queue<string> _lines = new();
+        readonly Lock _gate = new();
+        bool _ready;
+
+        public void Add(string? line)
+        {
+            if (line is null)
+                return;
+            lock (_gate)
+            {
+                _ready |= line.Contains("ready:", StringComparison.Ordinal);
+                _lines.Enqueue(line);
+                while (_lines.Count > 40)
+                    _lines.Dequeue();
+            }
+        }
+
+        public bool Contains(string marker)
+        {
+            lock (_gate)
+                return marker == "ready:" ? _ready : _lines.Any(l => l.Contains(marker, StringComparison.Ordinal));
+        }
+
+        public override string ToString()
+        {
+            lock (_gate)
+                return string.Join('\n', _lines);
+        }
+    }
+}

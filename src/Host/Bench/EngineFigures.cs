@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text;
+using OpenSvc.Domain.Runs;
+
+namespace OpenSvc.Host.Bench;
+
+/// <summary>Latency percentiles in milliseconds (nearest rank), or none when nothing was measured.</summary>
+public sealed record Percentiles(int Count, double P50, double P95, double P99, double Max)
+{
+    public static Percentiles Of(IReadOnlyCollection<double> samples)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        if (samples.Count == 0)
+            return new Percentiles(0, double.NaN, double.NaN, double.NaN, double.NaN);
+        var sorted = samples.Order().ToArray();
+        double Rank(double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+        return new Percentiles(sorted.Length, Rank(0.50), Rank(0.95), Rank(0.99), sorted[^1]);
+    }
+}
+
+/// <summary>
+/// What one benchmark phase measured, read from the event store only:
+/// dispatch = StepScheduled.At to StepStarted.At of the same attempt;
+/// step-to-step = StepSucceeded.At of the step waited for to StepStarted.At of the next;
+/// throughput = completed runs over first RunRequested.At to last RunCompleted.At.
+/// </summary>
+public sealed record EngineFigures(
+    int Runs, int Completed, int Steps, Percentiles Dispatch, Percentiles StepToStep, Percentiles RunDuration, TimeSpan Span)
+{
+    public double WorkflowsPerSecond => Span > TimeSpan.Zero ? Completed / Span.TotalSeconds : double.NaN;
+
+    /// <summary>Figures from each run's events, in stream order.</summary>
+    public static EngineFigures From(IReadOnlyCollection<IReadOnlyList<object>> streams)
+    {
+        ArgumentNullException.ThrowIfNull(streams);
+        var dispatch = new List<double>();
+        var hops = new List<double>();
+        var durations = new List<double>();
+        DateTimeOffset? first = null, last = null;
+        int completed = 0, steps = 0;
+        foreach (var events in streams)
+        {
+            var scheduled = new Dictionary<(int Step, int Attempt), DateTimeOffset>();
+            var succeeded = new Dictionary<int, DateTimeOffset>();
+            WorkflowRun? run = null;
+            DateTimeOffset? requestedAt = null;
+            foreach (var e in events)
+            {
+                run = run is null ? e is RunRequested requested ? WorkflowRun.From(requested) : null : run.Then(e);
+                switch (e)
+                {
+                    case RunRequested r:
+                        requestedAt = r.At;
+                        first = first is null || r.At < first ? r.At : first;
+                        break;
+                    case StepScheduled s:
+                        scheduled[(s.Step, s.Attempt)] = s.At;
+                        break;
+                    case StepStarted s:
+                        if (scheduled.TryGetValue((s.Step, s.Attempt), out var at))
+                            dispatch.Add(Ms(s.At - at));
+                        if (run is not null && s.Step < run.Steps.Count)
+                        {
+                            var waits = run.Steps[s.Step].Step.WaitsFor;
+                            if (waits.Count > 0 && waits.All(succeeded.ContainsKey))
+                                hops.Add(Ms(s.At - waits.Max(w => succeeded[w])));
+                        }
+                        break;
+                    case StepSucceeded s:
+                        succeeded[s.Step] = s.At;
+                        steps++;
+                        break;
+                    case RunCompleted c:
+                        completed++;
+                        last = last is null || c.At > last ? c.At : last;
+                        if (requestedAt is { } req)
+                            durations.Add(Ms(c.At - req));
+                        break;
+                }
+            }
+        }
+        var span = first is { } f && last is { } l ? l - f : TimeSpan.Zero;
+        return new EngineFigures(streams.Count, completed, steps, Percentiles.Of(dispatch), Percentiles.Of(hops), Percentiles.Of(durations), span);
+    }
+
+    static double Ms(TimeSpan t) => t.TotalMilliseconds;
+}
+
+/// <summary>The printed report: both phases side by side, ratios, and a last line stating the aims.</summary>
+public static class EngineReport
+{
+    public const double AimP50Ms = 20, AimP99Ms = 100, AimWorkflowsPerSecond = 100;
+
+    public static string Table(EngineFigures longPolling, EngineFigures baseline, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(longPolling);
+        ArgumentNullException.ThrowIfNull(baseline);
+        var sb = new StringBuilder();
+        void Row(string name, string a, string b, string ratio) =>
+            sb.Append(CultureInfo.InvariantCulture, $"{name,-24}{a,16}{b,18}{ratio,12}").AppendLine();
+        void Latency(string name, double a, double b) => Row(name, F(a), F(b), Ratio(b, a));
+
+        Row("", "long polling", "default polling", "ratio");
+        Row("workflows completed", $"{longPolling.Completed}/{longPolling.Runs}", $"{baseline.Completed}/{baseline.Runs}", "");
+        Row("steps succeeded", I(longPolling.Steps), I(baseline.Steps), "");
+        Latency("dispatch p50 ms", longPolling.Dispatch.P50, baseline.Dispatch.P50);
+        Latency("dispatch p95 ms", longPolling.Dispatch.P95, baseline.Dispatch.P95);
+        Latency("dispatch p99 ms", longPolling.Dispatch.P99, baseline.Dispatch.P99);
+        Latency("dispatch max ms", longPolling.Dispatch.Max, baseline.Dispatch.Max);
+        Latency("step-to-step p50 ms", longPolling.StepToStep.P50, baseline.StepToStep.P50);
+        Latency("step-to-step p95 ms", longPolling.StepToStep.P95, baseline.StepToStep.P95);
+        Latency("step-to-step p99 ms", longPolling.StepToStep.P99, baseline.StepToStep.P99);
+        Latency("run p50 ms", longPolling.RunDuration.P50, baseline.RunDuration.P50);
+        Row("workflows/s", F(longPolling.WorkflowsPerSecond), F(baseline.WorkflowsPerSecond), Ratio(longPolling.WorkflowsPerSecond, baseline.WorkflowsPerSecond));
+        Row("span s", F(longPolling.Span.TotalSeconds), F(baseline.Span.TotalSeconds), "");
+        sb.Append("(ratio: default polling over long polling for latencies, long polling over default polling for workflows/s)").AppendLine();
+        sb.Append(Aims(longPolling, steps)).AppendLine();
+        return sb.ToString();
+    }
+
+    public static string Aims(EngineFigures f, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        static string Met(bool ok) => ok ? "met" : "NOT met";
+        var p50 = f.Dispatch.P50 < AimP50Ms;
+        var p99 = f.Dispatch.P99 < AimP99Ms;
+        var rate = f.Completed == f.Runs && f.WorkflowsPerSecond >= AimWorkflowsPerSecond;
+        var rateText = steps == 3
+            ? $">= {AimWorkflowsPerSecond:0} three-step workflows/s: {Met(rate)} ({F(f.WorkflowsPerSecond)})"
+            : $">= {AimWorkflowsPerSecond:0} three-step workflows/s: not measured (--steps {steps}; {F(f.WorkflowsPerSecond)} {steps}-step workflows/s)";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"aims (long polling): dispatch p50 < {AimP50Ms:0} ms: {Met(p50)} ({F(f.Dispatch.P50)}); dispatch p99 < {AimP99Ms:0} ms: {Met(p99)} ({F(f.Dispatch.P99)}); {rateText}");
+    }
+
+    static string F(double v) => double.IsNaN(v) ? "-" : v.ToString(v >= 100 ? "0" : "0.0", CultureInfo.InvariantCulture);
+
+    static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+
+    static string Ratio(double numerator, double denominator) =>
+        double.IsNaN(numerator) || double.IsNaN(denominator) || denominator <= 0 ? "-" : (numerator / denominator).ToString("0.0", CultureInfo.InvariantCulture) + "x";
+}
