@@ -21,6 +21,7 @@ public static class CliApp
             PlanCommand.Create(),
             ServiceCommands.Create(connection),
             Bench.EngineBenchmark.Command(connection),
+            DriverCommands.Driver(connection),
         };
 
         var parsed = root.Parse(args);

@@ -5,6 +5,7 @@ using Marten;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using OpenSvc.Infrastructure.Drivers;
 using OpenSvc.Infrastructure.Drivers.Fake;
 using OpenSvc.Infrastructure.Drivers.Noop;
 using OpenSvc.Infrastructure.Faults;
@@ -41,8 +42,10 @@ public static class EngineServices
         services.AddSingleton<DriverRegistry>();
         if (options.FakeCluster)
             services.AddSingleton<IResourceDriver, FakeClusterDriver>();
-        if (options.NoopCluster)
+        else if (options.NoopCluster)
             services.AddSingleton<IResourceDriver, NoopDriver>();
+        else
+            services.AddResourceDrivers();
 
         // Registered before AddHangfire so the container's storage is ours, not the static JobStorage.Current.
         services.AddSingleton<JobStorage>(_ =>

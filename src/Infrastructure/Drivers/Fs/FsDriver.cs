@@ -1,0 +1,143 @@
+using Microsoft.Extensions.Logging;
+using OpenSvc.Domain;
+using OpenSvc.Domain.Config;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Infrastructure.Execution;
+using OpenSvc.Workflows.Engine;
+
+namespace OpenSvc.Infrastructure.Drivers.Fs;
+
+/// <summary>
+/// The <c>fs</c> driver: mounts and unmounts in the agent's own mount namespace, probing
+/// <c>/proc/self/mountinfo</c> before and after each action.
+/// </summary>
+public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver
+{
+    static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
+
+    public IReadOnlyCollection<string> Drivers { get; } = ["fs"];
+
+    public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
+    {
+        var fs = Buildable(ResolvedConfigs.Resource<FsResource>(context), ResolvedConfigs.For(context), context.LocalNode);
+        return action switch
+        {
+            ResourceAction.Start or ResourceAction.StartStandby => await MountAsync(fs, context, cancellationToken).ConfigureAwait(false),
+            ResourceAction.Stop => await UmountAsync(fs, context, cancellationToken).ConfigureAwait(false),
+            _ => throw new StepFailedException($"{fs.Id}: the fs driver has no '{action}' action"),
+        };
+    }
+
+    public async Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken)
+    {
+        var resolved = ResolvedConfigs.For(context);
+        if (resolved.Resource<FsResource>(context.Rid.ToString()) is not { } fs)
+            return new ResourceProbe(Status.NotApplicable, $"{context.Rid} is not an fs configured on {context.LocalNode}");
+        if (fs.Dev is null || fs.Mnt is null)
+            return new ResourceProbe(Status.Undef, $"{fs.Id} has no {(fs.Dev is null ? "dev" : "mnt")} on {context.LocalNode}");
+        var (status, message, _) = await ProbeAsync(fs, cancellationToken).ConfigureAwait(false);
+        return new ResourceProbe(status, message);
+    }
+
+    async Task<StepResult> MountAsync(FsResource fs, StepContext context, CancellationToken ct)
+    {
+        var (before, message, _) = await ProbeAsync(fs, ct).ConfigureAwait(false);
+        if (before == Status.Up)
+            return StepResult.Unchanged($"{message}: already mounted");
+        if (before == Status.Warn)
+            throw new StepFailedException($"{fs.Id}: cannot mount {fs.Dev} on {fs.Mnt} on {context.LocalNode}: {message}");
+
+        Directory.CreateDirectory(fs.Mnt!);
+        var output = new List<string>();
+        if (FsCommands.IsBtrfs(fs))
+            output.Add((await RunAsync(FsCommands.BtrfsDeviceScan(fs.Dev!), fs, context, ct).ConfigureAwait(false)).Tail());
+        var mount = FsCommands.Mount(fs);
+        var result = await ProcessRunner.RunAsync(mount[0], mount.Skip(1), new ProcessRunOptions { Timeout = CommandTimeout }, ct).ConfigureAwait(false);
+        if (!result.Succeeded)
+            throw new StepFailedException($"{fs.Id}: {string.Join(' ', mount)} failed on {context.LocalNode} (exit {result.ExitCode}): {result.Tail(500)}", result.Tail());
+        var (after, afterMessage, _) = await ProbeAsync(fs, ct).ConfigureAwait(false);
+        if (after != Status.Up)
+            throw new StepFailedException($"{fs.Id}: mount succeeded but the probe says {after.ToDisplay()}: {afterMessage}");
+        logger.LogInformation("run {RunId} service {Service} node {Node}: {Rid} mounted {Dev} on {Mnt}", context.RunId, context.Service, context.LocalNode, fs.Id, fs.Dev, fs.Mnt);
+        output.Add($"{string.Join(' ', mount)}: {afterMessage}");
+        return new StepResult(true, string.Join('\n', output.Where(o => o.Length > 0)));
+    }
+
+    async Task<StepResult> UmountAsync(FsResource fs, StepContext context, CancellationToken ct)
+    {
+        var (before, message, _) = await ProbeAsync(fs, ct).ConfigureAwait(false);
+        if (before == Status.Down)
+            return StepResult.Unchanged($"{message}: already unmounted");
+        if (before == Status.Warn)
+            return StepResult.Unchanged($"{message}: not this resource's mount, left alone");
+
+        var umount = FsCommands.Umount(fs.Mnt!);
+        var result = await ProcessRunner.RunAsync(umount[0], umount.Skip(1), new ProcessRunOptions { Timeout = CommandTimeout }, ct).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            var why = result.Tail(500);
+            if (why.Contains("busy", StringComparison.OrdinalIgnoreCase))
+                why += await UsersAsync(fs.Mnt!, ct).ConfigureAwait(false);
+            throw new StepFailedException($"{fs.Id}: cannot unmount {fs.Mnt} on {context.LocalNode}: {why}", result.Tail());
+        }
+        var (after, afterMessage, _) = await ProbeAsync(fs, ct).ConfigureAwait(false);
+        if (after != Status.Down)
+            throw new StepFailedException($"{fs.Id}: umount succeeded but the probe says {after.ToDisplay()}: {afterMessage}");
+        logger.LogInformation("run {RunId} service {Service} node {Node}: {Rid} unmounted {Mnt}", context.RunId, context.Service, context.LocalNode, fs.Id, fs.Mnt);
+        return new StepResult(true, $"umount {fs.Mnt}: {afterMessage}");
+    }
+
+    /// <summary>"; in use by: ..." from fuser's table, or an explanation of why it could not tell.</summary>
+    static async Task<string> UsersAsync(string mnt, CancellationToken ct)
+    {
+        var argv = FsCommands.Fuser(mnt);
+        var r = await ProcessRunner.RunAsync(argv[0], argv.Skip(1), new ProcessRunOptions { Timeout = TimeSpan.FromSeconds(20) }, ct).ConfigureAwait(false);
+        // fuser -v writes its table (USER PID ACCESS COMMAND) on stderr and exits 1 when no process was found.
+        var table = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => !l.StartsWith("USER", StringComparison.Ordinal) && !l.EndsWith(mnt + ':', StringComparison.Ordinal))
+            .Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
+            .ToList();
+        return table.Count > 0 && r.ExitCode == 0
+            ? $"; in use by: {string.Join("; ", table)}"
+            : "; fuser -m found no process (a mount below it, a loop device or a kernel user may hold it)";
+    }
+
+    async Task<ProcessResult> RunAsync(IReadOnlyList<string> argv, FsResource fs, StepContext context, CancellationToken ct)
+    {
+        var r = await ProcessRunner.RunAsync(argv[0], argv.Skip(1), new ProcessRunOptions { Timeout = CommandTimeout }, ct).ConfigureAwait(false);
+        if (!r.Succeeded)
+            throw new StepFailedException($"{fs.Id}: {string.Join(' ', argv)} failed on {context.LocalNode} (exit {r.ExitCode}): {r.Tail(500)}", r.Tail());
+        return r;
+    }
+
+    static async Task<(Status, string, MountEntry?)> ProbeAsync(FsResource fs, CancellationToken ct)
+    {
+        var text = await File.ReadAllTextAsync("/proc/self/mountinfo", ct).ConfigureAwait(false);
+        return MountTable.Evaluate(fs, MountTable.Parse(text), CanonicalDevice);
+    }
+
+    /// <summary>Device paths with symlinks resolved; anything that is not an absolute path as is.</summary>
+    public static string CanonicalDevice(string source)
+    {
+        if (!source.StartsWith('/'))
+            return source;
+        try
+        {
+            return new FileInfo(source).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? source;
+        }
+        catch (IOException)
+        {
+            return source;
+        }
+    }
+
+    static FsResource Buildable(FsResource fs, ResolvedService resolved, NodeName node)
+    {
+        if (fs.Dev is not null && fs.Mnt is not null)
+            return fs;
+        var problems = resolved.Problems.Where(p => p.Section == fs.Id.ToString() && p.Severity == Severity.Error)
+            .Select(p => p.Reason + (p.Fix is { } f ? $" (fix: {f})" : "")).ToList();
+        var missing = fs.Dev is null ? "dev" : "mnt";
+        throw new StepFailedException($"{fs.Id} has no {missing} on node {node}" + (problems.Count > 0 ? ": " + string.Join("; ", problems) : ""));
+    }
+}

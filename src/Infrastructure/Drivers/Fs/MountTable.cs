@@ -1,0 +1,76 @@
+using System.Text;
+using OpenSvc.Domain;
+using OpenSvc.Domain.Config;
+
+namespace OpenSvc.Infrastructure.Drivers.Fs;
+
+/// <summary>One line of <c>/proc/self/mountinfo</c>.</summary>
+public sealed record MountEntry(string Root, string MountPoint, string Options, string FsType, string Source, string SuperOptions)
+{
+    public bool ReadOnly => Options.Split(',').Contains("ro");
+}
+
+/// <summary>Parses mountinfo and decides an fs resource's state from it: pure, table-tested.</summary>
+public static class MountTable
+{
+    /// <summary>Parses <c>/proc/PID/mountinfo</c> (proc(5)): fields, optional fields up to "-", octal escapes.</summary>
+    public static IReadOnlyList<MountEntry> Parse(string text)
+    {
+        var entries = new List<MountEntry>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = line.Split(' ');
+            var dash = Array.IndexOf(f, "-", 6);
+            if (f.Length < 7 || dash < 0 || dash + 2 >= f.Length)
+                continue;
+            entries.Add(new MountEntry(
+                Root: Unescape(f[3]), MountPoint: Unescape(f[4]), Options: f[5],
+                FsType: f[dash + 1], Source: Unescape(f[dash + 2]), SuperOptions: dash + 3 < f.Length ? f[dash + 3] : ""));
+        }
+        return entries;
+    }
+
+    /// <summary>
+    /// The state of <paramref name="fs"/>: up when its mount point's topmost mount comes from its dev (and subvol),
+    /// warn when something else is mounted there or it is read-only, down when nothing is.
+    /// <paramref name="canonical"/> resolves device symlinks (/dev/mapper/x → /dev/dm-0) on both sides.
+    /// </summary>
+    public static (Status Status, string Message, MountEntry? Entry) Evaluate(FsResource fs, IReadOnlyList<MountEntry> table, Func<string, string> canonical)
+    {
+        var mnt = Normalize(fs.Mnt!);
+        var top = table.LastOrDefault(e => e.MountPoint == mnt);
+        if (top is null)
+            return (Status.Down, $"{mnt} is not mounted", null);
+        var dev = fs.Dev is null ? null : canonical(fs.Dev);
+        if (dev is null || canonical(top.Source) != dev)
+            return (Status.Warn, $"{mnt} is mounted from {top.Source}, not {fs.Dev ?? "(no dev)"}", top);
+        var subvol = FsCommands.Subvolume(fs.MntOpt);
+        if (subvol is not null && top.FsType == "btrfs" && top.Root.Trim('/') != subvol)
+            return (Status.Warn, $"{mnt} is mounted from {top.Source} subvolume {top.Root}, not {subvol}", top);
+        if (top.ReadOnly && !(fs.MntOpt ?? "").Split(',').Contains("ro"))
+            return (Status.Warn, $"{mnt} is mounted read-only", top);
+        return (Status.Up, $"{fs.Dev} mounted on {mnt}", top);
+    }
+
+    static string Normalize(string path) => path.Length > 1 ? path.TrimEnd('/') : path;
+
+    static string Unescape(string field)
+    {
+        if (!field.Contains('\\'))
+            return field;
+        var sb = new StringBuilder();
+        for (var i = 0; i < field.Length; i++)
+        {
+            if (field[i] == '\\' && i + 3 < field.Length && field.Substring(i + 1, 3).All(c => c is >= '0' and <= '7'))
+            {
+                sb.Append((char)Convert.ToInt32(field.Substring(i + 1, 3), 8));
+                i += 3;
+            }
+            else
+            {
+                sb.Append(field[i]);
+            }
+        }
+        return sb.ToString();
+    }
+}

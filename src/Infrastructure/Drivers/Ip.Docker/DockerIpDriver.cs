@@ -1,0 +1,134 @@
+using Microsoft.Extensions.Logging;
+using OpenSvc.Domain;
+using OpenSvc.Domain.Config;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Infrastructure.Drivers.Container.Docker;
+using OpenSvc.Infrastructure.Execution;
+using OpenSvc.Workflows.Engine;
+
+namespace OpenSvc.Infrastructure.Drivers.Ip.Docker;
+
+/// <summary>
+/// The <c>ip.docker</c> driver (OpenSVC's ip.netns): a macvlan (bridge mode) made from <c>ipdev</c>, moved into the
+/// network namespace of the <c>netns</c> container's process, addressed, brought up, default route via
+/// <c>gateway</c>. Stop deletes it. Status: up when the address is in the container's namespace, n/a when the
+/// container is not running.
+/// </summary>
+public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver> logger) : IResourceDriver
+{
+    static readonly ProcessRunOptions Quick = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public IReadOnlyCollection<string> Drivers { get; } = ["ip.docker"];
+
+    public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
+    {
+        var ip = ResolvedConfigs.Resource<DockerIp>(context);
+        var service = ResolvedConfigs.For(context);
+        var (plumbing, errors) = IpCommands.Plan(ip, service.Path.ToString());
+        if (plumbing is null)
+            throw new StepFailedException(string.Join("; ", errors));
+        var container = Container(service, ip);
+        var pid = await docker.RunningPidAsync(service, container, cancellationToken).ConfigureAwait(false);
+        return action switch
+        {
+            ResourceAction.Start or ResourceAction.StartStandby => await StartAsync(plumbing, pid, container, context, cancellationToken).ConfigureAwait(false),
+            ResourceAction.Stop => await StopAsync(plumbing, pid, container, context, cancellationToken).ConfigureAwait(false),
+            _ => throw new StepFailedException($"{ip.Id}: the ip.docker driver has no '{action}' action"),
+        };
+    }
+
+    public async Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken)
+    {
+        var service = ResolvedConfigs.For(context);
+        if (service.Resource<DockerIp>(context.Rid.ToString()) is not { } ip)
+            return new ResourceProbe(Status.NotApplicable, $"{context.Rid} is not an ip.docker configured on {context.LocalNode}");
+        var (plumbing, errors) = IpCommands.Plan(ip, service.Path.ToString());
+        if (plumbing is null)
+            return new ResourceProbe(Status.Undef, string.Join("; ", errors));
+        DockerContainer container;
+        try
+        {
+            container = Container(service, ip);
+        }
+        catch (StepFailedException e)
+        {
+            return new ResourceProbe(Status.Undef, e.Message);
+        }
+        var pid = await docker.RunningPidAsync(service, container, cancellationToken).ConfigureAwait(false);
+        if (pid is null)
+            return new ResourceProbe(Status.NotApplicable, $"{container.Name} is not running: no network namespace to hold {plumbing.Address}");
+        var device = await DeviceAsync(plumbing, pid.Value, cancellationToken).ConfigureAwait(false);
+        return device is null
+            ? new ResourceProbe(Status.Down, $"{plumbing.Address} is not configured in {container.Name}")
+            : new ResourceProbe(Status.Up, $"{plumbing.Cidr} on {device} in {container.Name}");
+    }
+
+    async Task<StepResult> StartAsync(IpPlumbing p, long? pid, DockerContainer container, StepContext context, CancellationToken ct)
+    {
+        if (pid is null)
+            throw new StepFailedException($"{context.Step.Rid}: {container.Name} ({container.Id}) is not running on {context.LocalNode}: the address goes into its network namespace, start it first");
+        if (await DeviceAsync(p, pid.Value, ct).ConfigureAwait(false) is { } present)
+            return StepResult.Unchanged($"{p.Cidr} is already on {present} in {container.Name}");
+
+        // A macvlan left in the node namespace by an interrupted earlier attempt is ours (name derived from service and rid).
+        if ((await RunAsync(IpCommands.HostLinkShow(p.TempName), ct).ConfigureAwait(false)).Succeeded)
+            await MustAsync(IpCommands.HostLinkDelete(p.TempName), context, ct).ConfigureAwait(false);
+        await MustAsync(IpCommands.CreateMacvlan(p), context, ct).ConfigureAwait(false);
+        try
+        {
+            await MustAsync(IpCommands.MoveToNetns(p, pid.Value), context, ct).ConfigureAwait(false);
+        }
+        catch (StepFailedException)
+        {
+            await RunAsync(IpCommands.HostLinkDelete(p.TempName), CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        foreach (var argv in IpCommands.ConfigureInNetns(p, pid.Value))
+            await MustAsync(argv, context, ct).ConfigureAwait(false);
+
+        var device = await DeviceAsync(p, pid.Value, ct).ConfigureAwait(false)
+            ?? throw new StepFailedException($"{context.Step.Rid}: {p.Cidr} was added but is not found in {container.Name}'s namespace");
+        logger.LogInformation("run {RunId} service {Service} node {Node}: {Rid} plumbed {Cidr} on {Device} in {Container}", context.RunId, context.Service, context.LocalNode, context.Step.Rid, p.Cidr, device, container.Name);
+        return new StepResult(true, $"{p.Cidr} on {device} (macvlan of {p.HostDevice}) in {container.Name} (pid {pid}){(p.Gateway is { } gw ? $", default via {gw}" : "")}");
+    }
+
+    async Task<StepResult> StopAsync(IpPlumbing p, long? pid, DockerContainer container, StepContext context, CancellationToken ct)
+    {
+        if (pid is null)
+            return StepResult.Unchanged($"{container.Name} is not running: {p.Address} went with its network namespace");
+        var device = await DeviceAsync(p, pid.Value, ct).ConfigureAwait(false);
+        if (device is null)
+            return StepResult.Unchanged($"{p.Address} is not configured in {container.Name}");
+        // Our device goes entirely (with its route); an address someone put on another device only loses the address.
+        var argv = device == p.NsDevice && device != "lo" ? IpCommands.DeleteLink(pid.Value, device) : IpCommands.DeleteAddress(pid.Value, p.Cidr, device);
+        await MustAsync(argv, context, ct).ConfigureAwait(false);
+        if (await DeviceAsync(p, pid.Value, ct).ConfigureAwait(false) is { } still)
+            throw new StepFailedException($"{context.Step.Rid}: {p.Address} is still on {still} in {container.Name} after removal");
+        logger.LogInformation("run {RunId} service {Service} node {Node}: {Rid} removed {Cidr} from {Container}", context.RunId, context.Service, context.LocalNode, context.Step.Rid, p.Cidr, container.Name);
+        return new StepResult(true, $"removed {p.Cidr} ({device}) from {container.Name}");
+    }
+
+    static async Task<string?> DeviceAsync(IpPlumbing p, long pid, CancellationToken ct)
+    {
+        var show = IpCommands.ShowAddresses(pid);
+        var r = await ProcessRunner.RunAsync(show[0], show.Skip(1), Quick, ct).ConfigureAwait(false);
+        if (!r.Succeeded)
+            throw new StepFailedException($"cannot list the addresses in the namespace of pid {pid}: {r.Tail(300)}");
+        return IpCommands.DeviceWithAddress(r.StdOut, p.Address);
+    }
+
+    static Task<ProcessResult> RunAsync(IReadOnlyList<string> argv, CancellationToken ct) =>
+        ProcessRunner.RunAsync(argv[0], argv.Skip(1), Quick, ct);
+
+    static async Task MustAsync(IReadOnlyList<string> argv, StepContext context, CancellationToken ct)
+    {
+        var r = await RunAsync(argv, ct).ConfigureAwait(false);
+        if (!r.Succeeded)
+            throw new StepFailedException($"{context.Step.Rid}: {string.Join(' ', argv)} failed on {context.LocalNode} (exit {r.ExitCode}): {r.Tail(500)}", r.Tail());
+    }
+
+    static DockerContainer Container(ResolvedService service, DockerIp ip) =>
+        ip.NetNs is { } rid && service.Resource<DockerContainer>(rid) is { } c
+            ? c
+            : throw new StepFailedException($"{ip.Id}: netns '{ip.NetNs}' names no docker container of {service.Name} (set netns = container#N)");
+}

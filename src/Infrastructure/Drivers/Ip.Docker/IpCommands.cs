@@ -1,0 +1,111 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using OpenSvc.Domain.Config;
+
+namespace OpenSvc.Infrastructure.Drivers.Ip.Docker;
+
+/// <summary>An ip.docker resource's values, checked: what the commands are built from.</summary>
+public sealed record IpPlumbing(string Address, int PrefixLength, string HostDevice, string TempName, string NsDevice, string? Gateway, string Mode)
+{
+    public string Cidr => $"{Address}/{PrefixLength}";
+}
+
+/// <summary>The ip.docker driver's command lines: pure, argv elements only, table-tested.</summary>
+public static class IpCommands
+{
+    /// <summary>Checks the keywords and names the interfaces; a list of reasons when the resource is not usable.</summary>
+    public static (IpPlumbing? Plumbing, IReadOnlyList<string> Errors) Plan(DockerIp ip, string service)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(ip.IpName) || !IPAddress.TryParse(ip.IpName, out var address) || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+            errors.Add($"{ip.Id}: ipname '{ip.IpName}' is not an IPv4 address (names are not resolved here)");
+        if (string.IsNullOrWhiteSpace(ip.IpDev))
+            errors.Add($"{ip.Id}: ipdev is not set");
+        var prefix = PrefixLength(ip.Netmask);
+        if (prefix is null)
+            errors.Add($"{ip.Id}: netmask '{ip.Netmask}' is neither a dotted mask (255.255.255.0) nor a prefix length (24)");
+        if (ip.Gateway is { } gw && !IPAddress.TryParse(gw, out _))
+            errors.Add($"{ip.Id}: gateway '{gw}' is not an address");
+        if (ip.Mode is not ("bridge" or "macvlan"))
+            errors.Add($"{ip.Id}: mode '{ip.Mode}' is not supported (this agent plumbs a macvlan in bridge mode)");
+        if (errors.Count > 0)
+            return (null, errors);
+        var nsdev = ip.Keywords.GetValueOrDefault("nsdev") is { Length: > 0 } d ? d : "eth0";
+        return (new IpPlumbing(ip.IpName!, prefix!.Value, ip.IpDev!, TempName(service, ip.Id.ToString()), nsdev, ip.Gateway, ip.Mode), errors);
+    }
+
+    /// <summary>A node-unique interface name (15 chars max) for the macvlan before it moves into the container.</summary>
+    public static string TempName(string service, string rid)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{service}/{rid}"));
+        return "osv" + Convert.ToHexStringLower(hash)[..10];
+    }
+
+    /// <summary>255.255.255.0 → 24; "24" → 24; null (unset) → 32 would hide a mistake, so it is refused.</summary>
+    public static int? PrefixLength(string? netmask)
+    {
+        if (string.IsNullOrWhiteSpace(netmask))
+            return null;
+        if (int.TryParse(netmask, out var n))
+            return n is >= 0 and <= 32 ? n : null;
+        if (!IPAddress.TryParse(netmask, out var mask) || mask.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+            return null;
+        var bits = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(mask.GetAddressBytes());
+        var length = System.Numerics.BitOperations.PopCount(bits);
+        // Contiguous ones only.
+        return length == 0 ? (bits == 0 ? 0 : null) : (bits == uint.MaxValue << (32 - length) ? length : null);
+    }
+
+    public static IReadOnlyList<string> HostLinkShow(string name) => ["ip", "-o", "link", "show", "dev", name];
+
+    public static IReadOnlyList<string> HostLinkDelete(string name) => ["ip", "link", "del", "dev", name];
+
+    public static IReadOnlyList<string> CreateMacvlan(IpPlumbing p) =>
+        ["ip", "link", "add", "link", p.HostDevice, "name", p.TempName, "type", "macvlan", "mode", "bridge"];
+
+    public static IReadOnlyList<string> MoveToNetns(IpPlumbing p, long pid) =>
+        ["ip", "link", "set", "dev", p.TempName, "netns", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+
+    /// <summary>The commands run inside the container's network namespace, in order.</summary>
+    public static IReadOnlyList<IReadOnlyList<string>> ConfigureInNetns(IpPlumbing p, long pid)
+    {
+        var list = new List<IReadOnlyList<string>>
+        {
+            InNetns(pid, "ip", "link", "set", "dev", p.TempName, "name", p.NsDevice),
+            InNetns(pid, "ip", "addr", "add", p.Cidr, "dev", p.NsDevice),
+            InNetns(pid, "ip", "link", "set", "dev", p.NsDevice, "up"),
+        };
+        if (p.Gateway is { } gw)
+            list.Add(InNetns(pid, "ip", "route", "replace", "default", "via", gw, "dev", p.NsDevice));
+        return list;
+    }
+
+    public static IReadOnlyList<string> ShowAddresses(long pid) => InNetns(pid, "ip", "-o", "-4", "addr", "show");
+
+    public static IReadOnlyList<string> DeleteLink(long pid, string device) => InNetns(pid, "ip", "link", "del", "dev", device);
+
+    public static IReadOnlyList<string> DeleteAddress(long pid, string cidr, string device) => InNetns(pid, "ip", "addr", "del", cidr, "dev", device);
+
+    /// <summary><c>nsenter --net=/proc/PID/ns/net CMD...</c>: enter only the container's network namespace.</summary>
+    public static IReadOnlyList<string> InNetns(long pid, params string[] argv) =>
+        ["nsenter", $"--net=/proc/{pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}/ns/net", "--", .. argv];
+
+    /// <summary>From <c>ip -o -4 addr show</c>: the device holding <paramref name="address"/>, or null.</summary>
+    public static string? DeviceWithAddress(string ipAddrOutput, string address)
+    {
+        foreach (var line in ipAddrOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            // "2: eth0    inet 10.206.0.50/24 brd 10.206.0.255 scope global eth0\       valid_lft forever ..."
+            var f = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            var inet = Array.IndexOf(f, "inet");
+            if (inet < 2 || inet + 1 >= f.Length)
+                continue;
+            var cidr = f[inet + 1];
+            var slash = cidr.IndexOf('/');
+            if ((slash < 0 ? cidr : cidr[..slash]) == address)
+                return f[1].TrimEnd(':').Split('@')[0];
+        }
+        return null;
+    }
+}
