@@ -18,19 +18,29 @@ public sealed class HangfireStepDispatcher(IBackgroundJobClient client, JobStora
             client.Enqueue<StepJob>(queue, j => j.RunAsync(runId, step, attempt, action, label, CancellationToken.None));
     }
 
-    public bool IsQueued(Guid runId, int step, int attempt, NodeName node)
+    public IReadOnlySet<(Guid RunId, int Step, int Attempt)> QueuedSteps()
     {
         var api = storage.GetMonitoringApi();
-        bool Matches(Hangfire.Common.Job? job) =>
-            job is { Args.Count: >= 3 } &&
-            string.Equals(Convert.ToString(job.Args[0], CultureInfo.InvariantCulture), runId.ToString(), StringComparison.OrdinalIgnoreCase) &&
-            Convert.ToInt32(job.Args[1], CultureInfo.InvariantCulture) == step &&
-            Convert.ToInt32(job.Args[2], CultureInfo.InvariantCulture) == attempt;
+        var found = new HashSet<(Guid, int, int)>();
+        void Add(Hangfire.Common.Job? job)
+        {
+            if (job is { Args.Count: >= 3 } && job.Type == typeof(StepJob)
+                && Guid.TryParse(Convert.ToString(job.Args[0], CultureInfo.InvariantCulture), out var run))
+                found.Add((run, Convert.ToInt32(job.Args[1], CultureInfo.InvariantCulture), Convert.ToInt32(job.Args[2], CultureInfo.InvariantCulture)));
+        }
 
-        const int page = 1000;
-        return api.EnqueuedJobs(node.QueueName, 0, page).Any(j => Matches(j.Value?.Job))
-            || api.FetchedJobs(node.QueueName, 0, page).Any(j => Matches(j.Value?.Job))
-            || api.ProcessingJobs(0, page).Any(j => Matches(j.Value?.Job))
-            || api.ScheduledJobs(0, page).Any(j => Matches(j.Value?.Job));
+        const int page = 5000;
+        foreach (var queue in api.Queues())
+        {
+            foreach (var j in api.EnqueuedJobs(queue.Name, 0, page))
+                Add(j.Value?.Job);
+            foreach (var j in api.FetchedJobs(queue.Name, 0, page))
+                Add(j.Value?.Job);
+        }
+        foreach (var j in api.ProcessingJobs(0, page))
+            Add(j.Value?.Job);
+        foreach (var j in api.ScheduledJobs(0, page))
+            Add(j.Value?.Job);
+        return found;
     }
 }

@@ -59,8 +59,11 @@ public interface IStepDispatcher
 {
     void Dispatch(Guid runId, int step, int attempt, ResourceAction action, NodeName node, DateTimeOffset? notBefore, string label);
 
-    /// <summary>True when a job for this step attempt is waiting or running in the queue.</summary>
-    bool IsQueued(Guid runId, int step, int attempt, NodeName node);
+    /// <summary>
+    /// Every step attempt that has a job waiting, scheduled or running in the queues, read in one pass
+    /// (the reconciler asks once per pass, not once per step).
+    /// </summary>
+    IReadOnlySet<(Guid RunId, int Step, int Attempt)> QueuedSteps();
 }
 
 /// <summary>Crash points for the fault-injection suite. In production this does nothing.</summary>

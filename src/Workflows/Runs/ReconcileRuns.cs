@@ -35,6 +35,7 @@ public sealed class ReconcileRunsHandler(
             agents = await query.Query<AgentHeartbeat>().ToListAsync(cancellationToken).ConfigureAwait(false);
         }
         int requeued = 0, advanced = 0;
+        IReadOnlySet<(Guid, int, int)>? queued = null; // read once, and only when a step looks stale
         foreach (var candidate in active)
         {
             var now = time.GetUtcNow();
@@ -43,7 +44,7 @@ public sealed class ReconcileRunsHandler(
             {
                 if (s.Status == StepStatus.Scheduled && s.ScheduledAt is { } at && now - at > request.ScheduledGrace
                     && (s.NotBefore is null || s.NotBefore < now - request.ScheduledGrace)
-                    && !dispatcher.IsQueued(candidate.Id, s.Step.Index, s.Attempt, s.Step.Node))
+                    && !(queued ??= dispatcher.QueuedSteps()).Contains((candidate.Id, s.Step.Index, s.Attempt)))
                     reasons.Add((s, $"scheduled at {at:O} but not in queue {s.Step.Node.QueueName}"));
                 else if (s.Status == StepStatus.Running && s.Agent is { } instance)
                 {
