@@ -18,7 +18,11 @@ public static class RunTimeline
         _ => s.ToString().ToLowerInvariant(),
     };
 
-    public static string Short(Guid id) => id.ToString()[..8];
+    /// <summary>
+    /// The short form operators type: the last 8 hex digits. Run ids are version-7 GUIDs whose leading digits
+    /// are a timestamp shared by every run of the same minute; the tail is random.
+    /// </summary>
+    public static string Short(Guid id) => id.ToString()[^8..];
 
     public static string Duration(TimeSpan? d) => d switch
     {

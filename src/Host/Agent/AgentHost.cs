@@ -6,6 +6,7 @@ using OpenSvc.Domain;
 using OpenSvc.Host.Cli;
 using OpenSvc.Infrastructure.Engine;
 using OpenSvc.Infrastructure.Postgres;
+using Scalar.AspNetCore;
 
 namespace OpenSvc.Host.Agent;
 
@@ -64,9 +65,10 @@ public static class AgentHost
         }
     }
 
-    public static WebApplication Build(AgentSettings settings, string connection)
+    public static WebApplication Build(AgentSettings settings, string connection, Action<WebApplicationBuilder>? configure = null, Api.AccessPolicy? access = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        configure?.Invoke(builder);
         builder.WebHost.UseUrls($"http://{settings.Listen}");
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; o.IncludeScopes = false; });
@@ -83,7 +85,16 @@ public static class AgentHost
             Workers = settings.Workers,
         }));
 
+        builder.Services.ConfigureHttpJsonOptions(o => Api.ApiJson.Configure(o.SerializerOptions));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        access ??= Api.AccessPolicy.FromEnvironment();
+
         var app = builder.Build();
+        app.Use((context, next) => access.EnforceAsync(context, next));
+        Api.ApiEndpoints.Map(app);
+        app.MapOpenApi();
+        app.MapScalarApiReference();
         app.MapGet("/health", async (CancellationToken token) =>
         {
             try
@@ -102,7 +113,8 @@ public static class AgentHost
         app.UseHangfireDashboard("/hangfire", new DashboardOptions
         {
             DashboardTitle = $"OpenSvc · agent {settings.Node}",
-            Authorization = [new LocalRequestsOnlyAuthorizationFilter()],
+            Authorization = [new Api.DashboardAccessFilter()],
+            IsReadOnlyFunc = Api.DashboardAccessFilter.IsReadOnly,
             IgnoreAntiforgeryToken = false,
         });
         return app;
@@ -124,6 +136,7 @@ public static class AgentHost
             ReconcileEvery = Ms("OPENSVC_RECONCILE_MS") ?? o.ReconcileEvery,
             ScheduledGrace = Ms("OPENSVC_SCHEDULED_GRACE_MS") ?? o.ScheduledGrace,
             AgentDeadAfter = Ms("OPENSVC_AGENT_DEAD_MS") ?? o.AgentDeadAfter,
+            StatusEvery = Ms("OPENSVC_STATUS_MS") ?? o.StatusEvery,
             QueuePollInterval = Ms("OPENSVC_QUEUE_POLL_MS") ?? o.QueuePollInterval,
             LongPolling = Environment.GetEnvironmentVariable("OPENSVC_LONG_POLLING") is not "0" && o.LongPolling,
         };

@@ -9,17 +9,20 @@ public static class CliApp
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var connection = new Option<string?>("--connection") { Description = "PostgreSQL connection string (default: OPENSVC_CONNECTION, else the embedded database)", Recursive = true };
+        var connection = new Option<string?>("--connection") { Description = "agent and bench: PostgreSQL connection string (default: OPENSVC_CONNECTION, else the embedded database)", Recursive = true };
+        var server = new ServerOptions();
         var root = new RootCommand("opensvc: OpenSVC-compatible service orchestration and DR sync, as durable audited workflows")
         {
             connection,
+            server.Server,
+            server.Token,
             AgentCommand(connection),
-            RunCommands.Runs(connection),
-            RunCommands.Run(connection),
-            RunCommands.Agents(connection),
+            RunCommands.Runs(server),
+            RunCommands.Run(server),
+            RunCommands.Agents(server),
             ConfigCommands.Create(),
             PlanCommand.Create(),
-            ServiceCommands.Create(connection),
+            ServiceCommands.Create(server),
             Bench.EngineBenchmark.Command(connection),
             DriverCommands.Driver(connection),
         };

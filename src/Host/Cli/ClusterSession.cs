@@ -1,29 +1,25 @@
-using Microsoft.Extensions.DependencyInjection;
-using OpenSvc.Domain;
-using OpenSvc.Infrastructure.Engine;
+using System.CommandLine;
 using OpenSvc.Workflows.Runs;
 
 namespace OpenSvc.Host.Cli;
 
-/// <summary>A short-lived connection to the cluster for one CLI command: the client interface and nothing else.</summary>
+/// <summary>The CLI's connection to the cluster for one command: an agent's REST API, local unless --server says otherwise.</summary>
 public sealed class ClusterSession : IAsyncDisposable
 {
-    readonly ServiceProvider _services;
+    readonly ApiClusterClient _client;
 
-    ClusterSession(ServiceProvider services) => _services = services;
+    ClusterSession(ApiClusterClient client) => _client = client;
 
-    public IClusterClient Client => _services.GetRequiredService<IClusterClient>();
+    public IClusterClient Client => _client;
 
-    public IServiceProvider Services => _services;
-
-    public static async Task<ClusterSession> OpenAsync(string? connectionOption, CancellationToken ct)
+    public static Task<ClusterSession> OpenAsync(ParseResult p, ServerOptions server, CancellationToken ct)
     {
-        var connection = Database.ForClient(connectionOption);
-        await Database.CheckReachableAsync(connection, ct).ConfigureAwait(false);
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddOpenSvcEngine(new EngineOptions(connection, new NodeName(LocalNodeName())) { RunAgent = false });
-        return new ClusterSession(services.BuildServiceProvider());
+        _ = ct;
+        var url = p.GetValue(server.Server) ?? ApiClusterClient.DefaultServer;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            throw new UserError($"--server '{url}' is not an http(s) URL");
+        var token = p.GetValue(server.Token) ?? (Environment.GetEnvironmentVariable("OPENSVC_TOKEN") is { Length: > 0 } t ? t : null);
+        return Task.FromResult(new ClusterSession(new ApiClusterClient(url, token, RunCommands.Operator())));
     }
 
     public static string LocalNodeName()
@@ -32,5 +28,16 @@ public sealed class ClusterSession : IAsyncDisposable
         return host.Split('.')[0].ToLowerInvariant();
     }
 
-    public async ValueTask DisposeAsync() => await _services.DisposeAsync().ConfigureAwait(false);
+    public ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>`--server URL --token T`, shared by every cluster command (recursive options on the root).</summary>
+public sealed class ServerOptions
+{
+    public Option<string?> Server { get; } = new("--server") { Description = "agent API to talk to (default: OPENSVC_SERVER, else http://127.0.0.1:7480)", Recursive = true };
+    public Option<string?> Token { get; } = new("--token") { Description = "bearer token for a remote agent (default: OPENSVC_TOKEN)", Recursive = true };
 }

@@ -9,7 +9,7 @@ namespace OpenSvc.Host.Cli;
 /// <summary>`opensvc runs`, `opensvc run show ID`, `opensvc run cancel ID`, `opensvc agents`: the audit trail and its controls.</summary>
 public static class RunCommands
 {
-    public static Command Runs(Option<string?> connection)
+    public static Command Runs(ServerOptions server)
     {
         var service = new Option<string?>("--service") { Description = "only runs of this service" };
         var since = new Option<string?>("--since") { Description = "only runs requested since: a UTC time (2026-11-24T10:00) or a duration back from now (90m, 2h, 3d)" };
@@ -21,7 +21,7 @@ public static class RunCommands
         {
             var filter = new RunFilter(p.GetValue(service), ParseSince(p.GetValue(since)), ParseAction(p.GetValue(action)),
                 ParseStatus(p.GetValue(status)), Math.Clamp(p.GetValue(limit), 1, 10_000));
-            await using var cluster = await ClusterSession.OpenAsync(p.GetValue(connection), ct).ConfigureAwait(false);
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
             var runs = await cluster.Client.ListRunsAsync(filter, ct).ConfigureAwait(false);
             Console.WriteLine(RunTimeline.Header);
             foreach (var r in runs)
@@ -33,13 +33,13 @@ public static class RunCommands
         return cmd;
     }
 
-    public static Command Run(Option<string?> connection)
+    public static Command Run(ServerOptions server)
     {
         var id = new Argument<string>("id") { Description = "run id, or its first characters" };
         var show = new Command("show", "Show a run's timeline: each step with node, start, end, duration, outcome, attempts and output tail") { id };
         show.SetAction(async (p, ct) =>
         {
-            await using var cluster = await ClusterSession.OpenAsync(p.GetValue(connection), ct).ConfigureAwait(false);
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
             var (run, problem) = await cluster.Client.FindRunAsync(p.GetValue(id)!, ct).ConfigureAwait(false);
             if (run is null)
                 throw new UserError(problem!);
@@ -52,7 +52,7 @@ public static class RunCommands
         var cancel = new Command("cancel", "Cancel a run: no further step starts; a running step finishes") { cancelId, reason };
         cancel.SetAction(async (p, ct) =>
         {
-            await using var cluster = await ClusterSession.OpenAsync(p.GetValue(connection), ct).ConfigureAwait(false);
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
             var (run, problem) = await cluster.Client.FindRunAsync(p.GetValue(cancelId)!, ct).ConfigureAwait(false);
             if (run is null)
                 throw new UserError(problem!);
@@ -63,12 +63,12 @@ public static class RunCommands
         return new Command("run", "Inspect or control one workflow run") { show, cancel };
     }
 
-    public static Command Agents(Option<string?> connection)
+    public static Command Agents(ServerOptions server)
     {
         var cmd = new Command("agents", "List node agents with their last heartbeat and queues");
         cmd.SetAction(async (p, ct) =>
         {
-            await using var cluster = await ClusterSession.OpenAsync(p.GetValue(connection), ct).ConfigureAwait(false);
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
             var agents = await cluster.Client.AgentsAsync(ct).ConfigureAwait(false);
             var now = DateTimeOffset.UtcNow;
             Console.WriteLine($"{"NODE",-10} {"STATE",-8} {"LAST SEEN",-10} {"PID",7}  QUEUES");

@@ -12,24 +12,24 @@ namespace OpenSvc.Host.Cli;
 /// <summary>`opensvc svc ...`: the cluster's service store, status, and actions run as workflows.</summary>
 public static class ServiceCommands
 {
-    public static Command Create(Option<string?> connection)
+    public static Command Create(ServerOptions server)
     {
         var svc = new Command("svc", "Services in the cluster: create/update/delete/list/print/history, status, and actions");
-        svc.Subcommands.Add(Configure("create", "Store a new service from an OpenSVC config file", connection, mustExist: false));
-        svc.Subcommands.Add(Configure("update", "Store a new version of a service's config (diff recorded)", connection, mustExist: true));
-        svc.Subcommands.Add(Delete(connection));
-        svc.Subcommands.Add(List(connection));
-        svc.Subcommands.Add(Print(connection));
-        svc.Subcommands.Add(History(connection));
-        svc.Subcommands.Add(StatusCommand(connection));
+        svc.Subcommands.Add(Configure("create", "Store a new service from an OpenSVC config file", server, mustExist: false));
+        svc.Subcommands.Add(Configure("update", "Store a new version of a service's config (diff recorded)", server, mustExist: true));
+        svc.Subcommands.Add(Delete(server));
+        svc.Subcommands.Add(List(server));
+        svc.Subcommands.Add(Print(server));
+        svc.Subcommands.Add(History(server));
+        svc.Subcommands.Add(StatusCommand(server));
         foreach (var action in new[] { "start", "stop", "startstandby", "switch", "takeover", "sync" })
-            svc.Subcommands.Add(Action(action, connection));
+            svc.Subcommands.Add(Action(action, server));
         return svc;
     }
 
     static Argument<string> NameArg() => new("name") { Description = "service name" };
 
-    static Command Configure(string verb, string description, Option<string?> connection, bool mustExist)
+    static Command Configure(string verb, string description, ServerOptions server, bool mustExist)
     {
         var name = NameArg();
         var config = new Option<string>("--config") { Description = "OpenSVC config file", Required = true };
@@ -39,7 +39,7 @@ public static class ServiceCommands
             var service = ConfigFiles.ServiceName(p.GetValue(name)!, p.GetValue(name));
             var path = p.GetValue(config)!;
             var text = ConfigFiles.ReadText(path);
-            await using var cluster = await ClusterSession.OpenAsync(p.GetValue(connection), ct).ConfigureAwait(false);
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
             var result = await cluster.Client.ConfigureAsync(new ConfigureService(service, text, RunCommands.Operator(), mustExist, !mustExist), ct).ConfigureAwait(false);
             foreach (var problem in result.Problems.Where(x => x.Severity != Severity.Info).OrderBy(x => x.Line))
                 Console.Error.WriteLine(problem with { File = path });
@@ -55,13 +55,13 @@ public static class ServiceCommands
         return cmd;
     }
 
-    static Command Delete(Option<string?> connection)
+    static Command Delete(ServerOptions server)
     {
         var name = NameArg();
         var cmd = new Command("delete", "Delete a service's config (its history stays in the event store)") { name };
         cmd.SetAction(async (p, ct) =>
         {
-            await using var cluster = await ClusterSession.OpenAsync(p.GetValue(connection), ct).ConfigureAwait(false);
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
             var problem = await cluster.Client.DeleteServiceAsync(new DeleteService(p.GetValue(name)!, RunCommands.Operator()), ct).ConfigureAwait(false);
             if (problem is not null)
                 throw new UserError(problem, ExitCodes.Refused);
@@ -71,12 +71,12 @@ public static class ServiceCommands
         return cmd;
     }
 
-    static Command List(Option<string?> connection)
+    static Command List(ServerOptions server)
     {
         var cmd = new Command("list", "List services with their config version and the run holding them");
         cmd.SetAction(async (p, ct) =>
         {
-            await using var cluster = await ClusterSession.OpenAsync(p.GetValue(connection), ct).ConfigureAwait(false);
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
             Console.WriteLine($"{"SERVICE",-16} {"CONFIG",-20} {"CHANGED (UTC)",-19}  {"BY",-10} RUN IN FLIGHT");
             foreach (var s in await cluster.Client.ServicesAsync(ct).ConfigureAwait(false))
                 Console.WriteLine($"{s.Service,-16} {s.VersionLabel,-20} {s.ConfiguredAt?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),-19}  {s.ConfiguredBy,-10} " +
@@ -86,7 +86,7 @@ public static class ServiceCommands
         return cmd;
     }
 
-    static Command Print(Option<string?> connection)
+    static Command Print(ServerOptions server)
     {
         var name = NameArg();
         var node = new Option<string?>("--node") { Description = "print the service as this node resolves it (default: the stored config text)" };
@@ -94,7 +94,7 @@ public static class ServiceCommands
         var cmd = new Command("print", "Print a stored service's config, or its resolved view for one node") { name, node, json };
         cmd.SetAction(async (p, ct) =>
         {
-            await using var cluster = await ClusterSession.OpenAsync(p.GetValue(connection), ct).ConfigureAwait(false);
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
             var s = await Load(cluster, p.GetValue(name)!, ct).ConfigureAwait(false);
             if (p.GetValue(node) is not { } n)
             {
@@ -112,13 +112,13 @@ public static class ServiceCommands
         return cmd;
     }
 
-    static Command History(Option<string?> connection)
+    static Command History(ServerOptions server)
     {
         var name = NameArg();
         var cmd = new Command("history", "The service's config versions: who changed what, when") { name };
         cmd.SetAction(async (p, ct) =>
         {
-            await using var cluster = await ClusterSession.OpenAsync(p.GetValue(connection), ct).ConfigureAwait(false);
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
             var history = await cluster.Client.ConfigHistoryAsync(p.GetValue(name)!, ct).ConfigureAwait(false);
             if (history.Count == 0)
                 throw new UserError($"service {p.GetValue(name)} has no config history");
@@ -133,96 +133,82 @@ public static class ServiceCommands
         return cmd;
     }
 
-    static Command StatusCommand(Option<string?> connection)
+    static Command StatusCommand(ServerOptions server)
     {
         var name = NameArg();
         var cmd = new Command("status", "The service's status on every node, and its cluster-wide avail and overall") { name };
         cmd.SetAction(async (p, ct) =>
         {
-            await using var cluster = await ClusterSession.OpenAsync(p.GetValue(connection), ct).ConfigureAwait(false);
-            var s = await Load(cluster, p.GetValue(name)!, ct).ConfigureAwait(false);
-            var (view, problem) = ServiceViewBuilder.From(ConfigParser.Parse(s.ConfigText, s.Service + ".conf"), s.Service);
-            if (view is null)
-                throw new UserError(problem!);
-            var reports = await cluster.Client.InstanceStatusAsync(s.Service, ct).ConfigureAwait(false);
-            var agents = await cluster.Client.AgentsAsync(ct).ConfigureAwait(false);
-            var now = DateTimeOffset.UtcNow;
-            var instances = reports.Where(r => view.IsPeer(new NodeName(r.Node))).Select(r => new InstanceStatus(r.Avail, r.Overall)).ToList();
-            var resolved = ServiceResolver.Resolve(ConfigParser.Parse(s.ConfigText, s.Service + ".conf"), s.Service, view.Nodes[0]);
-            var service = ServiceStatus.Of(view.Topology, instances, resolved.FlexMin, resolved.FlexMax);
-            Console.WriteLine($"{s.Service}  avail {service.Avail.ToDisplay()}  overall {service.Overall.ToDisplay()}  ({view.Topology.ToString().ToLowerInvariant()}, config {s.VersionLabel})");
-            foreach (var node in view.Peers)
-            {
-                var agent = agents.FirstOrDefault(a => a.Id == node.Value);
-                var reachable = agent is not null && agent.IsFresh(now, ClusterStates.DeadAfter);
-                var r = reports.FirstOrDefault(x => x.Node == node.Value);
-                Console.WriteLine($"  {node.Value,-8} {(view.IsDrpNode(node) ? "drp" : "node"),-5} " +
-                    (r is null ? "no status reported yet" : $"avail {r.Avail.ToDisplay(),-10} overall {r.Overall.ToDisplay(),-10} as of {RunTimeline.Duration(now - r.UpdatedAt)} ago") +
-                    (reachable ? "" : "  (agent not answering: last known state)"));
-                foreach (var line in r?.Resources ?? [])
-                    Console.WriteLine($"      {line.Rid,-12} {line.Driver,-17} {line.Status.ToDisplay(),-10}{(line.Message is { } m ? " " + m : "")}");
-            }
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
+            var view = await cluster.Client.StatusAsync(p.GetValue(name)!, ct).ConfigureAwait(false)
+                ?? throw new UserError($"service {p.GetValue(name)} does not exist (opensvc svc create {p.GetValue(name)} --config FILE)");
+            Console.Write(StatusText(view, DateTimeOffset.UtcNow));
             return ExitCodes.Ok;
         });
         return cmd;
     }
 
-    static Command Action(string verb, Option<string?> connection)
+    public static string StatusText(ServiceStatusView view, DateTimeOffset now)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine($"{view.Service}  avail {view.Avail.ToDisplay()}  overall {view.Overall.ToDisplay()}  ({view.Topology}, config {view.ConfigVersion})");
+        foreach (var i in view.Instances)
+        {
+            var r = i.Report;
+            sb.AppendLine($"  {i.Node,-8} {(i.Role == "drpnode" ? "drp" : "node"),-5} " +
+                (r is null ? "no status reported yet" : $"avail {r.Avail.ToDisplay(),-10} overall {r.Overall.ToDisplay(),-10} as of {RunTimeline.Duration(now - r.UpdatedAt)} ago") +
+                (i.Reachable ? "" : "  (agent not answering: last known state)"));
+            foreach (var line in r?.Resources ?? [])
+                sb.AppendLine($"      {line.Rid,-12} {line.Driver,-17} {line.Status.ToDisplay(),-10}{(line.Message is { } m ? " " + m : "")}");
+        }
+        return sb.ToString();
+    }
+
+    static Command Action(string verb, ServerOptions server)
     {
         var name = NameArg();
         var o = ActionOptions.Create();
         var noWait = new Option<bool>("--no-wait") { Description = "submit and return the run id without following it" };
-        var cmd = new Command(verb, $"Run '{verb}' as a durable workflow and follow it (exit 0 done, 1 failed, 3 refused)") { name, noWait };
+        var dryRun = new Option<bool>("--dry-run") { Description = "print the plan against the cluster's current state, run nothing" };
+        var cmd = new Command(verb, $"Run '{verb}' as a durable workflow and follow it (exit 0 done, 1 failed, 3 refused)") { name, noWait, dryRun };
         o.AddTo(cmd);
         cmd.SetAction(async (p, ct) =>
         {
-            var request = o.Request(p, verb, RunCommands.Operator());
-            await using var cluster = await ClusterSession.OpenAsync(p.GetValue(connection), ct).ConfigureAwait(false);
-            var s = await Load(cluster, p.GetValue(name)!, ct).ConfigureAwait(false);
-            var doc = ConfigParser.Parse(s.ConfigText, s.Service + ".conf");
-            ConfigFiles.RequirePeer(doc, s.Service, request.Node);
-            var (view, problem) = ServiceViewBuilder.From(doc, s.Service);
-            if (view is null)
-                throw new UserError(problem!);
-            var state = ClusterStates.From(view, await cluster.Client.AgentsAsync(ct).ConfigureAwait(false),
-                await cluster.Client.InstanceStatusAsync(s.Service, ct).ConfigureAwait(false), DateTimeOffset.UtcNow);
-
-            string? refusal = null;
-            Plan? plan = null;
-            switch (Planner.Plan(view, request, state))
+            var plan = o.Request(p, verb, RunCommands.Operator());
+            var request = new ActionRequest(p.GetValue(name)!, plan.Action, plan.Node, plan.RequestedBy, plan.To, plan.SyncRid, plan.SyncTargets, plan.Force, plan.Reason);
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
+            if (p.GetValue(dryRun))
             {
-                case Refusal r:
-                    refusal = r.Reason;
-                    break;
-                case AcceptedPlan a:
-                    var errors = ServiceViewBuilder.ErrorsFor(ConfigValidator.Validate(doc, s.Service), a.Plan.Steps.Select(x => x.Node).Append(request.Node));
-                    if (errors.Count > 0)
-                        refusal = $"the config ({s.VersionLabel}) has errors for the nodes this plan touches: " +
-                            string.Join("; ", errors.Select(e => $"[{e.Section}] {e.Keyword}: {e.Reason}{(e.Fix is { } f ? $" (fix: {f})" : "")}"));
-                    else
-                        plan = a.Plan;
-                    break;
-            }
-            if (plan is null)
-            {
-                var id = await cluster.Client.RecordRefusalAsync(new RecordRefusal(s.Service, request.Action, request.Node, request.RequestedBy, request.Reason, refusal!), ct).ConfigureAwait(false);
-                Console.Error.WriteLine($"opensvc: refused: {refusal}");
-                Console.Error.WriteLine($"recorded as run {RunTimeline.Short(id)}: opensvc run show {id}");
-                return ExitCodes.Refused;
-            }
-            var submitted = await cluster.Client.SubmitAsync(new SubmitRun(plan, request.RequestedBy, request.Reason, request.Force, s.ConfigText!, s.VersionLabel), ct).ConfigureAwait(false);
-            if (!submitted.Accepted)
-            {
-                Console.Error.WriteLine($"opensvc: refused: {submitted.Refusal}");
-                return ExitCodes.Refused;
-            }
-            Console.WriteLine($"run {submitted.RunId}: {verb} {s.Service} on {request.Node}{(request.To is { } to ? $" to {to}" : "")}, {plan.Steps.Count} steps");
-            if (p.GetValue(noWait))
-            {
-                Console.WriteLine($"follow it with: opensvc run show {submitted.RunId}");
+                var dry = await cluster.Client.PlanAsync(request, ct).ConfigureAwait(false);
+                if (dry.NotFound)
+                    throw new UserError(dry.Refusal!);
+                if (dry.Plan is { } planned)
+                    Console.Write(PlanPrinter.ToText(new AcceptedPlan(planned, dry.Skipped)));
+                if (!dry.Accepted)
+                {
+                    Console.Error.WriteLine($"opensvc: refused: {dry.Refusal}");
+                    return ExitCodes.Refused;
+                }
                 return ExitCodes.Ok;
             }
-            return await Follow(cluster.Client, submitted.RunId, ct).ConfigureAwait(false);
+            var result = await cluster.Client.RequestActionAsync(request, ct).ConfigureAwait(false);
+            if (result.NotFound)
+                throw new UserError(result.Refusal!);
+            if (!result.Accepted)
+            {
+                Console.Error.WriteLine($"opensvc: refused: {result.Refusal}");
+                if (result.RunId is { } refusedId)
+                    Console.Error.WriteLine($"recorded as run {RunTimeline.Short(refusedId)}: opensvc run show {refusedId}");
+                return ExitCodes.Refused;
+            }
+            var runId = result.RunId!.Value;
+            Console.WriteLine($"run {runId}: {verb} {request.Service} on {request.Node}{(request.To is { } to ? $" to {to}" : "")}, {result.Plan!.Steps.Count} steps");
+            if (p.GetValue(noWait))
+            {
+                Console.WriteLine($"follow it with: opensvc run show {runId}");
+                return ExitCodes.Ok;
+            }
+            return await Follow(cluster.Client, runId, ct).ConfigureAwait(false);
         });
         return cmd;
     }

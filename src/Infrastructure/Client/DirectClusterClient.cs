@@ -8,33 +8,9 @@ using OpenSvc.Workflows.Services;
 
 namespace OpenSvc.Infrastructure.Client;
 
-/// <summary>The cluster client that talks to PostgreSQL directly, through the same MediatR handlers the agents use.</summary>
+/// <summary>The cluster client that talks to PostgreSQL, through the same MediatR handlers the agents use. The API serves it.</summary>
 public sealed class DirectClusterClient(IMediator mediator, IDocumentStore store) : IClusterClient
 {
-    public Task<SubmitResult> SubmitAsync(SubmitRun request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
-
-    public Task<Guid> RecordRefusalAsync(RecordRefusal refusal, CancellationToken cancellationToken) => mediator.Send(refusal, cancellationToken);
-
-    public async Task<IReadOnlyList<WorkflowRun>> ListRunsAsync(RunFilter filter, CancellationToken cancellationToken)
-    {
-        await using var session = store.QuerySession();
-        return await RunQueries.ListAsync(session, filter, cancellationToken).ConfigureAwait(false);
-    }
-
-    public async Task<(WorkflowRun? Run, string? Problem)> FindRunAsync(string idOrPrefix, CancellationToken cancellationToken)
-    {
-        await using var session = store.QuerySession();
-        return await RunQueries.FindAsync(session, idOrPrefix, cancellationToken).ConfigureAwait(false);
-    }
-
-    public Task<CancelResult> CancelAsync(CancelRun request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
-
-    public async Task<IReadOnlyList<AgentHeartbeat>> AgentsAsync(CancellationToken cancellationToken)
-    {
-        await using var session = store.QuerySession();
-        return await session.Query<AgentHeartbeat>().OrderBy(a => a.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     public Task<ConfigureResult> ConfigureAsync(ConfigureService request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
 
     public Task<string?> DeleteServiceAsync(DeleteService request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
@@ -60,9 +36,29 @@ public sealed class DirectClusterClient(IMediator mediator, IDocumentStore store
         return events.Select(e => e.Data).OfType<ServiceConfigured>().ToList();
     }
 
-    public async Task<IReadOnlyList<InstanceStatusReport>> InstanceStatusAsync(string service, CancellationToken cancellationToken)
+    public Task<ServiceStatusView?> StatusAsync(string service, CancellationToken cancellationToken) => mediator.Send(new GetServiceStatus(service), cancellationToken);
+
+    public Task<ActionResult> PlanAsync(ActionRequest request, CancellationToken cancellationToken) => mediator.Send(new PlanAction(request), cancellationToken);
+
+    public Task<ActionResult> RequestActionAsync(ActionRequest request, CancellationToken cancellationToken) => mediator.Send(new RequestAction(request), cancellationToken);
+
+    public async Task<IReadOnlyList<WorkflowRun>> ListRunsAsync(RunFilter filter, CancellationToken cancellationToken)
     {
         await using var session = store.QuerySession();
-        return await session.Query<InstanceStatusReport>().Where(r => r.Service == service).OrderBy(r => r.Node).ToListAsync(cancellationToken).ConfigureAwait(false);
+        return await RunQueries.ListAsync(session, filter, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<(WorkflowRun? Run, string? Problem)> FindRunAsync(string idOrPrefix, CancellationToken cancellationToken)
+    {
+        await using var session = store.QuerySession();
+        return await RunQueries.FindAsync(session, idOrPrefix, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<CancelResult> CancelAsync(CancelRun request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
+
+    public async Task<IReadOnlyList<AgentHeartbeat>> AgentsAsync(CancellationToken cancellationToken)
+    {
+        await using var session = store.QuerySession();
+        return await session.Query<AgentHeartbeat>().OrderBy(a => a.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -23,7 +23,6 @@ public static class EngineServices
     /// </summary>
     public static IServiceCollection AddOpenSvcEngine(this IServiceCollection services, EngineOptions options)
     {
-        options = options with { ConnectionString = Tuned(options.ConnectionString) };
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
         services.AddSingleton(AgentIdentity.ForThisProcess(options.Node));
@@ -39,6 +38,7 @@ public static class EngineServices
         AddMediator(services);
         services.AddSingleton<IFaultInjector>(_ => ProcessKillFaults.FromEnvironment());
         services.AddSingleton<StepExecutor>();
+        services.AddSingleton<OpenSvc.Workflows.Runs.RunStarter>();
         services.TryAddSingleton<OpenSvc.Workflows.Monitoring.IStatusSignal, OpenSvc.Workflows.Monitoring.NoStatusSignal>();
         services.AddSingleton<DriverRegistry>();
         if (options.FakeCluster)
@@ -86,13 +86,6 @@ public static class EngineServices
         }
         return services;
     }
-
-    /// <summary>
-    /// Every connection of the engine returns to its pool without DISCARD ALL (we never leave session state
-    /// behind), which saves a round trip per checkout on the step path.
-    /// </summary>
-    static string Tuned(string connectionString) =>
-        new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString;
 
     static PostgreSqlStorageOptions HangfireStorageOptions(EngineOptions options) => new()
     {

@@ -1,26 +1,33 @@
-using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
+using OpenSvc.Workflows.Agents;
+using OpenSvc.Workflows.Monitoring;
+using OpenSvc.Workflows.Services;
 
 namespace OpenSvc.Workflows.Runs;
 
 /// <summary>
-/// Everything the CLI asks of the cluster. Today it reaches the database directly; the REST API
-/// takes its place behind this same interface, so there is one path for every command.
+/// Everything an operator asks of the cluster. The REST API serves it from the database
+/// (DirectClusterClient); the CLI reaches it through the API (ApiClusterClient), so every command takes
+/// the same authorization path.
 /// </summary>
 public interface IClusterClient
 {
-    Task<SubmitResult> SubmitAsync(SubmitRun request, CancellationToken cancellationToken);
-    Task<Guid> RecordRefusalAsync(RecordRefusal refusal, CancellationToken cancellationToken);
-    Task<IReadOnlyList<WorkflowRun>> ListRunsAsync(RunFilter filter, CancellationToken cancellationToken);
-    Task<(WorkflowRun? Run, string? Problem)> FindRunAsync(string idOrPrefix, CancellationToken cancellationToken);
-    Task<CancelResult> CancelAsync(CancelRun request, CancellationToken cancellationToken);
-    Task<IReadOnlyList<Agents.AgentHeartbeat>> AgentsAsync(CancellationToken cancellationToken);
-
-    Task<Services.ConfigureResult> ConfigureAsync(Services.ConfigureService request, CancellationToken cancellationToken);
-    Task<string?> DeleteServiceAsync(Services.DeleteService request, CancellationToken cancellationToken);
+    Task<ConfigureResult> ConfigureAsync(ConfigureService request, CancellationToken cancellationToken);
+    Task<string?> DeleteServiceAsync(DeleteService request, CancellationToken cancellationToken);
     Task<IReadOnlyList<ServiceActivity>> ServicesAsync(CancellationToken cancellationToken);
     Task<ServiceActivity?> ServiceAsync(string service, CancellationToken cancellationToken);
     /// <summary>The service's config change history: versions with who, when and the diff.</summary>
     Task<IReadOnlyList<ServiceConfigured>> ConfigHistoryAsync(string service, CancellationToken cancellationToken);
-    Task<IReadOnlyList<Monitoring.InstanceStatusReport>> InstanceStatusAsync(string service, CancellationToken cancellationToken);
+    Task<ServiceStatusView?> StatusAsync(string service, CancellationToken cancellationToken);
+
+    /// <summary>Plan an action against the cluster's facts without running it.</summary>
+    Task<ActionResult> PlanAsync(ActionRequest request, CancellationToken cancellationToken);
+    /// <summary>Plan and run an action as a workflow (or record its refusal).</summary>
+    Task<ActionResult> RequestActionAsync(ActionRequest request, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<WorkflowRun>> ListRunsAsync(RunFilter filter, CancellationToken cancellationToken);
+    Task<(WorkflowRun? Run, string? Problem)> FindRunAsync(string idOrPrefix, CancellationToken cancellationToken);
+    Task<CancelResult> CancelAsync(CancelRun request, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<AgentHeartbeat>> AgentsAsync(CancellationToken cancellationToken);
 }

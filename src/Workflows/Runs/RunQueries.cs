@@ -23,7 +23,7 @@ public static class RunQueries
         return await q.OrderByDescending(r => r.RequestedAt).Take(filter.Limit).ToListAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>Finds a run by full id or by a unique prefix of it (as printed in short form).</summary>
+    /// <summary>Finds a run by full id, or by a unique tail (the short form printed) or head of it.</summary>
     public static async Task<(WorkflowRun? Run, string? Problem)> FindAsync(IQuerySession session, string idOrPrefix, CancellationToken ct)
     {
         if (Guid.TryParse(idOrPrefix, out var id))
@@ -34,12 +34,12 @@ public static class RunQueries
         var prefix = idOrPrefix.Trim().ToLowerInvariant();
         if (prefix.Length < 4 || !prefix.All(c => char.IsAsciiHexDigit(c) || c == '-'))
             return (null, $"'{idOrPrefix}' is not a run id (give the id or at least its first 4 characters)");
-        var matches = await session.QueryAsync<WorkflowRun>("where id::text like ? limit 2", ct, prefix + "%").ConfigureAwait(false);
+        var matches = await session.QueryAsync<WorkflowRun>("where id::text like ? or id::text like ? limit 2", ct, "%" + prefix, prefix + "%").ConfigureAwait(false);
         return matches.Count switch
         {
-            0 => (null, $"no run whose id starts with {prefix}"),
+            0 => (null, $"no run id starts or ends with {prefix}"),
             1 => (matches[0], null),
-            _ => (null, $"more than one run id starts with {prefix}: give more characters"),
+            _ => (null, $"more than one run id starts or ends with {prefix}: give more characters"),
         };
     }
 

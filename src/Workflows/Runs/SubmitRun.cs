@@ -16,11 +16,19 @@ public sealed record SubmitRun(Plan Plan, string RequestedBy, string? Reason, bo
 
 public sealed record SubmitResult(Guid RunId, bool Accepted, string? Refusal, Guid? RunInFlight);
 
-public sealed class SubmitRunHandler(
-    IDocumentStore store, IStepDispatcher dispatcher, IFaultInjector faults, TimeProvider time, ILogger<SubmitRunHandler> log)
-    : IRequestHandler<SubmitRun, SubmitResult>
+public sealed class SubmitRunHandler(RunStarter starter) : IRequestHandler<SubmitRun, SubmitResult>
 {
-    public async Task<SubmitResult> Handle(SubmitRun request, CancellationToken cancellationToken)
+    public Task<SubmitResult> Handle(SubmitRun request, CancellationToken cancellationToken) => starter.StartAsync(request, cancellationToken);
+}
+
+/// <summary>
+/// Opens a run: takes the service's lock (its stream version), appends the request with the whole plan
+/// and the first scheduled steps, then enqueues them. Shared by every use case that starts a run.
+/// </summary>
+public sealed class RunStarter(
+    IDocumentStore store, IStepDispatcher dispatcher, IFaultInjector faults, TimeProvider time, ILogger<RunStarter> log)
+{
+    public async Task<SubmitResult> StartAsync(SubmitRun request, CancellationToken cancellationToken)
     {
         var plan = request.Plan;
         if (plan.ShapeProblem() is { } shape)

@@ -9,6 +9,7 @@ using Xunit;
 namespace OpenSvc.Tests.Engine;
 
 /// <summary>The engine on real PostgreSQL, Hangfire and Marten, with two node agents driving the fake cluster.</summary>
+[Collection(InProcessEngineCollection.Name)]
 public sealed class WorkflowEngineTests : IAsyncLifetime
 {
     InProcessCluster _cluster = null!;
@@ -148,7 +149,7 @@ public sealed class WorkflowEngineTests : IAsyncLifetime
         await using var session = _cluster.Store.QuerySession();
 
         var runs = await RunQueries.ListAsync(session, new RunFilter(Service: "svc-g", Status: RunStatus.Completed), default);
-        var (found, problem) = await RunQueries.FindAsync(session, submitted.RunId.ToString()[..8], default);
+        var (found, problem) = await RunQueries.FindAsync(session, RunTimeline.Short(submitted.RunId), default);
 
         runs.Should().ContainSingle().Which.Id.Should().Be(submitted.RunId);
         problem.Should().BeNull();

@@ -35,7 +35,8 @@ public static class PostgresServer
     public static async Task<string> NewDatabaseAsync(string name)
     {
         var pg = await Server.Value;
-        return await pg.CreateDatabaseAsync($"t_{name}_{Guid.NewGuid():N}"[..40]);
+        var db = $"t_{name}_{Guid.NewGuid():N}";
+        return await pg.CreateDatabaseAsync(db[..Math.Min(db.Length, 60)]);
     }
 
     public static int FreePort()

@@ -1,0 +1,22 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace OpenSvc.Host.Api;
+
+/// <summary>The API's JSON: web defaults (camelCase), enums as camelCase strings. The CLI client uses the same.</summary>
+public static class ApiJson
+{
+    public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+    public static JsonSerializerOptions Configure(JsonSerializerOptions o)
+    {
+        o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        o.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+        return o;
+    }
+}
+
+/// <summary>The body of an action request.</summary>
+public sealed record ActionBody(string Node, string? To = null, string? Rid = null, string? Target = null, bool Force = false, string? Reason = null);
+
+public sealed record CancelBody(string? Reason = null);

@@ -1,0 +1,45 @@
+using Marten;
+using MediatR;
+using OpenSvc.Domain;
+using OpenSvc.Domain.Config;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Domain.Runs;
+using OpenSvc.Workflows.Agents;
+
+namespace OpenSvc.Workflows.Monitoring;
+
+/// <summary>One node's view in a service status: its role, whether its agent answers, and what it last reported.</summary>
+public sealed record InstanceView(string Node, string Role, bool Reachable, InstanceStatusReport? Report);
+
+/// <summary>A service's status across the cluster, aggregated with OpenSVC's rules.</summary>
+public sealed record ServiceStatusView(string Service, string Topology, string ConfigVersion, Status Avail, Status Overall, IReadOnlyList<InstanceView> Instances);
+
+public sealed record GetServiceStatus(string Service) : IRequest<ServiceStatusView?>;
+
+public sealed class GetServiceStatusHandler(IDocumentStore store, TimeProvider time) : IRequestHandler<GetServiceStatus, ServiceStatusView?>
+{
+    public async Task<ServiceStatusView?> Handle(GetServiceStatus request, CancellationToken cancellationToken)
+    {
+        await using var query = store.QuerySession();
+        var service = await query.LoadAsync<ServiceActivity>(ServiceActivity.StreamId(request.Service), cancellationToken).ConfigureAwait(false);
+        if (service is not { Exists: true, ConfigText: not null })
+            return null;
+        var agents = await query.Query<AgentHeartbeat>().ToListAsync(cancellationToken).ConfigureAwait(false);
+        var reports = await query.Query<InstanceStatusReport>().Where(r => r.Service == request.Service).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var doc = ConfigParser.Parse(service.ConfigText, request.Service + ".conf");
+        var (view, _) = ServiceViewBuilder.From(doc, request.Service);
+        var now = time.GetUtcNow();
+        var peers = view?.Peers.ToList() ?? [];
+        var instances = peers.Select(n => new InstanceView(
+            n.Value,
+            view!.IsDrpNode(n) ? "drpnode" : "node",
+            agents.FirstOrDefault(a => a.Id == n.Value) is { } a && a.IsFresh(now, ClusterStates.DeadAfter),
+            reports.FirstOrDefault(r => r.Node == n.Value))).ToList();
+        var resolved = peers.Count > 0 ? ServiceResolver.Resolve(doc, request.Service, peers[0]) : null;
+        var aggregate = ServiceStatus.Of(view?.Topology ?? Topology.Failover,
+            instances.Where(i => i.Report is not null).Select(i => new InstanceStatus(i.Report!.Avail, i.Report.Overall)).ToList(),
+            resolved?.FlexMin ?? 1, resolved?.FlexMax ?? int.MaxValue);
+        return new ServiceStatusView(request.Service, (view?.Topology ?? Topology.Failover).ToString().ToLowerInvariant(), service.VersionLabel,
+            aggregate.Avail, aggregate.Overall, instances);
+    }
+}

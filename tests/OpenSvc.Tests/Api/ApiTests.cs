@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using FluentAssertions;
+using Marten;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using OpenSvc.Domain;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Domain.Runs;
+using OpenSvc.Host.Agent;
+using OpenSvc.Host.Api;
+using OpenSvc.Host.Cli;
+using OpenSvc.Tests.Support;
+using OpenSvc.Workflows.Runs;
+using OpenSvc.Workflows.Services;
+using Xunit;
+
+namespace OpenSvc.Tests.Api;
+
+/// <summary>The REST API with the real host (Kestrel on loopback) on real PostgreSQL, two node agents on the fake cluster.</summary>
+[Collection(InProcessEngineCollection.Name)]
+public sealed class ApiTests : IAsyncLifetime
+{
+    WebApplication _n1 = null!;
+    WebApplication _n2 = null!;
+    WebApplication _n3 = null!;
+    string _url = "";
+    string _connection = "";
+    static readonly string Seed = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "failover-docker-btrfs.conf"));
+
+    public async Task InitializeAsync()
+    {
+        _connection = await PostgresServer.NewDatabaseAsync("api");
+        _n1 = AgentHost.Build(new AgentSettings(new NodeName("n1"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2), _connection,
+            access: new AccessPolicy("op-token", "viewer-token"));
+        await _n1.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        await _n1.StartAsync();
+        _url = _n1.Urls.First();
+        _n2 = AgentHost.Build(new AgentSettings(new NodeName("n2"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2), _connection);
+        await _n2.StartAsync();
+        _n3 = AgentHost.Build(new AgentSettings(new NodeName("n3"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2), _connection);
+        await _n3.StartAsync();
+        // Plans refuse to act while a peer's agent is silent: wait for every agent's first heartbeat.
+        using var client = Client();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await client.AgentsAsync(default)).Count < 3)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("agents n1..n3 did not heartbeat");
+            await Task.Delay(100);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var app in new[] { _n1, _n2, _n3 })
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    ApiClusterClient Client() => new(_url, null, "tester");
+
+    [Fact]
+    public async Task a_service_is_created_started_and_audited_through_the_api()
+    {
+        using var client = Client();
+        var created = await client.ConfigureAsync(new ConfigureService("svc1", Seed, "tester", MustExist: false, MustNotExist: true), default);
+        created.Accepted.Should().BeTrue();
+        created.Version.Should().Be(1);
+        created.Problems.Should().Contain(p => p.Severity == Domain.Config.Severity.Error && p.Node == new NodeName("n3"), "the seed has no dev for n3");
+
+        var started = await client.RequestActionAsync(new ActionRequest("svc1", ServiceAction.Start, new NodeName("n1"), "tester"), default);
+        started.Accepted.Should().BeTrue(started.Refusal);
+        var run = await WaitAsync(client, started.RunId!.Value);
+        run.Status.Should().Be(RunStatus.Completed);
+        run.RequestedBy.Should().Be("tester@local");
+        run.ConfigVersion.Should().StartWith("v1 (");
+
+        // The second start on another node of a failover service is refused, and the refusal is a run too.
+        var status = await WaitForStatusAsync(client, "svc1", "n1", Status.Up);
+        status.Avail.Should().Be(Status.Up);
+        var refused = await client.RequestActionAsync(new ActionRequest("svc1", ServiceAction.Start, new NodeName("n2"), "tester"), default);
+        refused.Accepted.Should().BeFalse();
+        refused.Refusal.Should().Contain("already up on n1");
+        (await client.FindRunAsync(RunTimeline.Short(refused.RunId!.Value), default)).Run!.Status.Should().Be(RunStatus.Refused);
+
+        var runs = await client.ListRunsAsync(new RunFilter(Service: "svc1"), default);
+        runs.Select(r => r.Status).Should().Contain([RunStatus.Completed, RunStatus.Refused]);
+        (await client.ConfigHistoryAsync("svc1", default)).Should().ContainSingle().Which.By.Should().Be("tester@local");
+        (await client.CancelAsync(new CancelRun(run.Id, "tester", null), default)).Accepted.Should().BeFalse();
+        (await client.AgentsAsync(default)).Select(a => a.Id).Should().Contain(["n1", "n2"]);
+    }
+
+    [Fact]
+    public async Task a_dry_run_plans_against_the_cluster_without_running_anything()
+    {
+        using var client = Client();
+        await client.ConfigureAsync(new ConfigureService("svc-dry", Seed, "tester", MustExist: false, MustNotExist: true), default);
+
+        var dry = await client.PlanAsync(new ActionRequest("svc-dry", ServiceAction.Start, new NodeName("n2"), "tester"), default);
+
+        dry.Accepted.Should().BeTrue(dry.Refusal);
+        dry.Plan!.Steps.Should().HaveCount(5).And.OnlyContain(s => s.Node == new NodeName("n2"));
+        dry.RunId.Should().BeNull();
+        (await client.ListRunsAsync(new RunFilter(Service: "svc-dry"), default)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task errors_are_problem_details_with_the_plain_reason()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        var response = await http.GetAsync("/api/services/nosuch");
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        doc.RootElement.GetProperty("detail").GetString().Should().Be("service nosuch does not exist");
+
+        var bad = await http.PostAsync("/api/services/svc1/actions/dance", JsonContent("{\"node\":\"n1\"}"));
+        bad.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await bad.Content.ReadAsStringAsync()).Should().Contain("is not one of start, stop");
+
+        (await http.GetAsync("/openapi/v1.json")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task a_request_from_another_machine_needs_a_token_and_a_viewer_token_only_reads()
+    {
+        // TestServer requests carry no loopback address: exactly what a remote caller looks like.
+        await using var app = AgentHost.Build(new AgentSettings(new NodeName("remote"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 1), _connection,
+            b => b.WebHost.UseTestServer(), new AccessPolicy("op-token", "viewer-token"));
+        await app.StartAsync();
+        using var http = app.GetTestClient();
+
+        var anonymous = await http.GetAsync("/api/services");
+        anonymous.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await anonymous.Content.ReadAsStringAsync()).Should().Contain("need a token");
+        (await http.GetAsync("/hangfire")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await http.GetAsync("/health")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "wrong");
+        (await http.GetAsync("/api/services")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "viewer-token");
+        (await http.GetAsync("/api/services")).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await http.PostAsync("/api/services/svc-x", new StringContent(Seed))).StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await http.GetAsync("/hangfire")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "op-token");
+        (await http.PostAsync("/api/services/svc-x", new StringContent(Seed))).StatusCode.Should().Be(HttpStatusCode.Created);
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task the_cli_talks_to_the_agent_and_exits_with_the_documented_codes()
+    {
+        var file = Path.Combine(AppContext.BaseDirectory, "Fixtures", "failover-docker-btrfs.conf");
+        (await Cli("svc", "create", "svc-cli", "--config", file)).Code.Should().Be(0);
+        var start = await Cli("svc", "start", "svc-cli", "--node", "n1");
+        start.Code.Should().Be(0, start.Output);
+        start.Output.Should().Contain("completed").And.Contain("opensvc run show");
+        var refused = await Cli("svc", "takeover", "svc-cli", "--node", "n3");
+        refused.Code.Should().Be(3, refused.Output);
+        refused.Output.Should().Contain("refused");
+        (await Cli("svc", "start", "svc-cli", "--node", "n1", "--force")).Code.Should().Be(2, "--force needs --reason");
+        (await Cli("runs", "--status", "bogus")).Code.Should().Be(2);
+        var runs = await Cli("runs", "--service", "svc-cli");
+        runs.Output.Should().Contain("completed").And.Contain("refused");
+        var unreachable = await Cli("runs", "--server", "http://127.0.0.1:1");
+        unreachable.Code.Should().Be(1);
+        unreachable.Output.Should().Contain("cannot reach the agent");
+    }
+
+    async Task<(int Code, string Output)> Cli(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(AgentProcess.OpensvcDll);
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        if (!args.Contains("--server"))
+        {
+            psi.ArgumentList.Add("--server");
+            psi.ArgumentList.Add(_url);
+        }
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await p.WaitForExitAsync(cts.Token);
+        return (p.ExitCode, await stdout + await stderr);
+    }
+
+    static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+
+    static async Task<WorkflowRun> WaitAsync(IClusterClient client, Guid id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var (run, _) = await client.FindRunAsync(id.ToString(), default);
+            if (run is { IsFinished: true })
+                return run;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"run {id} still {run?.Status}");
+            await Task.Delay(100);
+        }
+    }
+
+    static async Task<Workflows.Monitoring.ServiceStatusView> WaitForStatusAsync(IClusterClient client, string service, string node, Status avail)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var view = await client.StatusAsync(service, default);
+            if (view?.Instances.FirstOrDefault(i => i.Node == node)?.Report?.Avail == avail)
+                return view;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{service} on {node} never reported {avail}");
+            await Task.Delay(200);
+        }
+    }
+}
