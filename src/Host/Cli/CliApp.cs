@@ -17,6 +17,7 @@ public static class CliApp
             RunCommands.Runs(connection),
             RunCommands.Run(connection),
             RunCommands.Agents(connection),
+            SyncExecCommand.Create(),
         };
         foreach (var extra in Extensions)
             root.Subcommands.Add(extra(connection));

@@ -38,6 +38,9 @@ public static class EngineServices
         services.AddSingleton<DriverRegistry>();
         if (options.FakeCluster)
             services.AddSingleton<IResourceDriver, FakeClusterDriver>();
+        if (!options.FakeCluster) services.AddSingleton<IResourceDriver>(_ => Drivers.Sync.Docker.DockerSyncDriver.Create());
+        if (!options.FakeCluster) services.AddSingleton<IResourceDriver>(_ => Drivers.Sync.Btrfs.BtrfsSyncDriver.Create());
+        if (!options.FakeCluster) services.AddSingleton<IResourceDriver>(_ => Drivers.Sync.Rsync.RsyncSyncDriver.Create());
 
         // Registered before AddHangfire so the container's storage is ours, not the static JobStorage.Current.
         services.AddSingleton<JobStorage>(_ =>

@@ -72,4 +72,18 @@ public static class SyncStep
     public static Task RecordAsync(StepContext context, NodeName target, long bytes, Stopwatch sw, SshConnection connection, TimeProvider time, CancellationToken cancellationToken) =>
         SyncState.RecordAsync(context.Service, context.Step.Rid.ToString(),
             new LastSync(time.GetUtcNow(), context.LocalNode.Value, target.Value, bytes, sw.ElapsedMilliseconds), connection, cancellationToken);
+
+    /// <summary>Copies a pipeline source into a channel with a large buffer; returns the bytes copied.</summary>
+    public static async Task<long> CopyAsync(Stream from, Stream to, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[256 * 1024];
+        long total = 0;
+        int n;
+        while ((n = await from.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            await to.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+            total += n;
+        }
+        return total;
+    }
 }

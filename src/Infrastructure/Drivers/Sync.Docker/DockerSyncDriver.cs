@@ -75,7 +75,7 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
             var load = await connection.RunWithInputAsync(["docker", "-H", $"unix://{remoteSocket}", "load", "-q"], async (stdin, ct) =>
             {
                 await using var tar = await docker.Images.SaveImagesAsync([.. missing], ct).ConfigureAwait(false);
-                return await CopyAsync(tar, stdin, ct).ConfigureAwait(false);
+                return await SyncStep.CopyAsync(tar, stdin, ct).ConfigureAwait(false);
             }, cancellationToken, TimeSpan.FromHours(2)).ConfigureAwait(false);
             bytes = load.BytesSent;
             if (!load.Succeeded)
@@ -102,19 +102,6 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         if (!r.Succeeded)
             throw new StepFailedException($"{rid}: cannot list the images of the docker daemon at {socket} on {connection.Node}: {r.Tail()}");
         return ImageIds.ParseList(r.StdOut);
-    }
-
-    static async Task<long> CopyAsync(Stream from, Stream to, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[256 * 1024];
-        long total = 0;
-        int n;
-        while ((n = await from.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            await to.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-            total += n;
-        }
-        return total;
     }
 
     public Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken) =>
