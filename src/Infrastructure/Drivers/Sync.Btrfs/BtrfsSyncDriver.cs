@@ -69,6 +69,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
             await remote.CheckedAsync(["btrfs", "subvolume", "delete", $"{remoteWork}/next/{snap}"], cancellationToken).ConfigureAwait(false);
         var remoteLast = await ShowAsync(remote, $"{remoteWork}/last/{snap}", cancellationToken).ConfigureAwait(false);
 
+        var prepared = sw.ElapsedMilliseconds;
         var decision = BtrfsSend.Decide(localLast, remoteLast);
         log.Add($"{decision.Mode.ToString().ToLowerInvariant()} send of {src} from {context.LocalNode} ({localDev}) to {target} ({remoteDev}): {decision.Reason}");
         List<string> send = decision.Mode == SendMode.Incremental
@@ -88,6 +89,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         if (!received.Succeeded)
             throw new StepFailedException($"{rid}: btrfs receive on {target} failed (exit {received.ExitCode}) after {bytes} bytes: {received.Tail()}", string.Join('\n', log));
 
+        var transferred = sw.ElapsedMilliseconds;
         // Target rotation: the received snapshot becomes the parent of the next increment; a writable copy becomes dst.
         if (remoteLast is not null)
             await remote.CheckedAsync(["btrfs", "subvolume", "delete", $"{remoteWork}/last/{snap}"], cancellationToken).ConfigureAwait(false);
@@ -96,6 +98,9 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         await remote.CheckedAsync(["mv", $"{remoteWork}/next", $"{remoteWork}/last"], cancellationToken).ConfigureAwait(false);
         await remote.CheckedAsync(["mkdir", "-p", $"{remoteWork}/next"], cancellationToken).ConfigureAwait(false);
         var dstPath = $"{remoteRoot}/{dst.Subvolume.Trim('/')}";
+        // The target's standby fs may mount dst itself: such mounts would keep showing the replaced copy.
+        var dstMounts = (await remote.MountsAsync(cancellationToken).ConfigureAwait(false))
+            .Where(m => m.FsType == "btrfs" && m.Source == remoteDev && MountsSubvolume(m, dst.Subvolume)).Select(m => m.MountPoint).ToList();
         var staging = dstPath + ".osync-new";
         if (await ShowAsync(remote, staging, cancellationToken).ConfigureAwait(false) is not null)
             await remote.CheckedAsync(["btrfs", "subvolume", "delete", staging], cancellationToken).ConfigureAwait(false);
@@ -106,10 +111,16 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         else if ((await remote.RunAsync(["test", "-e", dstPath], cancellationToken).ConfigureAwait(false)).Succeeded)
             throw new StepFailedException($"{rid}: {dstPath} on {target} exists and is not a subvolume: refusing to replace it", string.Join('\n', log));
         await remote.CheckedAsync(["mv", staging, dstPath], cancellationToken).ConfigureAwait(false);
-        var dstMounts = (await remote.MountsAsync(cancellationToken).ConfigureAwait(false))
-            .Where(m => m.FsType == "btrfs" && m.Source == remoteDev && m.Root.Trim('/') == dst.Subvolume.Trim('/')).Select(m => m.MountPoint).ToList();
-        if (dstMounts.Count > 0)
-            log.Add($"note: {dst} is mounted at {string.Join(", ", dstMounts)} on {target}; that mount keeps showing the previous copy until it is remounted");
+        foreach (var mountPoint in dstMounts)
+        {
+            var umount = await remote.RunAsync(["umount", mountPoint], cancellationToken).ConfigureAwait(false);
+            var mount = umount.Succeeded
+                ? await remote.RunAsync(["mount", "-t", "btrfs", "-o", $"subvol={dst.Subvolume.Trim('/')}", remoteDev, mountPoint], cancellationToken).ConfigureAwait(false)
+                : umount;
+            log.Add(mount.Succeeded
+                ? $"remounted {mountPoint} on {target} so it shows the new copy"
+                : $"WARNING: {mountPoint} on {target} still shows the previous copy of {dst} (remount failed: {mount.Tail}); remount it before starting the service there");
+        }
 
         // Sender rotation, after the target holds the new parent.
         if (localLast is not null)
@@ -118,11 +129,18 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         await local.CheckedAsync(["mv", $"{work}/next", $"{work}/last"], cancellationToken).ConfigureAwait(false);
         await local.CheckedAsync(["mkdir", "-p", $"{work}/next"], cancellationToken).ConfigureAwait(false);
 
-        log.Add($"placed at {dst} ({dstPath}) on {target}: {SyncStep.Rate(bytes, sw)}");
+        log.Add($"placed at {dst} ({dstPath}) on {target}: {SyncStep.Rate(bytes, sw)}; phases: prepare {prepared} ms, transfer {transferred - prepared} ms, rotate and place {sw.ElapsedMilliseconds - transferred} ms");
         await SyncStep.RecordAsync(context, target, bytes, sw, connection, time, cancellationToken).ConfigureAwait(false);
         var metrics = SyncStep.Metrics(bytes, sw);
         metrics["full"] = decision.Mode == SendMode.Full ? 1 : 0;
         return new StepResult(true, string.Join('\n', log), metrics);
+    }
+
+    /// <summary>A mount of the subvolume (also one already replaced: mountinfo then shows its root as "/data//deleted").</summary>
+    static bool MountsSubvolume(MountEntry mount, string subvolume)
+    {
+        var root = mount.Root.EndsWith("//deleted", StringComparison.Ordinal) ? mount.Root[..^"//deleted".Length] : mount.Root;
+        return root.Trim('/') == subvolume.Trim('/');
     }
 
     static IEnumerable<string> ConfiguredDevices(ResolvedService service) =>
