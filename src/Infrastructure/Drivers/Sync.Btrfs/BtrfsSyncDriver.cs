@@ -64,10 +64,8 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         var remoteRoot = $"{SyncPaths.Var().TrimEnd('/')}/btrfs/{dst.Label}";
         await MountTopLevelAsync(remote, remoteDev, remoteRoot, rid, cancellationToken).ConfigureAwait(false);
         var remoteWork = $"{remoteRoot}/.osync/{context.Service}/{rid}";
-        await remote.CheckedAsync(["mkdir", "-p", $"{remoteWork}/next", $"{remoteWork}/last"], cancellationToken).ConfigureAwait(false);
-        if (await ShowAsync(remote, $"{remoteWork}/next/{snap}", cancellationToken).ConfigureAwait(false) is not null)
-            await remote.CheckedAsync(["btrfs", "subvolume", "delete", $"{remoteWork}/next/{snap}"], cancellationToken).ConfigureAwait(false);
-        var remoteLast = await ShowAsync(remote, $"{remoteWork}/last/{snap}", cancellationToken).ConfigureAwait(false);
+        var probe = await remote.CheckedAsync(["sh", "-c", PrepareTargetScript, "prepare", remoteWork, snap], cancellationToken).ConfigureAwait(false);
+        var remoteLast = probe.Contains("UUID:", StringComparison.Ordinal) ? BtrfsSend.ParseShow(probe) : null;
 
         var prepared = sw.ElapsedMilliseconds;
         var decision = BtrfsSend.Decide(localLast, remoteLast);
@@ -90,27 +88,16 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
             throw new StepFailedException($"{rid}: btrfs receive on {target} failed (exit {received.ExitCode}) after {bytes} bytes: {received.Tail()}", string.Join('\n', log));
 
         var transferred = sw.ElapsedMilliseconds;
-        // Target rotation: the received snapshot becomes the parent of the next increment; a writable copy becomes dst.
-        if (remoteLast is not null)
-            await remote.CheckedAsync(["btrfs", "subvolume", "delete", $"{remoteWork}/last/{snap}"], cancellationToken).ConfigureAwait(false);
-        // A read-only subvolume cannot be renamed (its '..' would change): rotate the directories holding it, as OpenSVC does.
-        await remote.CheckedAsync(["rm", "-rf", $"{remoteWork}/last"], cancellationToken).ConfigureAwait(false);
-        await remote.CheckedAsync(["mv", $"{remoteWork}/next", $"{remoteWork}/last"], cancellationToken).ConfigureAwait(false);
-        await remote.CheckedAsync(["mkdir", "-p", $"{remoteWork}/next"], cancellationToken).ConfigureAwait(false);
+        // Target rotation and placement in one round trip: the received snapshot becomes the parent of the next
+        // increment (read-only subvolumes cannot be renamed, so the directories holding them rotate, as in OpenSVC),
+        // and a writable snapshot of it replaces dst.
         var dstPath = $"{remoteRoot}/{dst.Subvolume.Trim('/')}";
         // The target's standby fs may mount dst itself: such mounts would keep showing the replaced copy.
         var dstMounts = (await remote.MountsAsync(cancellationToken).ConfigureAwait(false))
             .Where(m => m.FsType == "btrfs" && m.Source == remoteDev && MountsSubvolume(m, dst.Subvolume)).Select(m => m.MountPoint).ToList();
-        var staging = dstPath + ".osync-new";
-        if (await ShowAsync(remote, staging, cancellationToken).ConfigureAwait(false) is not null)
-            await remote.CheckedAsync(["btrfs", "subvolume", "delete", staging], cancellationToken).ConfigureAwait(false);
-        await remote.CheckedAsync(["mkdir", "-p", Path.GetDirectoryName(dstPath)!], cancellationToken).ConfigureAwait(false);
-        await remote.CheckedAsync(["btrfs", "subvolume", "snapshot", $"{remoteWork}/last/{snap}", staging], cancellationToken).ConfigureAwait(false);
-        if (await ShowAsync(remote, dstPath, cancellationToken).ConfigureAwait(false) is not null)
-            await remote.CheckedAsync(["btrfs", "subvolume", "delete", dstPath], cancellationToken).ConfigureAwait(false);
-        else if ((await remote.RunAsync(["test", "-e", dstPath], cancellationToken).ConfigureAwait(false)).Succeeded)
-            throw new StepFailedException($"{rid}: {dstPath} on {target} exists and is not a subvolume: refusing to replace it", string.Join('\n', log));
-        await remote.CheckedAsync(["mv", staging, dstPath], cancellationToken).ConfigureAwait(false);
+        var placed = await remote.RunAsync(["sh", "-c", RotateAndPlaceScript, "rotate", remoteWork, snap, dstPath], cancellationToken).ConfigureAwait(false);
+        if (!placed.Succeeded)
+            throw new StepFailedException($"{rid}: the data reached {target} but could not be placed at {dst} ({dstPath}): {placed.Tail}", string.Join('\n', log));
         foreach (var mountPoint in dstMounts)
         {
             var umount = await remote.RunAsync(["umount", mountPoint], cancellationToken).ConfigureAwait(false);
@@ -135,6 +122,30 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         metrics["full"] = decision.Mode == SendMode.Full ? 1 : 0;
         return new StepResult(true, string.Join('\n', log), metrics);
     }
+
+    // Fixed scripts: configuration values reach them only as positional parameters ("$1"...), never in the text.
+
+    /// <summary>$1 work dir, $2 snapshot name: create the work dirs, drop a stale next, print `show` of last if any.</summary>
+    const string PrepareTargetScript = """
+        set -e
+        mkdir -p "$1/next" "$1/last"
+        if btrfs subvolume show "$1/next/$2" >/dev/null 2>&1; then btrfs subvolume delete "$1/next/$2" >/dev/null; fi
+        btrfs subvolume show "$1/last/$2" 2>/dev/null || true
+        """;
+
+    /// <summary>$1 work dir, $2 snapshot name, $3 dst path: rotate next to last, then replace dst with a writable snapshot of last.</summary>
+    const string RotateAndPlaceScript = """
+        set -e
+        if ! btrfs subvolume show "$3" >/dev/null 2>&1 && [ -e "$3" ]; then echo "$3 exists and is not a subvolume: refusing to replace it" >&2; exit 3; fi
+        if btrfs subvolume show "$1/last/$2" >/dev/null 2>&1; then btrfs subvolume delete "$1/last/$2" >/dev/null; fi
+        rm -rf "$1/last"
+        mv "$1/next" "$1/last"
+        mkdir -p "$1/next" "$(dirname "$3")"
+        if btrfs subvolume show "$3.osync-new" >/dev/null 2>&1; then btrfs subvolume delete "$3.osync-new" >/dev/null; fi
+        btrfs subvolume snapshot "$1/last/$2" "$3.osync-new" >/dev/null
+        if btrfs subvolume show "$3" >/dev/null 2>&1; then btrfs subvolume delete "$3" >/dev/null; fi
+        mv "$3.osync-new" "$3"
+        """;
 
     /// <summary>A mount of the subvolume (also one already replaced: mountinfo then shows its root as "/data//deleted").</summary>
     static bool MountsSubvolume(MountEntry mount, string subvolume)
