@@ -18,6 +18,7 @@ public static class CliApp
             RunCommands.Run(connection),
             RunCommands.Agents(connection),
             SyncExecCommand.Create(),
+            Bench.SyncBenchmark.Create(),
         };
         foreach (var extra in Extensions)
             root.Subcommands.Add(extra(connection));

@@ -23,7 +23,8 @@ public static class SyncExecCommand
         var action = new Option<string>("--action") { Description = "sync or status", DefaultValueFactory = _ => "sync" };
         var target = new Option<string?>("--target") { Description = "receiving node (sync)" };
         var node = new Option<string?>("--node") { Description = "this node's name (default: OPENSVC_NODENAME, else the short host name)" };
-        var exec = new Command("exec", "Run one sync driver step locally (hidden; tests and debugging)") { config, service, rid, action, target, node };
+        var repeat = new Option<int>("--repeat") { Description = "run the step N times in this process and report the last (warm, as in a long-running agent)", DefaultValueFactory = _ => 1 };
+        var exec = new Command("exec", "Run one sync driver step locally (hidden; tests and debugging)") { config, service, rid, action, target, node, repeat };
         exec.SetAction(async (p, ct) =>
         {
             var file = p.GetValue(config)!;
@@ -57,6 +58,11 @@ public static class SyncExecCommand
             try
             {
                 var result = await driver.ExecuteAsync(ResourceAction.Sync, new StepContext(Guid.NewGuid(), name, step, 1, text, local), ct).ConfigureAwait(false);
+                for (var i = 1; i < Math.Clamp(p.GetValue(repeat), 1, 100); i++)
+                {
+                    Console.WriteLine($"run {i}: duration_ms={result.Metrics?.GetValueOrDefault("duration_ms")} bytes_sent={result.Metrics?.GetValueOrDefault("bytes_sent")}");
+                    result = await driver.ExecuteAsync(ResourceAction.Sync, new StepContext(Guid.NewGuid(), name, step, 1, text, local), ct).ConfigureAwait(false);
+                }
                 Console.WriteLine(result.Output);
                 Console.WriteLine($"changed={result.Changed.ToString().ToLowerInvariant()}");
                 foreach (var (k, v) in result.Metrics ?? new Dictionary<string, long>())

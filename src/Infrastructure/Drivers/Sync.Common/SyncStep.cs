@@ -73,16 +73,52 @@ public static class SyncStep
         SyncState.RecordAsync(context.Service, context.Step.Rid.ToString(),
             new LastSync(time.GetUtcNow(), context.LocalNode.Value, target.Value, bytes, sw.ElapsedMilliseconds), connection, cancellationToken);
 
-    /// <summary>Copies a pipeline source into a channel with a large buffer; returns the bytes copied.</summary>
+    /// <summary>
+    /// Copies a pipeline source into a channel; returns the bytes copied. Reading and writing overlap (a bounded
+    /// queue of buffers between them), so the source and the SSH channel each run at their own pace.
+    /// </summary>
     public static async Task<long> CopyAsync(Stream from, Stream to, CancellationToken cancellationToken)
     {
-        var buffer = new byte[256 * 1024];
-        long total = 0;
-        int n;
-        while ((n = await from.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        const int size = 256 * 1024;
+        var queue = System.Threading.Channels.Channel.CreateBounded<(byte[] Buffer, int Count)>(
+            new System.Threading.Channels.BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reader = Task.Run(async () =>
         {
-            await to.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-            total += n;
+            try
+            {
+                while (true)
+                {
+                    var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+                    var n = await from.ReadAsync(buffer.AsMemory(0, size), stop.Token).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                        break;
+                    }
+                    await queue.Writer.WriteAsync((buffer, n), stop.Token).ConfigureAwait(false);
+                }
+                queue.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                queue.Writer.Complete(e);
+            }
+        }, CancellationToken.None);
+        long total = 0;
+        try
+        {
+            await foreach (var (buffer, count) in queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await to.WriteAsync(buffer.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+                total += count;
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await reader.ConfigureAwait(false);
         }
         return total;
     }
