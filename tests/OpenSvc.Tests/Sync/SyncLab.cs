@@ -13,7 +13,8 @@ public sealed class LabFactAttribute : FactAttribute
     }
 }
 
-[CollectionDefinition(Name)]
+/// <summary>The lab tests run after the parallel ones, alone: their dockerd/btrfs/ssh load would skew the engine's timing-sensitive tests.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SyncLabCollection : ICollectionFixture<SyncLab>
 {
     public const string Name = "sync-lab";
