@@ -28,7 +28,7 @@ public sealed record EngineBenchmarkSettings(
 /// </summary>
 public static class EngineBenchmark
 {
-    public static Command Command(Option<string?> connection)
+    public static Command Command(Option<string?> connection, params Command[] others)
     {
         var workflows = new Option<int>("--workflows") { Description = "workflows run with long polling", DefaultValueFactory = _ => 300 };
         var steps = new Option<int>("--steps") { Description = "no-op steps per workflow, alternating nodes", DefaultValueFactory = _ => 3 };
@@ -50,7 +50,11 @@ public static class EngineBenchmark
             Validate(s);
             return await RunAsync(s, Console.Out, ct).ConfigureAwait(false);
         });
-        return new Command("bench", "Benchmarks of this build") { engine };
+        var bench = new Command("bench", "Benchmarks of this build (figures, not tests)") { engine };
+        foreach (var other in others)
+            foreach (var sub in other.Subcommands)
+                bench.Subcommands.Add(sub);
+        return bench;
     }
 
     static void Validate(EngineBenchmarkSettings s)

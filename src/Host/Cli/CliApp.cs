@@ -23,8 +23,9 @@ public static class CliApp
             ConfigCommands.Create(),
             PlanCommand.Create(),
             ServiceCommands.Create(server),
-            Bench.EngineBenchmark.Command(connection),
+            Bench.EngineBenchmark.Command(connection, Bench.SyncBenchmark.Create()),
             DriverCommands.Driver(connection),
+            SyncExecCommand.Create(),
         };
 
         var parsed = root.Parse(args);

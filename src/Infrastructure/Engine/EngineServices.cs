@@ -47,6 +47,12 @@ public static class EngineServices
             services.AddSingleton<IResourceDriver, NoopDriver>();
         else
             services.AddResourceDrivers();
+        if (!options.FakeCluster && !options.NoopCluster)
+        {
+            services.AddSingleton<IResourceDriver>(_ => Drivers.Sync.Docker.DockerSyncDriver.Create());
+            services.AddSingleton<IResourceDriver>(_ => Drivers.Sync.Btrfs.BtrfsSyncDriver.Create());
+            services.AddSingleton<IResourceDriver>(_ => Drivers.Sync.Rsync.RsyncSyncDriver.Create());
+        }
 
         // Registered before AddHangfire so the container's storage is ours, not the static JobStorage.Current.
         services.AddSingleton<JobStorage>(_ =>

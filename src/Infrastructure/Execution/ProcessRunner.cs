@@ -104,6 +104,98 @@ public static class ProcessRunner
         return new ProcessResult(timedOut ? -1 : process.ExitCode, stdout.ToString(), stderr.ToString(), sw.Elapsed, timedOut);
     }
 
+    /// <summary>
+    /// Starts a pipeline source (<c>btrfs send</c>, ...) whose stdout is read as bytes by the caller; stderr is
+    /// captured. Wait with <see cref="StreamingProcess.WaitAsync"/>; disposing kills it if it still runs.
+    /// </summary>
+    public static StreamingProcess StartStreaming(string fileName, IEnumerable<string> arguments, ProcessRunOptions? options = null)
+    {
+        options ??= new ProcessRunOptions();
+        var psi = new ProcessStartInfo
+        {
+            FileName = fileName,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in arguments)
+            psi.ArgumentList.Add(a);
+        if (options.WorkingDirectory is { } wd)
+            psi.WorkingDirectory = wd;
+        if (options.Environment is { } env)
+            foreach (var (k, v) in env)
+                psi.Environment[k] = v;
+        var process = new Process { StartInfo = psi };
+        var stderr = new BoundedBuffer(options.OutputLimit);
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) stderr.AppendLine(e.Data); };
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            process.Dispose();
+            throw new InvalidOperationException($"cannot run {fileName}: {ex.Message}", ex);
+        }
+        process.StandardInput.Close();
+        process.BeginErrorReadLine();
+        return new StreamingProcess(process, stderr.ToString, options.Timeout);
+    }
+
+    /// <summary>A running pipeline source: read <see cref="StandardOutput"/>, then <see cref="WaitAsync"/>.</summary>
+    public sealed class StreamingProcess : IAsyncDisposable
+    {
+        readonly Process _process;
+        readonly Func<string> _stderr;
+        readonly TimeSpan _timeout;
+        readonly Stopwatch _sw = Stopwatch.StartNew();
+
+        internal StreamingProcess(Process process, Func<string> stderr, TimeSpan timeout)
+        {
+            _process = process;
+            _stderr = stderr;
+            _timeout = timeout;
+        }
+
+        public Stream StandardOutput => _process.StandardOutput.BaseStream;
+
+        public async Task<ProcessResult> WaitAsync(CancellationToken cancellationToken)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_timeout);
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Kill();
+                await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                if (cancellationToken.IsCancellationRequested)
+                    throw;
+                return new ProcessResult(-1, "", _stderr(), _sw.Elapsed, true);
+            }
+            _process.WaitForExit();
+            return new ProcessResult(_process.ExitCode, "", _stderr(), _sw.Elapsed, false);
+        }
+
+        void Kill()
+        {
+            try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                Kill();
+                await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            _process.Dispose();
+        }
+    }
+
     sealed class BoundedBuffer(int limit)
     {
         readonly StringBuilder _sb = new();

@@ -1,0 +1,55 @@
+using System.Text.RegularExpressions;
+
+namespace OpenSvc.Infrastructure.Drivers.Sync.Btrfs;
+
+/// <summary>What <c>btrfs subvolume show</c> says about a snapshot: enough to decide if it can be a send parent.</summary>
+public sealed record SubvolumeInfo(string Uuid, string ReceivedUuid, bool ReadOnly);
+
+public enum SendMode { Full, Incremental }
+
+/// <summary>Full or incremental, and why: the reason goes into the step output so a full resend is never silent.</summary>
+public sealed record SendDecision(SendMode Mode, string Reason);
+
+/// <summary>Pure rules of the btrfs sync: when an incremental send is possible, snapshot names, show parsing.</summary>
+public static partial class BtrfsSend
+{
+    /// <summary>
+    /// Incremental only when the sender still has its last snapshot and the target's last is the read-only
+    /// copy received from exactly that snapshot (its received uuid equals the sender's uuid). Otherwise full.
+    /// </summary>
+    public static SendDecision Decide(SubvolumeInfo? localLast, SubvolumeInfo? remoteLast)
+    {
+        if (localLast is null)
+            return new(SendMode.Full, remoteLast is null ? "first sync: no parent snapshot on either side" : "the sender has no parent snapshot (last is gone)");
+        if (remoteLast is null)
+            return new(SendMode.Full, "the target has no parent snapshot (last is gone)");
+        if (remoteLast.ReceivedUuid is "-" or "")
+            return new(SendMode.Full, "the target's parent snapshot was made writable (it has no received uuid)");
+        if (!remoteLast.ReadOnly)
+            return new(SendMode.Full, "the target's parent snapshot is writable (it may have changed)");
+        if (!string.Equals(remoteLast.ReceivedUuid, localLast.Uuid, StringComparison.OrdinalIgnoreCase))
+            return new(SendMode.Full, $"the target's parent was received from {remoteLast.ReceivedUuid}, not from the sender's last snapshot {localLast.Uuid}");
+        return new(SendMode.Incremental, $"parent snapshot {localLast.Uuid}");
+    }
+
+    /// <summary>A snapshot is named after the subvolume path with '/' replaced by '_' (OpenSVC's naming).</summary>
+    public static string SnapshotName(string subvolume) => subvolume.Trim('/').Replace('/', '_');
+
+    /// <summary>Refuses subvolume paths that would escape the filesystem root or name the root itself.</summary>
+    public static bool IsSafeSubvolume(string subvolume)
+    {
+        var parts = subvolume.Trim('/').Split('/');
+        return subvolume.Trim('/').Length > 0 && parts.All(p => p.Length > 0 && p != "." && p != ".." && !p.StartsWith(".osync", StringComparison.Ordinal));
+    }
+
+    public static SubvolumeInfo ParseShow(string output)
+    {
+        string Field(string name)
+        {
+            var m = Regex.Match(output, @"^\s*" + Regex.Escape(name) + @":\s*(\S*)\s*$", RegexOptions.Multiline);
+            return m.Success ? m.Groups[1].Value : "";
+        }
+        var flags = Regex.Match(output, @"^\s*Flags:\s*(.*)$", RegexOptions.Multiline);
+        return new SubvolumeInfo(Field("UUID"), Field("Received UUID"), flags.Success && flags.Groups[1].Value.Contains("readonly", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using OpenSvc.Domain;
+using OpenSvc.Infrastructure.Execution.Ssh;
+using OpenSvc.Workflows.Engine;
+
+namespace OpenSvc.Infrastructure.Drivers.Sync.Common;
+
+/// <summary>What a last_sync file records: when a sync of this resource to <see cref="Target"/> last succeeded.</summary>
+public sealed record LastSync(DateTimeOffset At, string Sender, string Target, long Bytes, long DurationMs);
+
+/// <summary>
+/// The node-local truth of "last successful sync per (resource, target)", like OpenSVC's last_sync files:
+/// <c>&lt;var&gt;/svc/&lt;name&gt;/&lt;rid&gt;/last_sync_&lt;target&gt;</c>, written on the sender and pushed to the
+/// same path on the target after each success, so status reads it on both sides without a network call.
+/// </summary>
+public static class SyncState
+{
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+
+    public static string FileFor(string service, string rid, NodeName target) => $"{SyncPaths.Resource(service, rid)}/last_sync_{target}";
+
+    public static LastSync? Read(string service, string rid, NodeName target)
+    {
+        var path = FileFor(service, rid, target);
+        try
+        {
+            return File.Exists(path) ? JsonSerializer.Deserialize<LastSync>(File.ReadAllText(path), Json) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Records a success locally, then on the target (same path) through the given connection.</summary>
+    public static async Task RecordAsync(string service, string rid, LastSync sync, SshConnection target, CancellationToken cancellationToken)
+    {
+        var path = FileFor(service, rid, new NodeName(sync.Target));
+        var text = JsonSerializer.Serialize(sync, Json);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllTextAsync(path + ".tmp", text, cancellationToken).ConfigureAwait(false);
+        File.Move(path + ".tmp", path, overwrite: true);
+
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var dir = Path.GetDirectoryName(path)!;
+        var r = await target.RunWithInputAsync(["sh", "-c", "mkdir -p \"$1\" && dd of=\"$2.tmp\" status=none && mv \"$2.tmp\" \"$2\"", "last_sync", dir, path],
+            async (stdin, ct) =>
+            {
+                await stdin.WriteAsync(bytes, ct).ConfigureAwait(false);
+                return bytes.Length;
+            }, cancellationToken, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        if (!r.Succeeded)
+            throw new StepFailedException($"the data reached {sync.Target} but its last_sync file {path} could not be written there: {r.Tail()}");
+    }
+
+    /// <summary>
+    /// The status an operator reads: on a target, its own last_sync file; on a sender, every target's.
+    /// n/a "no target nodes" when the target keyword resolves to no other node.
+    /// </summary>
+    public static ResourceProbe Evaluate(NodeName local, IReadOnlyList<NodeName> targets, Func<NodeName, LastSync?> lastSync, long maxDelaySeconds, DateTimeOffset now)
+    {
+        var others = targets.Where(t => t != local).Distinct().ToList();
+        if (others.Count == 0 && !targets.Contains(local))
+            return new ResourceProbe(Status.NotApplicable, "no target nodes");
+        var watched = targets.Contains(local) ? [local] : others;
+        var problems = new List<string>();
+        var fine = new List<string>();
+        foreach (var node in watched)
+        {
+            var last = lastSync(node);
+            if (last is null)
+                problems.Add($"never synced to {node}");
+            else if ((now - last.At).TotalSeconds > maxDelaySeconds)
+                problems.Add($"last sync on {node} older than {Duration(maxDelaySeconds)} ({last.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}Z)");
+            else
+                fine.Add($"{node} synced {last.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}Z");
+        }
+        return problems.Count > 0
+            ? new ResourceProbe(Status.Warn, string.Join("; ", problems))
+            : new ResourceProbe(Status.Up, string.Join("; ", fine));
+    }
+
+    /// <summary>Seconds as OpenSVC writes durations: 1d3h, 90m, 45s.</summary>
+    public static string Duration(long seconds)
+    {
+        if (seconds <= 0)
+            return "0s";
+        var sb = new StringBuilder();
+        foreach (var (unit, size) in new[] { ("d", 86400L), ("h", 3600L), ("m", 60L), ("s", 1L) })
+        {
+            if (seconds >= size)
+            {
+                sb.Append(seconds / size).Append(unit);
+                seconds %= size;
+            }
+        }
+        return sb.ToString();
+    }
+}

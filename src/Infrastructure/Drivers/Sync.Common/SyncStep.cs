@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using OpenSvc.Domain;
+using OpenSvc.Domain.Config;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Infrastructure.Execution.Ssh;
+using OpenSvc.Workflows.Engine;
+
+namespace OpenSvc.Infrastructure.Drivers.Sync.Common;
+
+/// <summary>What the three sync drivers share: the step's target, the SSH connection, the remote mount check, metrics and status.</summary>
+public static class SyncStep
+{
+    /// <summary>Only <c>sync</c> is implemented; any other action is refused with a message, never reported done.</summary>
+    public static NodeName RequireSyncTo(ResourceAction action, StepContext context)
+    {
+        if (action != ResourceAction.Sync)
+            throw new StepFailedException($"{context.Step.Driver} {context.Step.Rid} does not implement '{action.ToString().ToLowerInvariant()}'");
+        if (context.Step.Target is not { } target)
+            throw new StepFailedException($"{context.Step.Rid}: a sync step needs a target node");
+        if (target == context.LocalNode)
+            throw new StepFailedException($"{context.Step.Rid}: {target} cannot sync to itself");
+        return target;
+    }
+
+    public static async Task<SshConnection> ConnectAsync(SshRunner ssh, NodeName target, ResourceId rid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ssh.ConnectAsync(target.Value, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SshHostKeyException or SshConnectException)
+        {
+            throw new StepFailedException($"{rid}: refusing to sync to {target}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Refuses a target where <paramref name="mountPoint"/> is not a mount point in the target's own mount
+    /// namespace: writing there would fill the parent filesystem (often /) instead of the service's.
+    /// </summary>
+    public static async Task RequireMountedAsync(SshConnection target, string mountPoint, string what, ResourceId rid, CancellationToken cancellationToken)
+    {
+        var mounts = await new RemoteShellOf(target).MountsAsync(cancellationToken).ConfigureAwait(false);
+        if (MountInfo.At(mounts, mountPoint) is null)
+            throw new StepFailedException(
+                $"{rid}: the destination fs {mountPoint} ({what}) is not mounted on {target.Node}: refusing to sync " +
+                $"(the data would land in the parent filesystem); start the service's standby resources on {target.Node} first");
+    }
+
+    public static Dictionary<string, long> Metrics(long bytes, Stopwatch sw) => new()
+    {
+        ["bytes_sent"] = bytes,
+        ["duration_ms"] = sw.ElapsedMilliseconds,
+        ["rate_bytes_per_s"] = sw.ElapsedMilliseconds > 0 ? bytes * 1000 / sw.ElapsedMilliseconds : bytes,
+    };
+
+    public static string Rate(long bytes, Stopwatch sw) =>
+        $"{bytes} bytes in {sw.Elapsed.TotalSeconds:0.00}s ({(sw.Elapsed.TotalSeconds > 0 ? bytes / sw.Elapsed.TotalSeconds / (1 << 20) : 0):0.0} MiB/s)";
+
+    /// <summary>Status from the last_sync files (sender and receiver views).</summary>
+    public static ResourceProbe Status(StatusContext context, TimeProvider time)
+    {
+        var resolved = ResolvedConfigs.For(context);
+        if (resolved.Resource(context.Rid.ToString()) is not SyncResource sync)
+            return new ResourceProbe(Domain.Status.NotApplicable, $"{context.Rid} is not configured on {context.LocalNode}");
+        if (sync.Disabled)
+            return new ResourceProbe(Domain.Status.NotApplicable, "disabled");
+        return SyncState.Evaluate(context.LocalNode, sync.Targets,
+            n => SyncState.Read(context.Service, context.Rid.ToString(), n), sync.SyncMaxDelaySeconds, time.GetUtcNow());
+    }
+
+    public static Task RecordAsync(StepContext context, NodeName target, long bytes, Stopwatch sw, SshConnection connection, TimeProvider time, CancellationToken cancellationToken) =>
+        SyncState.RecordAsync(context.Service, context.Step.Rid.ToString(),
+            new LastSync(time.GetUtcNow(), context.LocalNode.Value, target.Value, bytes, sw.ElapsedMilliseconds), connection, cancellationToken);
+
+    /// <summary>
+    /// Copies a pipeline source into a channel; returns the bytes copied. Reading and writing overlap (a bounded
+    /// queue of buffers between them), so the source and the SSH channel each run at their own pace.
+    /// </summary>
+    public static async Task<long> CopyAsync(Stream from, Stream to, CancellationToken cancellationToken)
+    {
+        const int size = 256 * 1024;
+        var queue = System.Threading.Channels.Channel.CreateBounded<(byte[] Buffer, int Count)>(
+            new System.Threading.Channels.BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+                    var n = await from.ReadAsync(buffer.AsMemory(0, size), stop.Token).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                        break;
+                    }
+                    await queue.Writer.WriteAsync((buffer, n), stop.Token).ConfigureAwait(false);
+                }
+                queue.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                queue.Writer.Complete(e);
+            }
+        }, CancellationToken.None);
+        long total = 0;
+        try
+        {
+            await foreach (var (buffer, count) in queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await to.WriteAsync(buffer.AsMemory(0, count), cancellationToken).ConfigureAwait(false);
+                total += count;
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await reader.ConfigureAwait(false);
+        }
+        return total;
+    }
+}

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using Docker.DotNet;
+using OpenSvc.Domain.Config;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Infrastructure.Drivers.Sync.Common;
+using OpenSvc.Infrastructure.Execution.Ssh;
+using OpenSvc.Workflows.Engine;
+
+namespace OpenSvc.Infrastructure.Drivers.Sync.Docker;
+
+/// <summary>
+/// sync.docker: ships the images of the service's containers that the target lacks, streaming
+/// <c>docker save</c> (Docker.DotNet, on the sender's daemon) through an SSH.NET exec channel into
+/// <c>docker load</c> on the target, without a temporary file. An up-to-date target receives zero bytes.
+/// </summary>
+public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets, TimeProvider time) : IResourceDriver
+{
+    public static DockerSyncDriver Create() => new(SshRunner.FromEnvironment(), new PlainDockerSocketLocator(), TimeProvider.System);
+
+    public IReadOnlyCollection<string> Drivers { get; } = ["sync.docker"];
+
+    public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
+    {
+        var target = SyncStep.RequireSyncTo(action, context);
+        var sync = ResolvedConfigs.Resource<DockerSync>(context);
+        var resolved = ResolvedConfigs.For(context);
+        var rid = context.Step.Rid;
+        var sw = Stopwatch.StartNew();
+        var log = new List<string>();
+
+        // Which images, by id, on this node's daemon.
+        var socket = sockets.LocalSocket(resolved);
+        var refs = resolved.Resources.OfType<DockerContainer>()
+            .Where(c => !c.Disabled && !string.IsNullOrWhiteSpace(c.Image))
+            .Select(c => c.Image!).Distinct(StringComparer.Ordinal).ToList();
+        if (refs.Count == 0)
+            throw new StepFailedException($"{rid}: {context.Service} has no enabled container.docker resource with an image: nothing to sync");
+        using var docker = new DockerClientConfiguration(new Uri($"unix://{socket}")).CreateClient();
+        var local = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var image in refs)
+        {
+            try
+            {
+                var inspect = await docker.Images.InspectImageAsync(image, cancellationToken).ConfigureAwait(false);
+                local[image] = ImageIds.Normalize(inspect.ID);
+            }
+            catch (DockerImageNotFoundException)
+            {
+                log.Add($"image {image} is not present on {context.LocalNode} ({socket}): not sent");
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
+            {
+                throw new StepFailedException($"{rid}: cannot reach the docker daemon of {context.Service} on {context.LocalNode} at {socket}: {e.Message}");
+            }
+        }
+        if (local.Count == 0)
+            throw new StepFailedException($"{rid}: none of the service's images is present on {context.LocalNode} ({string.Join(", ", refs)}): nothing to send", string.Join('\n', log));
+
+        using var connection = await SyncStep.ConnectAsync(ssh, target, rid, cancellationToken).ConfigureAwait(false);
+        if (sync.DstFs is { } dstfs)
+            await SyncStep.RequireMountedAsync(connection, dstfs, $"holds docker_data_dir {resolved.ContainerDataDir}", rid, cancellationToken).ConfigureAwait(false);
+
+        var onTarget = ResolvedConfigs.Resolve(context.ConfigText, context.Service, target);
+        var remoteSocket = await sockets.TargetSocketAsync(onTarget, connection, cancellationToken).ConfigureAwait(false);
+        var present = await RemoteImagesAsync(connection, remoteSocket, rid, cancellationToken).ConfigureAwait(false);
+        var missing = local.Where(kv => !present.Contains(kv.Value)).Select(kv => kv.Key).ToList();
+        long bytes = 0;
+        if (missing.Count == 0)
+        {
+            log.Add($"{target} already has all {local.Count} image(s): nothing sent");
+        }
+        else
+        {
+            log.Add($"sending {string.Join(", ", missing)} to {target} ({remoteSocket})");
+            var load = await connection.RunWithInputAsync(["docker", "-H", $"unix://{remoteSocket}", "load", "-q"], async (stdin, ct) =>
+            {
+                await using var tar = await docker.Images.SaveImagesAsync([.. missing], ct).ConfigureAwait(false);
+                return await SyncStep.CopyAsync(tar, stdin, ct).ConfigureAwait(false);
+            }, cancellationToken, TimeSpan.FromHours(2)).ConfigureAwait(false);
+            bytes = load.BytesSent;
+            if (!load.Succeeded)
+                throw new StepFailedException($"{rid}: docker load on {target} failed (exit {load.ExitCode}) after {bytes} bytes: {load.Tail()}", string.Join('\n', log));
+            log.Add(load.StdOut.Trim());
+            // Probe again: the step is done only when the target has every image.
+            var after = await RemoteImagesAsync(connection, remoteSocket, rid, cancellationToken).ConfigureAwait(false);
+            var still = local.Where(kv => !after.Contains(kv.Value)).Select(kv => kv.Key).ToList();
+            if (still.Count > 0)
+                throw new StepFailedException($"{rid}: after the load, {target} still lacks {string.Join(", ", still)}", string.Join('\n', log));
+            log.Add($"sent {missing.Count} image(s) to {target}: {SyncStep.Rate(bytes, sw)}");
+        }
+        await SyncStep.RecordAsync(context, target, bytes, sw, connection, time, cancellationToken).ConfigureAwait(false);
+        var metrics = SyncStep.Metrics(bytes, sw);
+        metrics["images_sent"] = missing.Count;
+        metrics["images_present"] = local.Count - missing.Count;
+        metrics["images_missing_locally"] = refs.Count - local.Count;
+        return new StepResult(missing.Count > 0, string.Join('\n', log), metrics);
+    }
+
+    static async Task<IReadOnlySet<string>> RemoteImagesAsync(SshConnection connection, string socket, Domain.ResourceId rid, CancellationToken cancellationToken)
+    {
+        var r = await connection.RunAsync(["docker", "-H", $"unix://{socket}", "images", "-q", "--no-trunc"], cancellationToken, TimeSpan.FromMinutes(1)).ConfigureAwait(false);
+        if (!r.Succeeded)
+            throw new StepFailedException($"{rid}: cannot list the images of the docker daemon at {socket} on {connection.Node}: {r.Tail()}");
+        return ImageIds.ParseList(r.StdOut);
+    }
+
+    public Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(SyncStep.Status(context, time));
+}

@@ -1,0 +1,97 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace OpenSvc.Infrastructure.Execution.Ssh;
+
+/// <summary>One key line of a known_hosts file: the host patterns (or a hashed host) and the key.</summary>
+public sealed record KnownHostKey(string KeyType, byte[] Key, string Hosts);
+
+/// <summary>
+/// OpenSSH known_hosts lookup: plain names and addresses (comma lists, <c>[host]:port</c>), hashed entries
+/// (<c>|1|salt|hash</c>), <c>@revoked</c> markers; wildcard patterns and certificates are not matched.
+/// </summary>
+public sealed class KnownHosts
+{
+    readonly List<(KnownHostKey Key, bool Revoked)> _entries;
+
+    KnownHosts(List<(KnownHostKey, bool)> entries) => _entries = entries;
+
+    public static KnownHosts Load(string path) =>
+        Parse(File.Exists(path) ? File.ReadAllLines(path) : []);
+
+    public static KnownHosts Parse(IEnumerable<string> lines)
+    {
+        var entries = new List<(KnownHostKey, bool)>();
+        foreach (var raw in lines)
+        {
+            var line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith('#'))
+                continue;
+            var fields = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            var revoked = false;
+            if (fields[0].StartsWith('@'))
+            {
+                if (fields[0] == "@cert-authority")
+                    continue;
+                revoked = fields[0] == "@revoked";
+                fields = fields[1..];
+            }
+            if (fields.Length < 3)
+                continue;
+            byte[] key;
+            try
+            {
+                key = Convert.FromBase64String(fields[2]);
+            }
+            catch (FormatException)
+            {
+                continue;
+            }
+            entries.Add((new KnownHostKey(fields[1], key, fields[0]), revoked));
+        }
+        return new KnownHosts(entries);
+    }
+
+    /// <summary>The keys listed for a host (by the name or address it was reached with) and port.</summary>
+    public IReadOnlyList<KnownHostKey> For(string host, int port) =>
+        _entries.Where(e => !e.Revoked && Matches(e.Key.Hosts, host, port)).Select(e => e.Key).ToList();
+
+    /// <summary>True when the key is explicitly revoked.</summary>
+    public bool IsRevoked(byte[] key) => _entries.Any(e => e.Revoked && e.Key.Key.AsSpan().SequenceEqual(key));
+
+    static bool Matches(string hosts, string host, int port)
+    {
+        var name = port == 22 ? host : $"[{host}]:{port}";
+        if (hosts.StartsWith("|1|", StringComparison.Ordinal))
+            return HashedMatches(hosts, name);
+        foreach (var pattern in hosts.Split(','))
+        {
+            if (pattern.StartsWith('!'))
+                continue;
+            if (string.Equals(pattern, name, StringComparison.OrdinalIgnoreCase))
+                return true;
+        }
+        return false;
+    }
+
+    static bool HashedMatches(string entry, string name)
+    {
+        var parts = entry.Split('|');
+        if (parts.Length != 4)
+            return false;
+        try
+        {
+            var salt = Convert.FromBase64String(parts[2]);
+            var expected = Convert.FromBase64String(parts[3]);
+            var actual = HMACSHA1.HashData(salt, Encoding.UTF8.GetBytes(name));
+            return CryptographicOperations.FixedTimeEquals(actual, expected);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>OpenSSH's fingerprint form: SHA256: and unpadded base64 of the key blob.</summary>
+    public static string Fingerprint(byte[] key) => "SHA256:" + Convert.ToBase64String(SHA256.HashData(key)).TrimEnd('=');
+}

@@ -1,0 +1,86 @@
+using FluentAssertions;
+using Xunit;
+
+namespace OpenSvc.Tests.Sync;
+
+/// <summary>
+/// sync.btrfs run inside n1 towards n3. Both sites' filesystems are labelled svc1 and visible to the one
+/// kernel: each side must pick its own (n1 the shared site disk, n3 its DR disk).
+/// </summary>
+[Collection(SyncLabCollection.Name)]
+public sealed class BtrfsSyncDriverTests(SyncLab lab)
+{
+    async Task<string> PrepareAsync()
+    {
+        var config = lab.WriteShared($"btrfs-{Guid.NewGuid():N}.conf", SyncConfigs.FailoverDockerBtrfs(lab.Device("n1"), lab.Device("n3")));
+        foreach (var node in new[] { "n1", "n3" })
+        {
+            var m = await lab.Sh(node, "mkdir -p /srv/svc1/data && (mountpoint -q /srv/svc1/data || mount -o subvol=data \"$1\" /srv/svc1/data)", lab.Device(node));
+            m.ExitCode.Should().Be(0, m.StdErr);
+        }
+        var data = await lab.Sh("n1", """
+            rm -rf /srv/svc1/data/payload && mkdir -p /srv/svc1/data/payload &&
+            for i in 1 2 3 4 5 6 7 8; do head -c 1000000 /dev/urandom > /srv/svc1/data/payload/blob$i; done &&
+            echo v1 > /srv/svc1/data/payload/version
+            """);
+        data.ExitCode.Should().Be(0, data.StdErr);
+        return config;
+    }
+
+    Task<Infrastructure.Execution.ProcessResult> Sums(string node, string dir) =>
+        lab.Sh(node, "cd \"$1\" && md5sum payload/*", dir);
+
+    [LabFact]
+    public async Task data_reaches_dst_on_the_target_and_a_second_sync_sends_only_the_delta()
+    {
+        var config = await PrepareAsync();
+        var var = $"/srv/var-btrfs-{Guid.NewGuid():N}";
+        // The work dirs live in the filesystem (.osync/<svc>/<rid>): a fresh service name starts from no parent.
+        var svc = $"svc{Guid.NewGuid():N}"[..11];
+
+        var first = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
+
+        first.ExitCode.Should().Be(0, first.StdOut + first.StdErr);
+        first.StdOut.Should().Contain("full send of svc1:data").And.Contain("first sync")
+            .And.Contain($"from n1 ({lab.Device("n1")}) to n3 ({lab.Device("n3")})", "each node resolves svc1 among its own filesystems");
+        SyncLab.Metric(first, "full").Should().Be(1);
+        var full = SyncLab.Metric(first, "bytes_sent");
+        full.Should().BeGreaterThan(8_000_000);
+        var expected = (await Sums("n1", "/srv/svc1/data")).StdOut;
+        (await Sums("n3", $"{var}/btrfs/svc1/data")).StdOut.Should().Be(expected, "the received copy is the dst subvolume on n3");
+        (await Sums("n3", "/srv/svc1/data")).StdOut.Should().Be(expected, "n3's mount of dst was moved onto the new copy");
+
+        var change = await lab.Sh("n1", "echo v2 > /srv/svc1/data/payload/version && head -c 100000 /dev/urandom > /srv/svc1/data/payload/blob1");
+        change.ExitCode.Should().Be(0, change.StdErr);
+        var second = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
+
+        second.ExitCode.Should().Be(0, second.StdOut + second.StdErr);
+        second.StdOut.Should().Contain("incremental send");
+        SyncLab.Metric(second, "full").Should().Be(0);
+        SyncLab.Metric(second, "bytes_sent").Should().BeLessThan(full / 10, "only about 100 kB changed");
+        (await lab.On("n3", "cat", "/srv/svc1/data/payload/version")).StdOut.Should().Be("v2\n");
+        (await Sums("n3", "/srv/svc1/data")).StdOut.Should().Be((await Sums("n1", "/srv/svc1/data")).StdOut);
+        (await lab.SyncExec("n3", var, config, svc, "sync#1", null, "status")).StdOut.Should().StartWith("sync#1 up: n3 synced");
+
+        // The target's parent snapshot made writable: an incremental onto it would be unsafe, so a full resend, with the reason.
+        var writable = await lab.On("n3", "btrfs", "property", "set", "-f", $"{var}/btrfs/svc1/.osync/{svc}/sync#1/last/data", "ro", "false");
+        writable.ExitCode.Should().Be(0, writable.StdErr);
+        var third = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
+        third.ExitCode.Should().Be(0, third.StdOut + third.StdErr);
+        SyncLab.Metric(third, "full").Should().Be(1);
+        third.StdOut.Should().Contain("made writable");
+    }
+
+    [LabFact]
+    public async Task a_target_without_its_svc1_filesystem_mounted_is_refused_clearly()
+    {
+        var config = await PrepareAsync();
+        var umount = await lab.Sh("n3", "for m in $(grep ' - btrfs ' /proc/self/mountinfo | awk '{print $5}' | sort -r); do umount \"$m\" || exit 1; done; ! grep -q ' - btrfs ' /proc/self/mountinfo");
+        umount.ExitCode.Should().Be(0, umount.StdErr);
+
+        var refused = await lab.SyncExec("n1", $"/srv/var-btrfs-{Guid.NewGuid():N}", config, "svc1", "sync#1", "n3");
+
+        refused.ExitCode.Should().Be(1);
+        refused.StdErr.Should().Contain("no btrfs labelled svc1 is mounted on n3").And.Contain("refusing to sync");
+    }
+}

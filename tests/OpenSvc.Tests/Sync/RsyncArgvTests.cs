@@ -1,0 +1,71 @@
+using FluentAssertions;
+using OpenSvc.Domain;
+using OpenSvc.Domain.Config;
+using OpenSvc.Infrastructure.Drivers.Sync.Rsync;
+using OpenSvc.Infrastructure.Execution.Ssh;
+using OpenSvc.Workflows.Engine;
+using Xunit;
+
+namespace OpenSvc.Tests.Sync;
+
+public sealed class RsyncArgvTests
+{
+    static readonly SshOptions Ssh = new() { KnownHostsPath = "/etc/opensvc/known_hosts", KeyPath = "/root/.ssh/id_ed25519" };
+
+    const string Rsh = "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/opensvc/known_hosts -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=10 -o IdentitiesOnly=yes -i /root/.ssh/id_ed25519 -p 22";
+
+    /// <summary>Doc case 3 (the seed flex-failover-rsync), resolved for n2, with extra keywords appended to sync#1.</summary>
+    static RsyncSync Resource(string extra = "")
+    {
+        var text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "sync", "doc-case-3.conf")) + extra;
+        return ResolvedConfigs.Resolve(text, "svc1", new NodeName("n2")).Resource<RsyncSync>("sync#1")!;
+    }
+
+    static string Line(RsyncSync r, SshOptions? ssh = null) =>
+        string.Join(" | ", RsyncArgv.Build(r, r.Src, new NodeName("n3"), ssh ?? Ssh));
+
+    [Fact]
+    public void doc_case_3_gives_the_C24_command_line_with_our_ssh_settings() =>
+        RsyncArgv.Build(Resource(), Resource().Src, new NodeName("n3"), Ssh).Should().Equal(
+            "rsync", "-HAXpogDtrlvx", "--stats", "--delete", "--force", "--exclude=/srv/svc1/data/logs/*", "--timeout=3600",
+            "-e", Rsh, "/srv/svc1/data/", "root@n3:/srv/svc1/data");
+
+    [Theory]
+    [InlineData("reset_options = true\n", "rsync | --exclude=/srv/svc1/data/logs/* | --timeout=3600 | -e | " + Rsh + " | /srv/svc1/data/ | root@n3:/srv/svc1/data")]
+    [InlineData("bwlimit = 5000\n", "rsync | -HAXpogDtrlvx | --stats | --delete | --force | --exclude=/srv/svc1/data/logs/* | --timeout=3600 | --bwlimit=5000 | -e | " + Rsh + " | /srv/svc1/data/ | root@n3:/srv/svc1/data")]
+    [InlineData("timeout = 10m\n", "rsync | -HAXpogDtrlvx | --stats | --delete | --force | --exclude=/srv/svc1/data/logs/* | --timeout=600 | -e | " + Rsh + " | /srv/svc1/data/ | root@n3:/srv/svc1/data")]
+    public void keywords_change_the_command_line_as_in_opensvc(string extra, string expected) =>
+        Line(Resource(extra)).Should().Be(expected);
+
+    [Fact]
+    public void options_that_bring_their_own_remote_shell_keep_it() =>
+        Line(Resource().WithOptions(["-e", "ssh -p 2222"])).Should().NotContain(Rsh).And.Contain("-e | ssh -p 2222");
+
+    [Fact]
+    public void a_non_root_user_runs_the_remote_rsync_through_sudo() =>
+        Line(Resource(), Ssh with { User = "opensvc" }).Should().Contain("--timeout=3600 | --rsync-path | sudo rsync | -e").And.EndWith("opensvc@n3:/srv/svc1/data");
+
+    [Fact]
+    public void ssh_paths_with_blanks_are_quoted_for_rsyncs_own_splitting() =>
+        RsyncArgv.Rsh(Ssh with { KeyPath = "/keys/my key" }).Should().Contain("-i '/keys/my key'");
+
+    [Fact]
+    public void stats_give_bytes_sent_and_files_transferred()
+    {
+        const string stats = """
+            Number of files: 5 (reg: 3, dir: 2)
+            Number of created files: 4 (reg: 3, dir: 1)
+            Number of deleted files: 1
+            Number of regular files transferred: 3
+            Total file size: 2,000,010 bytes
+            Total bytes sent: 2,001,234
+            Total bytes received: 95
+            """;
+        RsyncArgv.ParseStats(stats).Should().Be(new RsyncStats(2_001_234, 3, 1));
+    }
+}
+
+static class RsyncSyncExtensions
+{
+    public static RsyncSync WithOptions(this RsyncSync r, IReadOnlyList<string> options) => r with { Options = options };
+}

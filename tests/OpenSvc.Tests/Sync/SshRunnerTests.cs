@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using FluentAssertions;
+using OpenSvc.Infrastructure.Execution.Ssh;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace OpenSvc.Tests.Sync;
+
+/// <summary>The SSH.NET runner against the lab's real sshd: host keys verified, streaming stdin, quoting.</summary>
+[Collection(SyncLabCollection.Name)]
+public sealed class SshRunnerTests(SyncLab lab, ITestOutputHelper output)
+{
+    SshRunner Runner(string? knownHosts = null) =>
+        new(new SshOptions { KnownHostsPath = knownHosts ?? lab.KnownHosts, KeyPath = lab.Key, ConnectTimeout = TimeSpan.FromSeconds(5) });
+
+    string N3Fingerprint()
+    {
+        var line = File.ReadAllLines(lab.KnownHosts).Single(l => l.StartsWith("n3,", StringComparison.Ordinal));
+        return KnownHosts.Fingerprint(Convert.FromBase64String(line.Split(' ')[2]));
+    }
+
+    [LabFact]
+    public async Task a_known_host_runs_commands_with_arguments_passed_exactly()
+    {
+        using var ssh = await Runner().ConnectAsync(lab.Address("n3"), CancellationToken.None);
+        var weird = "it's a \"test\" $HOME `id` ; rm -rf / * \\ end";
+        var r = await ssh.RunAsync(["printf", "%s|%s", "hostname-check", weird], CancellationToken.None);
+        r.ExitCode.Should().Be(0, r.StdErr);
+        r.StdOut.Should().Be("hostname-check|" + weird);
+        (await ssh.RunAsync(["hostname"], CancellationToken.None)).StdOut.Trim().Should().Be("n3");
+        ssh.Cipher.Should().StartWith("aes128", "AES is preferred over chacha20 for throughput");
+
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < 10; i++)
+            (await ssh.RunAsync(["true"], CancellationToken.None)).ExitCode.Should().Be(0);
+        output.WriteLine($"10 exec round trips: {sw.ElapsedMilliseconds} ms; cipher {ssh.Cipher}");
+    }
+
+    [LabFact]
+    public async Task stdin_is_streamed_to_the_remote_command_and_counted()
+    {
+        using var ssh = await Runner().ConnectAsync(lab.Address("n3"), CancellationToken.None);
+        var payload = new byte[3 * 1024 * 1024 + 17];
+        Random.Shared.NextBytes(payload);
+        var r = await ssh.RunWithInputAsync(["sh", "-c", "wc -c"], async (stdin, ct) =>
+        {
+            await stdin.WriteAsync(payload, ct);
+            return payload.Length;
+        }, CancellationToken.None);
+        r.ExitCode.Should().Be(0, r.StdErr);
+        r.StdOut.Trim().Should().Be(payload.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        r.BytesSent.Should().Be(payload.Length);
+    }
+
+    [LabFact]
+    public async Task an_unknown_host_key_is_refused_naming_the_node_and_its_fingerprint()
+    {
+        var empty = lab.WriteShared("known_hosts_empty", "");
+        var act = () => Runner(empty).ConnectAsync(lab.Address("n3"), CancellationToken.None);
+        var refused = await act.Should().ThrowAsync<SshHostKeyException>();
+        refused.Which.Message.Should().Contain(lab.Address("n3")).And.Contain("unknown").And.Contain(N3Fingerprint());
+    }
+
+    [LabFact]
+    public async Task a_changed_host_key_is_refused_naming_the_node_and_both_fingerprints()
+    {
+        // n1's key listed for n3's address: what a man in the middle or a reinstalled node looks like.
+        var n1 = File.ReadAllLines(lab.KnownHosts).Single(l => l.StartsWith("n1,", StringComparison.Ordinal)).Split(' ');
+        var wrong = lab.WriteShared("known_hosts_wrong", $"{lab.Address("n3")} {n1[1]} {n1[2]}\n");
+        var act = () => Runner(wrong).ConnectAsync(lab.Address("n3"), CancellationToken.None);
+        var refused = await act.Should().ThrowAsync<SshHostKeyException>();
+        refused.Which.Message.Should().Contain("CHANGED").And.Contain(lab.Address("n3")).And.Contain(N3Fingerprint())
+            .And.Contain(KnownHosts.Fingerprint(Convert.FromBase64String(n1[2])));
+    }
+}
