@@ -45,6 +45,7 @@ public sealed class WorkflowEngineTests : IAsyncLifetime
         events.OfType<StepStarted>().Should().HaveCount(3);
         events.OfType<StepSucceeded>().Should().HaveCount(3);
         events.Last().Should().BeOfType<RunCompleted>();
+        await GoldenStreamRecorder.RecordAsync(_cluster.Store, run.Id, "two-nodes-completed");
     }
 
     [Fact]
@@ -83,6 +84,7 @@ public sealed class WorkflowEngineTests : IAsyncLifetime
         events.OfType<StepFailed>().Should().ContainSingle().Which.Error.Should().Contain("injected failure");
         events.OfType<StepRetried>().Should().ContainSingle().Which.Backoff.Should().Be(TimeSpan.FromMilliseconds(200));
         events.OfType<StepScheduled>().Last().NotBefore.Should().NotBeNull();
+        await GoldenStreamRecorder.RecordAsync(_cluster.Store, run.Id, "retried-then-completed");
     }
 
     [Fact]
@@ -107,6 +109,7 @@ public sealed class WorkflowEngineTests : IAsyncLifetime
         var events = await _cluster.EventsAsync(run.Id);
         events.OfType<RunFailed>().Single().RolledBack.Should().BeTrue();
         events.OfType<StepCompensated>().Select(e => e.Step).Should().Equal(1, 0);
+        await GoldenStreamRecorder.RecordAsync(_cluster.Store, run.Id, "start-failure-rolled-back");
     }
 
     [Fact]
@@ -139,6 +142,7 @@ public sealed class WorkflowEngineTests : IAsyncLifetime
         run.Status.Should().Be(RunStatus.Cancelled);
         run.Steps[1].Status.Should().Be(StepStatus.Pending);
         (await FakeCluster.EffectsAsync(_cluster.Store, run.Id)).Should().ContainSingle(e => e.Rid == "fs#0");
+        await GoldenStreamRecorder.RecordAsync(_cluster.Store, run.Id, "cancelled");
     }
 
     [Fact]
