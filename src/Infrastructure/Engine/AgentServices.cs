@@ -36,12 +36,25 @@ public sealed class AgentHeartbeatService(IDocumentStore store, AgentIdentity ag
 }
 
 /// <summary>Runs the reconciler at start-up and then periodically; also registered as a Hangfire recurring job.</summary>
-public sealed class ReconcilerService(IMediator mediator, EngineOptions options, IRecurringJobManager recurring, TimeProvider time, ILogger<ReconcilerService> log)
+public sealed class ReconcilerService(
+    IMediator mediator, EngineOptions options, IRecurringJobManager recurring, IDocumentStore store, Workflows.Syncs.SyncSchedules schedules,
+    TimeProvider time, ILogger<ReconcilerService> log)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         recurring.AddOrUpdate<ReconcileJob>("reconcile-runs", EngineOptions.OrchestrationQueue, j => j.RunAsync(CancellationToken.None), Cron.Minutely());
+        try
+        {
+            // Recurring syncs match the stored configs even if a change was made while no agent ran.
+            await using var query = store.QuerySession();
+            foreach (var s in await query.Query<Domain.Runs.ServiceActivity>().Where(s => s.ConfigVersion > 0).ToListAsync(stoppingToken).ConfigureAwait(false))
+                schedules.Apply(s.Service, s.Exists ? s.ConfigText : null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            log.LogWarning("sync schedules not refreshed at start-up: {Error}", ex.Message);
+        }
         using var timer = new PeriodicTimer(options.ReconcileEvery, time);
         do
         {

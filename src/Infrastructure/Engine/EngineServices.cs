@@ -39,6 +39,9 @@ public static class EngineServices
         services.AddSingleton<IFaultInjector>(_ => ProcessKillFaults.FromEnvironment());
         services.AddSingleton<StepExecutor>();
         services.AddSingleton<OpenSvc.Workflows.Runs.RunStarter>();
+        services.AddTransient<OpenSvc.Workflows.Runs.RequestActionHandler>();
+        services.AddSingleton<OpenSvc.Workflows.Syncs.SyncSchedules>();
+        services.AddTransient<OpenSvc.Workflows.Syncs.SyncScheduleJob>();
         services.TryAddSingleton<OpenSvc.Workflows.Monitoring.IStatusSignal, OpenSvc.Workflows.Monitoring.NoStatusSignal>();
         services.AddSingleton<DriverRegistry>();
         if (options.FakeCluster)

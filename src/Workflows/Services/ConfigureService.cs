@@ -18,7 +18,7 @@ public sealed record ConfigureService(string Service, string ConfigText, string 
 
 public sealed record ConfigureResult(bool Accepted, int Version, string? Refusal, string Diff, IReadOnlyList<ConfigProblem> Problems);
 
-public sealed class ConfigureServiceHandler(IDocumentStore store, TimeProvider time) : IRequestHandler<ConfigureService, ConfigureResult>
+public sealed class ConfigureServiceHandler(IDocumentStore store, Syncs.SyncSchedules schedules, TimeProvider time) : IRequestHandler<ConfigureService, ConfigureResult>
 {
     public async Task<ConfigureResult> Handle(ConfigureService request, CancellationToken cancellationToken)
     {
@@ -50,6 +50,8 @@ public sealed class ConfigureServiceHandler(IDocumentStore store, TimeProvider t
         {
             return new ConfigureResult(false, 0, $"service {request.Service} changed while this update was prepared: read it again and retry", "", problems);
         }
+        // Recurring syncs follow the config at once, on every agent (the schedule lives in shared storage).
+        schedules.Apply(request.Service, request.ConfigText);
         return new ConfigureResult(true, version, null, diff, problems);
     }
 
@@ -60,7 +62,7 @@ public sealed class ConfigureServiceHandler(IDocumentStore store, TimeProvider t
 /// <summary>Delete a service's configuration (its history stays in the event store). Refused while a run holds it.</summary>
 public sealed record DeleteService(string Service, string By) : IRequest<string?>;
 
-public sealed class DeleteServiceHandler(IDocumentStore store, TimeProvider time) : IRequestHandler<DeleteService, string?>
+public sealed class DeleteServiceHandler(IDocumentStore store, Syncs.SyncSchedules schedules, TimeProvider time) : IRequestHandler<DeleteService, string?>
 {
     public async Task<string?> Handle(DeleteService request, CancellationToken cancellationToken)
     {
@@ -72,6 +74,7 @@ public sealed class DeleteServiceHandler(IDocumentStore store, TimeProvider time
             return $"service {request.Service} is busy: run {run} is in flight";
         stream.AppendOne(new ServiceDeleted(request.Service, current.ConfigVersion, request.By, time.GetUtcNow()));
         await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        schedules.Apply(request.Service, null);
         return null;
     }
 }

@@ -174,7 +174,7 @@ public sealed class LabDriverTests(LabFixture lab) : IAsyncLifetime
 
     Task<ProcessResult> DriverAsync(string node, string rid, string action, string? config = null, string service = "svc1") =>
         lab.ExecAsync(node,
-            ["dotnet", AgentProcess.OpensvcDll, "driver", "exec", "--config", config ?? _config, "--service", service, "--node", node, "--rid", rid, "--action", action],
+            ["dotnet", LabBinaries.OpensvcDll(lab.Dir), "driver", "exec", "--config", config ?? _config, "--service", service, "--node", node, "--rid", rid, "--action", action],
             new Dictionary<string, string>
             {
                 ["OPENSVC_VAR_DIR"] = Path.Combine(lab.Dir, node, "var"),

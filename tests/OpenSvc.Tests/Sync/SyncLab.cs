@@ -36,7 +36,7 @@ public sealed class SyncLab : IAsyncLifetime
 
     public string KnownHosts => $"{Dir}/ssh/known_hosts";
     public string Key => $"{Dir}/ssh/id_ed25519";
-    public string OpensvcDll => Path.Combine(AppContext.BaseDirectory, "opensvc.dll");
+    public string OpensvcDll => Support.LabBinaries.OpensvcDll(Dir);
 
     /// <summary>The node's block device from nodes.env (n1 and n2: the shared site disk).</summary>
     public string Device(string node) => NodesEnv()[$"LAB_{node.ToUpperInvariant()}_DEV"];
