@@ -161,6 +161,10 @@ public static class ServiceCommands
             foreach (var line in r?.Resources ?? [])
                 sb.AppendLine($"      {line.Rid,-12} {line.Driver,-17} {line.Status.ToDisplay(),-10}{(line.Message is { } m ? " " + m : "")}");
         }
+        if (view.Syncs.Count > 0)
+            sb.AppendLine("  sync lag (last successful sync per resource and target):");
+        foreach (var lag in view.Syncs)
+            sb.AppendLine($"      {lag.Rid,-12} to {lag.Target,-8} {lag.Status.ToDisplay(),-10} {lag.Message}");
         return sb.ToString();
     }
 

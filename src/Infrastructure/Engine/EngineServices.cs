@@ -33,6 +33,7 @@ public static class EngineServices
             o.Schema.For<FakeEffect>().Index(x => x.RunId);
             o.Schema.For<FakeFault>();
             o.Schema.For<OpenSvc.Workflows.Monitoring.InstanceStatusReport>().Index(x => x.Service);
+            o.Schema.For<OpenSvc.Workflows.Syncs.LastSync>().Index(x => x.Service);
         });
 
         AddMediator(services);

@@ -11,8 +11,12 @@ namespace OpenSvc.Workflows.Monitoring;
 /// <summary>One node's view in a service status: its role, whether its agent answers, and what it last reported.</summary>
 public sealed record InstanceView(string Node, string Role, bool Reachable, InstanceStatusReport? Report);
 
-/// <summary>A service's status across the cluster, aggregated with OpenSVC's rules.</summary>
-public sealed record ServiceStatusView(string Service, string Topology, string ConfigVersion, Status Avail, Status Overall, IReadOnlyList<InstanceView> Instances);
+/// <summary>How stale one sync resource's copy on one target is (from the last successful sync run).</summary>
+public sealed record SyncLagView(string Rid, string Target, Status Status, string Message, DateTimeOffset? LastSyncAt, Guid? LastRun);
+
+/// <summary>A service's status across the cluster, aggregated with OpenSVC's rules, with its sync lag per resource and target.</summary>
+public sealed record ServiceStatusView(
+    string Service, string Topology, string ConfigVersion, Status Avail, Status Overall, IReadOnlyList<InstanceView> Instances, IReadOnlyList<SyncLagView> Syncs);
 
 public sealed record GetServiceStatus(string Service) : IRequest<ServiceStatusView?>;
 
@@ -39,7 +43,18 @@ public sealed class GetServiceStatusHandler(IDocumentStore store, TimeProvider t
         var aggregate = ServiceStatus.Of(view?.Topology ?? Topology.Failover,
             instances.Where(i => i.Report is not null).Select(i => new InstanceStatus(i.Report!.Avail, i.Report.Overall)).ToList(),
             resolved?.FlexMin ?? 1, resolved?.FlexMax ?? int.MaxValue);
+        var lastSyncs = await query.Query<Syncs.LastSync>().Where(l => l.Service == request.Service).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var lags = new List<SyncLagView>();
+        foreach (var sync in resolved?.Resources.OfType<SyncResource>().Where(x => !x.Disabled) ?? [])
+        {
+            foreach (var target in sync.Targets)
+            {
+                var last = lastSyncs.FirstOrDefault(l => l.Rid == sync.Id.ToString() && l.Target == target.Value);
+                var (status, message) = Syncs.LastSync.Lag(last, TimeSpan.FromSeconds(sync.SyncMaxDelaySeconds), now);
+                lags.Add(new SyncLagView(sync.Id.ToString(), target.Value, status, message, last?.At, last?.RunId));
+            }
+        }
         return new ServiceStatusView(request.Service, (view?.Topology ?? Topology.Failover).ToString().ToLowerInvariant(), service.VersionLabel,
-            aggregate.Avail, aggregate.Overall, instances);
+            aggregate.Avail, aggregate.Overall, instances, lags);
     }
 }

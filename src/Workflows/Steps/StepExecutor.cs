@@ -128,6 +128,9 @@ public sealed class StepExecutor(
                 return;
             stream.AppendMany(events);
             await RunJournal.AppendAsync(session, run, events, now, ct).ConfigureAwait(false);
+            foreach (var ok in events.OfType<StepSucceeded>())
+                if (run.Steps[ok.Step].Step is { Action: ResourceAction.Sync, Target: { } target } sync)
+                    session.Store(Syncs.LastSync.From(run, sync, target, ok)); // commits with the event: never ahead of or behind it
             try
             {
                 await session.SaveChangesAsync(ct).ConfigureAwait(false);

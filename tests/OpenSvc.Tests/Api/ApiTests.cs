@@ -98,6 +98,38 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task sync_lag_is_warn_until_a_sync_runs_and_each_sync_resource_gets_a_recurring_job()
+    {
+        using var client = Client();
+        var config = Seed.Replace("  [DEFAULT]\n", "  [DEFAULT]\n  sync_max_delay = 5\n", StringComparison.Ordinal);
+        config.Should().Contain("sync_max_delay = 5");
+        (await client.ConfigureAsync(new ConfigureService("svc-lag", config, "tester", MustExist: false, MustNotExist: true), default)).Accepted.Should().BeTrue();
+        using (var connection = _n1.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection())
+            Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).Select(j => j.Id)
+                .Should().Contain(["sync svc-lag sync#0", "sync svc-lag sync#1"]);
+
+        var before = await client.StatusAsync("svc-lag", default);
+        before!.Syncs.Should().HaveCount(2).And.OnlyContain(l => l.Status == Status.Warn && l.Message == "never synced" && l.Target == "n3");
+
+        var start = await client.RequestActionAsync(new ActionRequest("svc-lag", ServiceAction.Start, new NodeName("n1"), "tester"), default);
+        (await WaitAsync(client, start.RunId!.Value)).Status.Should().Be(RunStatus.Completed);
+        await WaitForStatusAsync(client, "svc-lag", "n1", Status.Up);
+        var sync = await client.RequestActionAsync(new ActionRequest("svc-lag", ServiceAction.Sync, new NodeName("n1"), "tester"), default);
+        sync.Accepted.Should().BeTrue(sync.Refusal);
+        var run = await WaitAsync(client, sync.RunId!.Value);
+        run.Steps.Select(x => $"{x.Step.Rid}>{x.Step.Target}").Should().Equal("sync#0>n3", "sync#1>n3");
+
+        var after = await client.StatusAsync("svc-lag", default);
+        after!.Syncs.Should().OnlyContain(l => l.Status == Status.Up && l.LastRun == run.Id);
+        (await client.StatusAsync("svc-lag", default))!.Syncs.Should().OnlyContain(l => l.Message.StartsWith("last sync", StringComparison.Ordinal));
+
+        // Deleting the service removes its recurring syncs.
+        (await client.DeleteServiceAsync(new DeleteService("svc-lag", "tester"), default)).Should().BeNull();
+        using (var connection = _n1.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection())
+            Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).Select(j => j.Id).Should().NotContain(id => id.StartsWith("sync svc-lag", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task a_dry_run_plans_against_the_cluster_without_running_anything()
     {
         using var client = Client();
