@@ -120,6 +120,69 @@ public sealed class DurabilityTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task a_run_survives_the_agent_that_accepted_it_dying_before_the_first_enqueue()
+    {
+        var connection = await PostgresServer.NewDatabaseAsync("dur_submit");
+        await using var local = await ClientAsync(connection);
+        var marker = Path.Combine(Path.GetTempPath(), $"opensvc-fault-{Guid.NewGuid():N}");
+        var faultEnv = new Dictionary<string, string> { ["OPENSVC_FAULT"] = "after-schedule@1", ["OPENSVC_FAULT_MARKER"] = marker };
+        var n1 = AgentProcess.Start("n1", connection, faultEnv);
+        var n2 = AgentProcess.Start("n2", connection);
+        try
+        {
+            await n1.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            await n2.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            using var api = new OpenSvc.Host.Cli.ApiClusterClient(n1.Url, null, "tester");
+            const string config = "[DEFAULT]\nnodes = n1 n2\n[fs#0]\ntype = none\ndev = /dev/a\nmnt = /srv/a\n[fs#1]\ntype = none\ndev = /dev/b\nmnt = /srv/a/b\n";
+            (await api.ConfigureAsync(new OpenSvc.Workflows.Services.ConfigureService("svc-submit", config, "tester", false, true), default)).Accepted.Should().BeTrue();
+            await WaitForHeartbeatsAsync(api);
+
+            // The agent that accepts the request commits the run and dies before enqueuing its first step:
+            // the caller sees the connection drop.
+            var submit = () => api.RequestActionAsync(new ActionRequest("svc-submit", ServiceAction.Start, new NodeName("n1"), "tester"), default);
+            await submit.Should().ThrowAsync<OpenSvc.Host.Cli.UserError>();
+            File.Exists(marker).Should().BeTrue();
+
+            n1.Dispose();
+            n1 = AgentProcess.Start("n1", connection, faultEnv);
+            var store = local.GetRequiredService<IDocumentStore>();
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            WorkflowRun? run = null;
+            while (DateTime.UtcNow < deadline)
+            {
+                await using var session = store.QuerySession();
+                run = (await session.Query<WorkflowRun>().Where(r => r.Service == "svc-submit").ToListAsync()).SingleOrDefault();
+                if (run is { IsFinished: true })
+                    break;
+                await Task.Delay(100);
+            }
+            run.Should().NotBeNull();
+            run!.Status.Should().Be(RunStatus.Completed, "agents said:\n{0}\n{1}", n1.Log, n2.Log);
+            (await FakeCluster.EffectsAsync(store, run.Id)).Select(e => e.Step).Should().Equal(0, 1);
+            await using var q = store.QuerySession();
+            var events = (await q.Events.FetchStreamAsync(run.Id)).Select(e => e.Data).ToList();
+            events.OfType<StepRequeued>().Should().ContainSingle(r => r.Step == 0).Which.Because.Should().Contain("not in queue");
+        }
+        finally
+        {
+            n1.Dispose();
+            n2.Dispose();
+            File.Delete(marker);
+        }
+    }
+
+    static async Task WaitForHeartbeatsAsync(OpenSvc.Workflows.Runs.IClusterClient api)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await api.AgentsAsync(default)).Count(a => a.IsFresh(DateTimeOffset.UtcNow, TimeSpan.FromSeconds(5))) < 2)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException("agents did not heartbeat");
+            await Task.Delay(100);
+        }
+    }
+
     static async Task<ServiceProvider> ClientAsync(string connection)
     {
         var services = new ServiceCollection();

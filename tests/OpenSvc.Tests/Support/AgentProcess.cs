@@ -27,6 +27,16 @@ public sealed class AgentProcess : IDisposable
         get { lock (_gate) return _log.ToString(); }
     }
 
+    /// <summary>The agent's API base URL, from its "ready" line (it listens on a free loopback port).</summary>
+    public string Url
+    {
+        get
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(Log, @"ready: dashboard (http://[0-9.:]+)/hangfire");
+            return m.Success ? m.Groups[1].Value : throw new InvalidOperationException($"agent {Node} has not said where it listens:\n{Log}");
+        }
+    }
+
     public static string OpensvcDll => Path.Combine(AppContext.BaseDirectory, "opensvc.dll");
 
     public static AgentProcess Start(string node, string connection, IReadOnlyDictionary<string, string>? env = null, params string[] extraArgs)
