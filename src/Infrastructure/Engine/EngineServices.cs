@@ -102,7 +102,9 @@ public static class EngineServices
         SchemaName = options.HangfireSchema,
         PrepareSchemaIfNecessary = true,
         EnableLongPolling = options.LongPolling,
-        QueuePollInterval = options.QueuePollInterval ?? (options.LongPolling ? TimeSpan.FromSeconds(15) : TimeSpan.FromSeconds(15)),
+        // With long polling a notification wakes the workers; the poll is only the safety net for one that
+        // is missed (Hangfire.PostgreSql issues LISTEN after its first fetch attempt), so keep it short.
+        QueuePollInterval = options.QueuePollInterval ?? (options.LongPolling ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(15)),
         // A long sync must never be fetched twice: the invisibility window slides while the job runs.
         UseSlidingInvisibilityTimeout = true,
         InvisibilityTimeout = TimeSpan.FromMinutes(5),
