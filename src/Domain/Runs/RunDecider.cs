@@ -184,6 +184,10 @@ public static class RunDecider
         _ => a.ToString().ToLowerInvariant(),
     };
 
+    /// <summary>The operator's word for an action (start, stop, startstandby, switch, takeover, sync), or null.</summary>
+    public static ServiceAction? ParseAction(string? text) =>
+        Enum.GetValues<ServiceAction>().Select(a => (ServiceAction?)a).FirstOrDefault(a => ActionName(a!.Value) == text);
+
     public static string ActionName(ServiceAction a) => a switch
     {
         ServiceAction.StartStandby => "startstandby",

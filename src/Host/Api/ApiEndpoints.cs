@@ -152,16 +152,7 @@ public static class ApiEndpoints
         return (new ActionRequest(name, a, node, AccessPolicy.Caller(http), to, rid, targets.Value, body.Force, body.Reason), null);
     }
 
-    public static ServiceAction? ParseAction(string text) => text switch
-    {
-        "start" => ServiceAction.Start,
-        "stop" => ServiceAction.Stop,
-        "startstandby" => ServiceAction.StartStandby,
-        "switch" => ServiceAction.Switch,
-        "takeover" => ServiceAction.Takeover,
-        "sync" => ServiceAction.Sync,
-        _ => null,
-    };
+    static ServiceAction? ParseAction(string text) => RunDecider.ParseAction(text);
 
     static IResult NotFound(string detail) => Problem(detail, 404);
 

@@ -105,17 +105,9 @@ public static class RunCommands
         throw new UserError($"--since '{text}' is neither a time (2026-11-24T10:00) nor a duration (90m, 2h, 3d)");
     }
 
-    public static ServiceAction? ParseAction(string? text) => text switch
-    {
-        null or "" => null,
-        "start" => ServiceAction.Start,
-        "stop" => ServiceAction.Stop,
-        "startstandby" => ServiceAction.StartStandby,
-        "switch" => ServiceAction.Switch,
-        "takeover" => ServiceAction.Takeover,
-        "sync" => ServiceAction.Sync,
-        _ => throw new UserError($"--action '{text}' is not one of start, stop, startstandby, switch, takeover, sync"),
-    };
+    public static ServiceAction? ParseAction(string? text) =>
+        string.IsNullOrEmpty(text) ? null
+        : RunDecider.ParseAction(text) ?? throw new UserError($"action '{text}' is not one of start, stop, startstandby, switch, takeover, sync");
 
     static RunStatus? ParseStatus(string? text) =>
         string.IsNullOrEmpty(text) ? null
