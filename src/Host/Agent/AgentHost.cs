@@ -34,14 +34,20 @@ public static class AgentHost
             var port = int.TryParse(Environment.GetEnvironmentVariable("OPENSVC_PG_PORT"), out var p) ? p : EmbeddedPostgres.DefaultPort;
             try
             {
-                embedded = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions(home, port), ct).ConfigureAwait(false);
+                embedded = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions(home, port)
+                {
+                    // For agents on other hosts or lab nodes: e.g. OPENSVC_PG_LISTEN_EXTRA=10.203.0.1 OPENSVC_PG_ALLOW=10.203.0.0/24.
+                    ExtraListenAddresses = List("OPENSVC_PG_LISTEN_EXTRA"),
+                    AllowedClientNetworks = List("OPENSVC_PG_ALLOW"),
+                }, ct).ConfigureAwait(false);
             }
             catch (EmbeddedPostgresException ex)
             {
                 throw new UserError(ex.Message, ExitCodes.Failed);
             }
             connection = embedded.ConnectionString;
-            databaseLabel = $"embedded PostgreSQL 127.0.0.1:{port} ({Path.Combine(home, "pgdata")})";
+            var extra = List("OPENSVC_PG_LISTEN_EXTRA");
+            databaseLabel = $"embedded PostgreSQL {string.Join(',', ["127.0.0.1", .. extra])}:{port} ({Path.Combine(home, "pgdata")})";
         }
 
         try
@@ -108,9 +114,13 @@ public static class AgentHost
         return app;
     }
 
+    /// <summary>A comma-separated environment variable as a list (empty when unset).</summary>
+    static string[] List(string name) =>
+        (Environment.GetEnvironmentVariable(name) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     /// <summary>
     /// Timing knobs for tests and benchmarks (milliseconds): OPENSVC_HEARTBEAT_MS, OPENSVC_RECONCILE_MS,
-    /// OPENSVC_SCHEDULED_GRACE_MS, OPENSVC_AGENT_DEAD_MS, OPENSVC_QUEUE_POLL_MS, and OPENSVC_LONG_POLLING=0 (Hangfire's
+    /// OPENSVC_SCHEDULED_GRACE_MS, OPENSVC_AGENT_DEAD_MS, OPENSVC_QUEUE_POLL_MS, OPENSVC_STATUS_MS (status refresh period), and OPENSVC_LONG_POLLING=0 (Hangfire's
     /// plain polling: the benchmark's baseline). Operators keep the defaults.
     /// </summary>
     static EngineOptions Tuning(EngineOptions o)
@@ -125,6 +135,7 @@ public static class AgentHost
             ScheduledGrace = Ms("OPENSVC_SCHEDULED_GRACE_MS") ?? o.ScheduledGrace,
             AgentDeadAfter = Ms("OPENSVC_AGENT_DEAD_MS") ?? o.AgentDeadAfter,
             QueuePollInterval = Ms("OPENSVC_QUEUE_POLL_MS") ?? o.QueuePollInterval,
+            StatusEvery = Ms("OPENSVC_STATUS_MS") ?? o.StatusEvery,
             LongPolling = Environment.GetEnvironmentVariable("OPENSVC_LONG_POLLING") is not "0" && o.LongPolling,
         };
     }
