@@ -17,6 +17,9 @@ public sealed record AgentSettings(NodeName Node, string Listen, string? Connect
 /// </summary>
 public static class AgentHost
 {
+    /// <summary>The advisory lock agents take while they create or migrate the schemas.</summary>
+    const long SchemaLockKey = 0x0_5E7C_5C4E;
+
     public static async Task<int> RunAsync(AgentSettings settings, CancellationToken ct)
     {
         EmbeddedPostgres? embedded = null;
@@ -53,10 +56,21 @@ public static class AgentHost
         try
         {
             await Database.CheckReachableAsync(connection, ct).ConfigureAwait(false);
-            var app = Build(settings, connection);
-            // Initialise both schemas now, so a problem shows at start-up rather than at the first run.
-            await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync().ConfigureAwait(false);
-            _ = app.Services.GetRequiredService<JobStorage>();
+            // Initialise both schemas now, so a problem shows at start-up rather than at the first run. Agents of a new
+            // cluster often start together, and concurrent installs fail ("relation ... already exists", "could not
+            // find tuple for constraint"): one agent at a time. Build() is inside, since the dashboard resolves the
+            // Hangfire storage, whose constructor installs the Hangfire schema.
+            WebApplication app;
+            // Its own unpooled session: closing it releases the lock (a pooled one would keep it held).
+            await using (var schemaLock = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connection) { Pooling = false }.ConnectionString))
+            {
+                await schemaLock.OpenAsync(ct).ConfigureAwait(false);
+                await using (var take = new NpgsqlCommand($"select pg_advisory_lock({SchemaLockKey})", schemaLock) { CommandTimeout = 300 })
+                    await take.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                app = Build(settings, connection);
+                await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync().ConfigureAwait(false);
+                _ = app.Services.GetRequiredService<JobStorage>();
+            }
             await app.StartAsync(ct).ConfigureAwait(false);
             var url = app.Urls.FirstOrDefault() ?? $"http://{settings.Listen}";
             Console.WriteLine($"opensvc agent {settings.Node} ready: dashboard {url}/hangfire, health {url}/health, database {databaseLabel}");
