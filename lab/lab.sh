@@ -451,8 +451,11 @@ start_agent() {
     lab_die "OPENSVC_AGENT_CMD: '${argv[0]}' is not executable inside node ${node} (nodes have private /tmp, /run, /srv)"
   fi
   # setsid and nsenter exec in place, so $! is the agent's pid.
-  # OPENSVC_CONNECTION (and the rest of the environment) is inherited as is.
-  OPENSVC_NODE="${node}" OPENSVC_LAB_DIR="${LAB_DIR}" \
+  # OPENSVC_CONNECTION (and the rest of the environment) is inherited as is. Nodes share the host's /var/lib,
+  # so each agent gets its own var dir; its private dockerds use cgroupfs under the node's cgroup, as the lab's
+  # own dockerd does, so `down` finds every container process.
+  OPENSVC_NODE="${node}" OPENSVC_LAB_DIR="${LAB_DIR}" OPENSVC_VAR_DIR="${dir}/var" \
+    OPENSVC_DOCKERD_EXTRA_ARGS="--exec-opt native.cgroupdriver=cgroupfs --cgroup-parent ${LAB_PREFIX}-${node}" \
     setsid nsenter --target "${hp}" --mount --uts --net -- \
     "${argv[@]}" --node "${node}" </dev/null >>"${dir}/agent.log" 2>&1 &
   printf '%s\n' "$!" >"${dir}/agent.pid"

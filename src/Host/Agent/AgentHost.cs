@@ -18,6 +18,9 @@ public sealed record AgentSettings(NodeName Node, string Listen, string? Connect
 /// </summary>
 public static class AgentHost
 {
+    /// <summary>The advisory lock agents take while they create or migrate the schemas.</summary>
+    const long SchemaLockKey = 0x0_5E7C_5C4E;
+
     public static async Task<int> RunAsync(AgentSettings settings, CancellationToken ct)
     {
         EmbeddedPostgres? embedded = null;
@@ -35,23 +38,40 @@ public static class AgentHost
             var port = int.TryParse(Environment.GetEnvironmentVariable("OPENSVC_PG_PORT"), out var p) ? p : EmbeddedPostgres.DefaultPort;
             try
             {
-                embedded = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions(home, port), ct).ConfigureAwait(false);
+                embedded = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions(home, port)
+                {
+                    // For agents on other hosts or lab nodes: e.g. OPENSVC_PG_LISTEN_EXTRA=10.203.0.1 OPENSVC_PG_ALLOW=10.203.0.0/24.
+                    ExtraListenAddresses = List("OPENSVC_PG_LISTEN_EXTRA"),
+                    AllowedClientNetworks = List("OPENSVC_PG_ALLOW"),
+                }, ct).ConfigureAwait(false);
             }
             catch (EmbeddedPostgresException ex)
             {
                 throw new UserError(ex.Message, ExitCodes.Failed);
             }
             connection = embedded.ConnectionString;
-            databaseLabel = $"embedded PostgreSQL 127.0.0.1:{port} ({Path.Combine(home, "pgdata")})";
+            var extra = List("OPENSVC_PG_LISTEN_EXTRA");
+            databaseLabel = $"embedded PostgreSQL {string.Join(',', ["127.0.0.1", .. extra])}:{port} ({Path.Combine(home, "pgdata")})";
         }
 
         try
         {
             await Database.CheckReachableAsync(connection, ct).ConfigureAwait(false);
-            var app = Build(settings, connection);
-            // Initialise both schemas now, so a problem shows at start-up rather than at the first run.
-            await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync().ConfigureAwait(false);
-            _ = app.Services.GetRequiredService<JobStorage>();
+            // Initialise both schemas now, so a problem shows at start-up rather than at the first run. Agents of a new
+            // cluster often start together, and concurrent installs fail ("relation ... already exists", "could not
+            // find tuple for constraint"): one agent at a time. Build() is inside, since the dashboard resolves the
+            // Hangfire storage, whose constructor installs the Hangfire schema.
+            WebApplication app;
+            // Its own unpooled session: closing it releases the lock (a pooled one would keep it held).
+            await using (var schemaLock = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connection) { Pooling = false }.ConnectionString))
+            {
+                await schemaLock.OpenAsync(ct).ConfigureAwait(false);
+                await using (var take = new NpgsqlCommand($"select pg_advisory_lock({SchemaLockKey})", schemaLock) { CommandTimeout = 300 })
+                    await take.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                app = Build(settings, connection);
+                await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync().ConfigureAwait(false);
+                _ = app.Services.GetRequiredService<JobStorage>();
+            }
             await app.StartAsync(ct).ConfigureAwait(false);
             var url = app.Urls.FirstOrDefault() ?? $"http://{settings.Listen}";
             Console.WriteLine($"opensvc agent {settings.Node} ready: dashboard {url}/hangfire, health {url}/health, database {databaseLabel}");
@@ -120,9 +140,13 @@ public static class AgentHost
         return app;
     }
 
+    /// <summary>A comma-separated environment variable as a list (empty when unset).</summary>
+    static string[] List(string name) =>
+        (Environment.GetEnvironmentVariable(name) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     /// <summary>
     /// Timing knobs for tests and benchmarks (milliseconds): OPENSVC_HEARTBEAT_MS, OPENSVC_RECONCILE_MS,
-    /// OPENSVC_SCHEDULED_GRACE_MS, OPENSVC_AGENT_DEAD_MS, OPENSVC_QUEUE_POLL_MS, and OPENSVC_LONG_POLLING=0 (Hangfire's
+    /// OPENSVC_SCHEDULED_GRACE_MS, OPENSVC_AGENT_DEAD_MS, OPENSVC_QUEUE_POLL_MS, OPENSVC_STATUS_MS (status refresh period), and OPENSVC_LONG_POLLING=0 (Hangfire's
     /// plain polling: the benchmark's baseline). Operators keep the defaults.
     /// </summary>
     static EngineOptions Tuning(EngineOptions o)
@@ -138,6 +162,7 @@ public static class AgentHost
             AgentDeadAfter = Ms("OPENSVC_AGENT_DEAD_MS") ?? o.AgentDeadAfter,
             StatusEvery = Ms("OPENSVC_STATUS_MS") ?? o.StatusEvery,
             QueuePollInterval = Ms("OPENSVC_QUEUE_POLL_MS") ?? o.QueuePollInterval,
+            StatusEvery = Ms("OPENSVC_STATUS_MS") ?? o.StatusEvery,
             LongPolling = Environment.GetEnvironmentVariable("OPENSVC_LONG_POLLING") is not "0" && o.LongPolling,
         };
     }

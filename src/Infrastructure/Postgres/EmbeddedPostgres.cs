@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -9,6 +10,18 @@ namespace OpenSvc.Infrastructure.Postgres;
 
 public sealed record EmbeddedPostgresOptions(string Home, int Port = EmbeddedPostgres.DefaultPort, string ListenAddress = "127.0.0.1")
 {
+    /// <summary>
+    /// More addresses to listen on besides <see cref="ListenAddress"/> (e.g. the lab bridge's host address, so agents
+    /// inside lab nodes reach the database). Each must be an IP address of this machine.
+    /// </summary>
+    public IReadOnlyList<string> ExtraListenAddresses { get; init; } = [];
+
+    /// <summary>
+    /// Client networks (CIDR, e.g. 10.203.0.0/24) allowed to connect over TCP with the password (scram-sha-256), on
+    /// top of loopback. Empty: loopback only, initdb's default.
+    /// </summary>
+    public IReadOnlyList<string> AllowedClientNetworks { get; init; } = [];
+
     public string DataDirectory => Path.Combine(Home, "pgdata");
     public string SocketDirectory => Path.Combine(Home, "pgsocket");
     public string LogFile => Path.Combine(Home, "postgres.log");
@@ -174,11 +187,74 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         await WriteRuntimeConfigAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>listen_addresses: the main address then the extra ones, each checked to be an IP address.</summary>
+    public static string ListenAddresses(EmbeddedPostgresOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var all = new List<string> { options.ListenAddress };
+        foreach (var a in options.ExtraListenAddresses)
+        {
+            if (!IPAddress.TryParse(a, out var ip))
+                throw new EmbeddedPostgresException($"extra listen address '{a}' is not an IP address");
+            var text = ip.ToString();
+            if (!all.Contains(text))
+                all.Add(text);
+        }
+        return string.Join(',', all);
+    }
+
+    const string HbaBegin = "# BEGIN opensvc allowed client networks (rewritten at every start)";
+    const string HbaEnd = "# END opensvc allowed client networks";
+
+    /// <summary>
+    /// pg_hba.conf with the managed block of allowed client networks replaced: one <c>host all all NET scram-sha-256</c>
+    /// line per network (networks parsed and normalised, so nothing but a CIDR ever lands in the file).
+    /// </summary>
+    public static string HbaWithNetworks(string hba, IReadOnlyList<string> networks)
+    {
+        ArgumentNullException.ThrowIfNull(hba);
+        ArgumentNullException.ThrowIfNull(networks);
+        var kept = new List<string>();
+        var inBlock = false;
+        foreach (var line in hba.Split('\n'))
+        {
+            if (line == HbaBegin)
+                inBlock = true;
+            else if (line == HbaEnd)
+                inBlock = false;
+            else if (!inBlock)
+                kept.Add(line);
+        }
+        while (kept.Count > 0 && kept[^1].Length == 0)
+            kept.RemoveAt(kept.Count - 1);
+        if (networks.Count > 0)
+        {
+            kept.Add("");
+            kept.Add(HbaBegin);
+            foreach (var n in networks)
+            {
+                if (!IPNetwork.TryParse(n, out var net))
+                    throw new EmbeddedPostgresException($"allowed client network '{n}' is not a CIDR network (e.g. 10.203.0.0/24)");
+                kept.Add($"host all all {net} scram-sha-256");
+            }
+            kept.Add(HbaEnd);
+        }
+        return string.Join('\n', kept) + "\n";
+    }
+
     async Task WriteRuntimeConfigAsync(CancellationToken ct)
     {
+        var hbaPath = Path.Combine(_options.DataDirectory, "pg_hba.conf");
+        if (File.Exists(hbaPath))
+        {
+            var hba = await File.ReadAllTextAsync(hbaPath, ct).ConfigureAwait(false);
+            var updated = HbaWithNetworks(hba, _options.AllowedClientNetworks);
+            if (updated != hba)
+                await File.WriteAllTextAsync(hbaPath, updated, ct).ConfigureAwait(false);
+        }
         // Settings live in a file, not in pg_ctl's -o string, so no value ever goes through a shell.
         var conf = string.Join('\n',
-            $"listen_addresses = '{_options.ListenAddress}'",
+            $"listen_addresses = '{ListenAddresses(_options)}'",
             $"port = {_options.Port.ToString(CultureInfo.InvariantCulture)}",
             $"unix_socket_directories = '{_options.SocketDirectory}'",
             "max_connections = 300",

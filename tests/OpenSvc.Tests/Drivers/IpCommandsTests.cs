@@ -30,6 +30,15 @@ public sealed class IpCommandsTests
     }
 
     [Fact]
+    public void the_address_is_announced_with_a_gratuitous_arp_from_inside_the_namespace()
+    {
+        var (p, _) = IpCommands.Plan(Ip("ipdev = eth0\nipname = 10.206.0.50\nnetmask = 24"), "svc1");
+        IpCommands.Announce(p!, 4242, ["busybox", "arping"]).Should().Equal(
+            "nsenter", "--net=/proc/4242/ns/net", "--", "busybox", "arping", "-U", "-c", "1", "-w", "1", "-I", "eth0", "-s", "10.206.0.50", "10.206.0.50");
+        IpCommands.FindArping("/nonexistent").Should().BeNull();
+    }
+
+    [Fact]
     public void no_gateway_means_no_route_and_nsdev_names_the_device()
     {
         var (p, _) = IpCommands.Plan(Ip("ipdev = br0\nipname = 10.0.0.5\nnetmask = 16\nnsdev = eth1"), "svc1");

@@ -55,6 +55,29 @@ public sealed class LabFixture : IDisposable
         }
     }
 
+    /// <summary>
+    /// Empties the svc1 disks' <c>docker</c> and <c>data</c> subvolumes (the shared n1+n2 disk, seen from n1, and
+    /// n3's), so a test class starts from the disks `lab up` made whatever ran before it: no images or containers in
+    /// the service's private docker store, no data files. Nothing of the service may be running.
+    /// </summary>
+    public async Task ResetServiceDisksAsync()
+    {
+        const string script = """
+            set -eu
+            m=/tmp/opensvc-lab-disk-reset
+            mkdir -p "$m"
+            mount -o subvolid=5 "$1" "$m"
+            trap 'umount "$m"' EXIT
+            for sv in docker data; do find "$m/$sv" -mindepth 1 -maxdepth 1 -exec rm -rf {} +; done
+            """;
+        foreach (var node in new[] { "n1", "n3" })
+        {
+            var r = await ExecAsync(node, ["sh", "-c", script, "sh", Dev(node)]);
+            if (!r.Succeeded)
+                throw new InvalidOperationException($"cannot reset {Dev(node)} on {node}: {r.Tail()}");
+        }
+    }
+
     /// <summary>Runs argv inside a node (lab/node-exec.sh), bounded.</summary>
     public Task<ProcessResult> ExecAsync(string node, IEnumerable<string> argv, IReadOnlyDictionary<string, string>? env = null, TimeSpan? timeout = null) =>
         ProcessRunner.RunAsync(Path.Combine(RepoRoot, "lab", "node-exec.sh"), [node, .. argv],

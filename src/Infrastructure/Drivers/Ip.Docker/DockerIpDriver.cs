@@ -88,8 +88,24 @@ public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver>
 
         var device = await DeviceAsync(p, pid.Value, ct).ConfigureAwait(false)
             ?? throw new StepFailedException($"{context.Step.Rid}: {p.Cidr} was added but is not found in {container.Name}'s namespace");
+        var announced = await AnnounceAsync(p, pid.Value, ct).ConfigureAwait(false);
         logger.LogInformation("run {RunId} service {Service} node {Node}: {Rid} plumbed {Cidr} on {Device} in {Container}", context.RunId, context.Service, context.LocalNode, context.Step.Rid, p.Cidr, device, container.Name);
-        return new StepResult(true, $"{p.Cidr} on {device} (macvlan of {p.HostDevice}) in {container.Name} (pid {pid}){(p.Gateway is { } gw ? $", default via {gw}" : "")}");
+        return new StepResult(true, $"{p.Cidr} on {device} (macvlan of {p.HostDevice}) in {container.Name} (pid {pid}){(p.Gateway is { } gw ? $", default via {gw}" : "")}; {announced}");
+    }
+
+    /// <summary>Best effort, as in OpenSVC: a missing or failing arping is reported in the step output, not an error.</summary>
+    async Task<string> AnnounceAsync(IpPlumbing p, long pid, CancellationToken ct)
+    {
+        if (IpCommands.FindArping(Environment.GetEnvironmentVariable("PATH")) is not { } arping)
+        {
+            logger.LogWarning("no arping (iputils or busybox) on this node: {Address} not announced, neighbours may keep a stale MAC address", p.Address);
+            return "not announced (no arping on this node)";
+        }
+        var r = await RunAsync(IpCommands.Announce(p, pid, arping), ct).ConfigureAwait(false);
+        if (r.Succeeded)
+            return "announced (gratuitous ARP)";
+        logger.LogWarning("arp announce of {Address} failed: {Error}", p.Address, r.Tail(300));
+        return $"arp announce failed: {r.Tail(200).Trim()}";
     }
 
     async Task<StepResult> StopAsync(IpPlumbing p, long? pid, DockerContainer container, StepContext context, CancellationToken ct)

@@ -81,6 +81,26 @@ public static class IpCommands
         return list;
     }
 
+    /// <summary>
+    /// A gratuitous ARP from inside the namespace (OpenSVC's arp announce): the macvlan gets a new MAC address at every
+    /// start, and neighbours that cached the old one (the service ran here or elsewhere before) would otherwise keep
+    /// sending to it until their entry expires. <paramref name="arping"/> is the argv prefix: <c>arping</c> (iputils)
+    /// or <c>busybox arping</c>; both take these flags.
+    /// </summary>
+    public static IReadOnlyList<string> Announce(IpPlumbing p, long pid, IReadOnlyList<string> arping) =>
+        InNetns(pid, [.. arping, "-U", "-c", "1", "-w", "1", "-I", p.NsDevice, "-s", p.Address, p.Address]);
+
+    /// <summary>The arping to use: iputils' if on PATH, else busybox's applet, else none.</summary>
+    public static IReadOnlyList<string>? FindArping(string? path)
+    {
+        var dirs = (path ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
+        if (dirs.Any(d => File.Exists(Path.Combine(d, "arping"))))
+            return ["arping"];
+        if (dirs.Any(d => File.Exists(Path.Combine(d, "busybox"))))
+            return ["busybox", "arping"];
+        return null;
+    }
+
     public static IReadOnlyList<string> ShowAddresses(long pid) => InNetns(pid, "ip", "-o", "-4", "addr", "show");
 
     public static IReadOnlyList<string> DeleteLink(long pid, string device) => InNetns(pid, "ip", "link", "del", "dev", device);

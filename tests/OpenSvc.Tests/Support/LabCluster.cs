@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Text;
+using Npgsql;
+using OpenSvc.Infrastructure.Execution;
+using OpenSvc.Infrastructure.Postgres;
+
+namespace OpenSvc.Tests.Support;
+
+/// <summary>
+/// The real product on the lab: one PostgreSQL on the host listening on loopback (for the test process and the
+/// CLI) and on the lab bridge's host address (for the agents, allowed from the lab subnet only), and one
+/// `opensvc agent` per node running inside the node (lab/node-exec.sh) with the real drivers.
+/// </summary>
+public sealed class LabCluster : IAsyncDisposable
+{
+    readonly LabFixture _lab;
+    readonly EmbeddedPostgres _pg;
+    readonly string _home;
+    readonly List<LabAgent> _agents = [];
+
+    LabCluster(LabFixture lab, EmbeddedPostgres pg, string home, string connection, string agentConnection)
+    {
+        _lab = lab;
+        _pg = pg;
+        _home = home;
+        Connection = connection;
+        AgentConnection = agentConnection;
+    }
+
+    /// <summary>The database on loopback: what the test and the CLI use.</summary>
+    public string Connection { get; }
+
+    /// <summary>The same database on the bridge address: what agents inside nodes use.</summary>
+    public string AgentConnection { get; }
+
+    public IReadOnlyList<LabAgent> Agents => _agents;
+
+    public string AgentLogs => string.Join('\n', _agents.Select(a => a.Log));
+
+    public static async Task<LabCluster> StartAsync(LabFixture lab, params string[] nodes)
+    {
+        var home = Path.Combine(Path.GetTempPath(), $"opensvc-tests-pg-lab-{Environment.ProcessId}");
+        Directory.CreateDirectory(home);
+        File.SetUnixFileMode(home, (UnixFileMode)0b111_101_101);
+        var bridge = $"{lab.Subnet}.1";
+        var pg = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions(home, PostgresServer.FreePort())
+        {
+            ExtraListenAddresses = [bridge],
+            AllowedClientNetworks = [$"{lab.Subnet}.0/24"],
+        });
+        var cs = await pg.CreateDatabaseAsync("lab_e2e");
+        var agentCs = new NpgsqlConnectionStringBuilder(cs) { Host = bridge }.ConnectionString;
+        var cluster = new LabCluster(lab, pg, home, cs, agentCs);
+        try
+        {
+            foreach (var node in nodes)
+                cluster._agents.Add(LabAgent.Start(lab, node, agentCs));
+            foreach (var agent in cluster._agents)
+                await agent.WaitReadyAsync(TimeSpan.FromSeconds(90));
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+        return cluster;
+    }
+
+    /// <summary>`opensvc ARGS --connection CS` on the host, bounded.</summary>
+    public Task<ProcessResult> CliAsync(params string[] args) =>
+        ProcessRunner.RunAsync("dotnet", [AgentProcess.OpensvcDll, .. args, "--connection", Connection],
+            new ProcessRunOptions { Timeout = TimeSpan.FromMinutes(4) });
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var agent in _agents)
+            agent.Dispose();
+        try
+        {
+            await _pg.StopAsync();
+        }
+        finally
+        {
+            try { Directory.Delete(_home, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        _ = _lab;
+    }
+}
+
+/// <summary>`opensvc agent --node NODE` inside a lab node, real drivers, its output kept for failure messages.</summary>
+public sealed class LabAgent : IDisposable
+{
+    readonly Process _process;
+    readonly StringBuilder _log = new();
+    readonly Lock _gate = new();
+
+    public string Node { get; }
+
+    LabAgent(string node, Process process)
+    {
+        Node = node;
+        _process = process;
+    }
+
+    public string Log
+    {
+        get { lock (_gate) return _log.ToString(); }
+    }
+
+    /// <summary>The agent's environment in a lab node: its own var dir (nodes share the host's /var/lib), cgroupfs dockerds under the node's cgroup, test timings.</summary>
+    public static Dictionary<string, string> Environment(LabFixture lab, string node) => new()
+    {
+        ["LAB_PREFIX"] = lab.Prefix,
+        ["LAB_SUBNET"] = lab.Subnet,
+        ["LAB_DIR"] = lab.Dir,
+        ["OPENSVC_VAR_DIR"] = Path.Combine(lab.Dir, node, "var"),
+        ["OPENSVC_DOCKERD_EXTRA_ARGS"] = $"--exec-opt native.cgroupdriver=cgroupfs --cgroup-parent {lab.Prefix}-{node}",
+        ["OPENSVC_HEARTBEAT_MS"] = "500",
+        ["OPENSVC_RECONCILE_MS"] = "1000",
+        ["OPENSVC_SCHEDULED_GRACE_MS"] = "3000",
+        ["OPENSVC_AGENT_DEAD_MS"] = "5000",
+        ["OPENSVC_STATUS_MS"] = "3000",
+    };
+
+    public static LabAgent Start(LabFixture lab, string node, string connection)
+    {
+        var psi = new ProcessStartInfo(Path.Combine(lab.RepoRoot, "lab", "node-exec.sh"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        // node-exec.sh execs nsenter, which execs dotnet: this process is the agent itself.
+        foreach (var a in (string[])[node, "dotnet", AgentProcess.OpensvcDll, "agent", "--node", node, "--listen", "127.0.0.1:7480", "--connection", connection])
+            psi.ArgumentList.Add(a);
+        foreach (var (k, v) in Environment(lab, node))
+            psi.Environment[k] = v;
+        psi.Environment.Remove("OPENSVC_CONNECTION");
+        var process = new Process { StartInfo = psi };
+        var agent = new LabAgent(node, process);
+        process.OutputDataReceived += (_, e) => agent.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => agent.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return agent;
+    }
+
+    void Append(string? line)
+    {
+        if (line is null)
+            return;
+        lock (_gate)
+            _log.Append(Node).Append(": ").AppendLine(line);
+    }
+
+    public async Task WaitReadyAsync(TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (!Log.Contains("ready:", StringComparison.Ordinal))
+        {
+            if (_process.HasExited)
+                throw new InvalidOperationException($"agent {Node} exited during start-up (exit {_process.ExitCode}):\n{Log}");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"agent {Node} not ready in {within}:\n{Log}");
+            await Task.Delay(100);
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+    }
+}
