@@ -162,7 +162,6 @@ public static class AgentHost
             AgentDeadAfter = Ms("OPENSVC_AGENT_DEAD_MS") ?? o.AgentDeadAfter,
             StatusEvery = Ms("OPENSVC_STATUS_MS") ?? o.StatusEvery,
             QueuePollInterval = Ms("OPENSVC_QUEUE_POLL_MS") ?? o.QueuePollInterval,
-            StatusEvery = Ms("OPENSVC_STATUS_MS") ?? o.StatusEvery,
             LongPolling = Environment.GetEnvironmentVariable("OPENSVC_LONG_POLLING") is not "0" && o.LongPolling,
         };
     }

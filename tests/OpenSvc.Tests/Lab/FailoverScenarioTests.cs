@@ -282,7 +282,7 @@ public sealed partial class FailoverScenarioTests(LabFixture lab, ITestOutputHel
 
     Task<ProcessResult> DriverAsync(string node, string rid, string action) =>
         lab.ExecAsync(node,
-            ["dotnet", AgentProcess.OpensvcDll, "driver", "exec", "--config", _config, "--service", "svc1", "--node", node, "--rid", rid, "--action", action],
+            ["dotnet", LabBinaries.OpensvcDll(lab.Dir), "driver", "exec", "--config", _config, "--service", "svc1", "--node", node, "--rid", rid, "--action", action],
             LabAgent.Environment(lab, node), TimeSpan.FromMinutes(3));
 
     void Log(string what) => output.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:F1}s] {what}");

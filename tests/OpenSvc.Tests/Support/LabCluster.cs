@@ -66,9 +66,12 @@ public sealed class LabCluster : IAsyncDisposable
         return cluster;
     }
 
-    /// <summary>`opensvc ARGS --connection CS` on the host, bounded.</summary>
+    /// <summary>
+    /// `opensvc ARGS` on the host, through n1's agent API on its lab address (not loopback, so with the
+    /// operator token, as a remote operator would), bounded.
+    /// </summary>
     public Task<ProcessResult> CliAsync(params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [AgentProcess.OpensvcDll, .. args, "--connection", Connection],
+        ProcessRunner.RunAsync("dotnet", [AgentProcess.OpensvcDll, .. args, "--server", $"http://{_lab.Nodes["LAB_N1_ADDR"]}:7480", "--token", LabAgent.Token],
             new ProcessRunOptions { Timeout = TimeSpan.FromMinutes(4) });
 
     public async ValueTask DisposeAsync()
@@ -83,7 +86,6 @@ public sealed class LabCluster : IAsyncDisposable
         {
             try { Directory.Delete(_home, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
-        _ = _lab;
     }
 }
 
@@ -120,7 +122,11 @@ public sealed class LabAgent : IDisposable
         ["OPENSVC_SCHEDULED_GRACE_MS"] = "3000",
         ["OPENSVC_AGENT_DEAD_MS"] = "5000",
         ["OPENSVC_STATUS_MS"] = "3000",
+        ["OPENSVC_TOKEN"] = Token,
     };
+
+    /// <summary>The operator token of the lab's agents (a fresh one per test process).</summary>
+    public static readonly string Token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
     public static LabAgent Start(LabFixture lab, string node, string connection)
     {
@@ -131,7 +137,7 @@ public sealed class LabAgent : IDisposable
             UseShellExecute = false,
         };
         // node-exec.sh execs nsenter, which execs dotnet: this process is the agent itself.
-        foreach (var a in (string[])[node, "dotnet", AgentProcess.OpensvcDll, "agent", "--node", node, "--listen", "127.0.0.1:7480", "--connection", connection])
+        foreach (var a in (string[])[node, "dotnet", LabBinaries.OpensvcDll(lab.Dir), "agent", "--node", node, "--listen", "0.0.0.0:7480", "--connection", connection])
             psi.ArgumentList.Add(a);
         foreach (var (k, v) in Environment(lab, node))
             psi.Environment[k] = v;
