@@ -53,6 +53,10 @@ public sealed class ReconcileRunsHandler(
                         reasons.Add((s, $"agent {instance} that started it is gone{(live is null ? "" : $" (node {live.Id} now runs {live.Instance})")}"));
                     else if (!live.IsFresh(now, request.AgentDeadAfter))
                         reasons.Add((s, $"agent {instance} stopped answering (last heartbeat {live.LastSeen:O})"));
+                    else if (s.StartedAt is { } started && now - started > s.Step.Policy.Timeout + request.AgentDeadAfter + request.ScheduledGrace)
+                        // The executor enforces the timeout itself; a step still running well past it on a live agent
+                        // lost its outcome (its job died without recording one): run it again, idempotently.
+                        reasons.Add((s, $"running on {instance} since {started:O}, past its {s.Step.Policy.Timeout} timeout with no outcome"));
                 }
             }
             var changed = await RequeueAsync(candidate.Id, reasons, cancellationToken).ConfigureAwait(false);

@@ -231,14 +231,14 @@ public sealed class ApiTests : IAsyncLifetime
 
     static async Task<WorkflowRun> WaitAsync(IClusterClient client, Guid id)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow.AddSeconds(120);
         while (true)
         {
             var (run, _) = await client.FindRunAsync(id.ToString(), default);
             if (run is { IsFinished: true })
                 return run;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"run {id} still {run?.Status}");
+                throw new TimeoutException($"run {id} still {run?.Status}: " + string.Join(", ", run?.Steps.Select(s => $"{s.Step.Index + 1} {s.Step.Rid}:{s.Status}/{s.Attempt}") ?? []));
             await Task.Delay(100);
         }
     }
