@@ -73,7 +73,7 @@ public static class SyncBenchmark
 
         async Task<(long Bytes, long Ms, ProcessResult R)> DriverAsync(string config, string service, string rid, CancellationToken ct, int repeat = 1)
         {
-            var r = await OnAsync("n1", ["env", "OPENSVC_VAR=/srv/bench-var", $"OPENSVC_SSH_KNOWN_HOSTS={labDir}/ssh/known_hosts", $"OPENSVC_SSH_KEY={labDir}/ssh/id_ed25519",
+            var r = await OnAsync("n1", ["env", "OPENSVC_VAR_DIR=/srv/bench-var", $"OPENSVC_SSH_KNOWN_HOSTS={labDir}/ssh/known_hosts", $"OPENSVC_SSH_KEY={labDir}/ssh/id_ed25519",
                 "dotnet", _dll, "sync", "exec", "--config", config, "--service", service, "--rid", rid, "--target", "n3", "--node", "n1", "--repeat", repeat.ToString(CultureInfo.InvariantCulture)], ct).ConfigureAwait(false);
             if (!r.Succeeded)
                 throw new UserError($"bench: driver {rid} failed: {r.StdErr.Trim()}\n{r.StdOut}", ExitCodes.Failed);

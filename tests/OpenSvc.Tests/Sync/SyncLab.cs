@@ -109,7 +109,7 @@ public sealed class SyncLab : IAsyncLifetime
     {
         List<string> argv =
         [
-            "env", $"OPENSVC_VAR={varDir}", $"OPENSVC_SSH_KNOWN_HOSTS={KnownHosts}", $"OPENSVC_SSH_KEY={Key}",
+            "env", $"OPENSVC_VAR_DIR={varDir}", $"OPENSVC_SSH_KNOWN_HOSTS={KnownHosts}", $"OPENSVC_SSH_KEY={Key}",
             "dotnet", OpensvcDll, "sync", "exec", "--config", config, "--service", service, "--rid", rid, "--action", action, "--node", node,
         ];
         if (target is not null)
