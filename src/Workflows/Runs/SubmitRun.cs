@@ -81,20 +81,3 @@ public sealed class RunStarter(
     public static string ConfigVersion(string configText) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(configText))).ToLowerInvariant()[..12];
 }
-
-/// <summary>Records a refusal decided before any run could start (a planner guard), so the audit trail has it.</summary>
-public sealed record RecordRefusal(string Service, ServiceAction Action, Domain.NodeName Node, string RequestedBy, string? Reason, string Refusal)
-    : IRequest<Guid>;
-
-public sealed class RecordRefusalHandler(IDocumentStore store, TimeProvider time) : IRequestHandler<RecordRefusal, Guid>
-{
-    public async Task<Guid> Handle(RecordRefusal request, CancellationToken cancellationToken)
-    {
-        var runId = Guid.CreateVersion7();
-        await using var session = store.LightweightSession();
-        session.Events.StartStream<WorkflowRun>(runId,
-            new RunRefused(runId, request.Service, request.Action, request.Node, request.RequestedBy, request.Reason, request.Refusal, time.GetUtcNow()));
-        await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        return runId;
-    }
-}
