@@ -5,7 +5,7 @@ namespace OpenSvc.Domain.Runs;
 /// <summary>What a driver reported for one attempt of one step.</summary>
 public sealed record StepOutcome(
     int Step, int Attempt, bool Succeeded, bool TimedOut, bool Changed, string Output, string? Error, TimeSpan Duration,
-    IReadOnlyDictionary<string, long>? Metrics = null);
+    IReadOnlyDictionary<string, long>? Metrics = null, bool Permanent = false);
 
 /// <summary>
 /// The pure workflow policy: given a run and what just happened, which events follow.
@@ -53,7 +53,7 @@ public static class RunDecider
             if (o.TimedOut)
                 events.Add(new StepTimedOut(run.Id, o.Step, o.Attempt, now, state.Step.Policy.Timeout));
             events.Add(new StepFailed(run.Id, o.Step, o.Attempt, now, o.Duration, o.Error ?? "failed", o.Output));
-            if (o.Attempt < state.Step.Policy.MaxAttempts && !run.CancelRequested)
+            if (o.Attempt < state.Step.Policy.MaxAttempts && !run.CancelRequested && !o.Permanent)
             {
                 var backoff = state.Step.Policy.Backoff * Math.Pow(2, o.Attempt - 1);
                 events.Add(new StepRetried(run.Id, o.Step, o.Attempt + 1, now, backoff));

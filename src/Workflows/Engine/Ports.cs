@@ -13,9 +13,12 @@ public sealed record StepResult(bool Changed, string Output, IReadOnlyDictionary
 }
 
 /// <summary>A failure an operator can act on: the message goes into the StepFailed event as is.</summary>
-public sealed class StepFailedException(string message, string output = "") : Exception(message)
+public sealed class StepFailedException(string message, string output = "", bool permanent = false) : Exception(message)
 {
     public string Output { get; } = output;
+
+    /// <summary>Retrying cannot help (a missing image, a resource not configured here): the policy skips its retries.</summary>
+    public bool Permanent { get; } = permanent;
 }
 
 /// <summary>

@@ -33,8 +33,8 @@ public static class ResolvedConfigs
             T r => r,
             null => throw new StepFailedException(
                 $"{context.Step.Rid} is not configured for node {context.LocalNode}" +
-                Problems(resolved, context.Step.Rid)),
-            var other => throw new StepFailedException($"{context.Step.Rid} is a {other.Driver}, not what this driver handles"),
+                Problems(resolved, context.Step.Rid), permanent: true),
+            var other => throw new StepFailedException($"{context.Step.Rid} is a {other.Driver}, not what this driver handles", permanent: true),
         };
     }
 

@@ -105,7 +105,7 @@ public sealed class StepExecutor(
         catch (StepFailedException ex)
         {
             log.LogWarning("run {RunId} step {Step}: {Error}", run.Id, step.Index + 1, ex.Message);
-            return new StepOutcome(step.Index, attempt, false, false, false, Tail(ex.Output), ex.Message, sw.Elapsed);
+            return new StepOutcome(step.Index, attempt, false, false, false, Tail(ex.Output), ex.Message, sw.Elapsed, Permanent: ex.Permanent);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested && ex is not OperationCanceledException)
         {

@@ -128,6 +128,7 @@ public sealed partial class FailoverScenarioTests(LabFixture lab, ITestOutputHel
         var events = await EventsAsync(failed.RunId);
         var stepFailed = events.OfType<StepFailed>().Last();
         stepFailed.Step.Should().Be(4, "container#1 is the 5th step (0-based 4)");
+        events.OfType<StepRetried>().Should().BeEmpty("a missing image cannot appear by retrying: the driver marks it permanent");
         var compensation = events.OfType<CompensationPlanned>().Should().ContainSingle().Subject;
         compensation.FailedStep.Should().Be(4);
         compensation.Steps.Select(s => $"{s.Step.Rid} {s.Step.Action}").Should().Equal(

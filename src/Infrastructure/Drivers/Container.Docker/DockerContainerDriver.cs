@@ -122,7 +122,8 @@ public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerCo
                 var where = ServiceDocker.IsPrivate(service) ? $"the private dockerd of {service.Name} ({endpoint})" : $"the node's dockerd ({endpoint})";
                 throw new StepFailedException(
                     $"{container.Id}: image {image} is not present on node {node} in {where}. This agent does not pull missing images " +
-                    "(no registry is assumed reachable): load it there (docker load, or a sync.docker resource), or set image_pull_policy = always to pull it");
+                    "(no registry is assumed reachable): load it there (docker load, or a sync.docker resource), or set image_pull_policy = always to pull it",
+                    permanent: true);
             }
         }
         var (name, tag) = SplitImage(image);

@@ -1,0 +1,89 @@
+using FluentAssertions;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Domain.Runs;
+using Xunit;
+
+namespace OpenSvc.Domain.Tests.Runs;
+
+/// <summary>The workflow policy as pure decisions: what follows a step's outcome.</summary>
+public sealed class RunDeciderTests
+{
+    static readonly NodeName N1 = new("n1");
+    static readonly DateTimeOffset T0 = new(2026, 11, 24, 12, 0, 0, TimeSpan.Zero);
+
+    static PlanStep Step(int i, string rid, int attempts = 3, bool optional = false) =>
+        new(i, N1, ResourceId.Parse(rid), "fs", ResourceAction.Start, i == 0 ? [] : [i - 1],
+            new StepPolicy(TimeSpan.FromMinutes(1), attempts, TimeSpan.FromSeconds(2)), ResourceAction.Stop, Optional: optional);
+
+    static WorkflowRun Begin(params PlanStep[] steps)
+    {
+        var plan = new Plan("svc1", ServiceAction.Start, N1, null, true, steps);
+        var events = RunDecider.Begin(new RunRequested(Guid.NewGuid(), "svc1", ServiceAction.Start, N1, null, "tester", null, false, T0, "v1", "", plan));
+        return WorkflowRun.Replay(events)!;
+    }
+
+    static WorkflowRun Run(WorkflowRun run, int step, bool ok, out IReadOnlyList<object> events, bool changed = true, bool permanent = false)
+    {
+        run = run.Then(RunDecider.Start(run, step, run.Steps[step].Attempt, "n1/1/a", T0)!);
+        events = RunDecider.Outcome(run, new StepOutcome(step, run.Steps[step].Attempt, ok, false, changed, "", ok ? null : "boom", TimeSpan.FromSeconds(1), Permanent: permanent), T0);
+        return events.Aggregate(run, (r, e) => r.Then(e));
+    }
+
+    [Fact]
+    public void a_failed_attempt_is_retried_after_a_doubling_backoff()
+    {
+        var run = Begin(Step(0, "fs#0"));
+        run = Run(run, 0, ok: false, out var first);
+        first.OfType<StepRetried>().Single().Backoff.Should().Be(TimeSpan.FromSeconds(2));
+        first.OfType<StepScheduled>().Single().NotBefore.Should().Be(T0 + TimeSpan.FromSeconds(2));
+
+        Run(run, 0, ok: false, out var second);
+        second.OfType<StepRetried>().Single().Backoff.Should().Be(TimeSpan.FromSeconds(4));
+    }
+
+    [Fact]
+    public void a_permanent_failure_is_not_retried_and_rolls_back_what_the_run_changed()
+    {
+        var run = Begin(Step(0, "fs#0"), Step(1, "fs#1"), Step(2, "container#0"));
+        run = Run(run, 0, ok: true, out _, changed: true);
+        run = Run(run, 1, ok: true, out _, changed: false); // already up before this run: not undone
+        run = Run(run, 2, ok: false, out var events, permanent: true);
+
+        events.OfType<StepRetried>().Should().BeEmpty();
+        var planned = events.OfType<CompensationPlanned>().Single();
+        planned.Steps.Select(c => (c.Step.Rid.ToString(), c.Step.Action, c.Compensates)).Should().Equal(("fs#0", ResourceAction.Stop, 0));
+        run.Compensating.Should().BeTrue();
+    }
+
+    [Fact]
+    public void an_optional_step_that_fails_does_not_stop_the_run()
+    {
+        var run = Begin(Step(0, "sync#0", attempts: 1, optional: true), Step(1, "sync#1", attempts: 1, optional: true));
+        run = Run(run, 0, ok: false, out var events);
+        events.OfType<StepScheduled>().Single().Step.Should().Be(1);
+        Run(run, 1, ok: true, out var last);
+        last.Should().ContainSingle(e => e is RunCompleted);
+    }
+
+    [Fact]
+    public void a_cancelled_run_ends_when_its_running_step_ends_and_starts_nothing_more()
+    {
+        var run = Begin(Step(0, "fs#0"), Step(1, "fs#1"));
+        run = run.Then(RunDecider.Start(run, 0, 1, "n1/1/a", T0)!);
+        var cancel = RunDecider.Cancel(run, "tester", "drill", T0);
+        cancel.Should().ContainSingle(e => e is RunCancelRequested).And.NotContain(e => e is RunCancelled);
+        run = cancel.Aggregate(run, (r, e) => r.Then(e));
+
+        var after = RunDecider.Outcome(run, new StepOutcome(0, 1, true, false, true, "", null, TimeSpan.FromSeconds(1)), T0);
+        after.Should().NotContain(e => e is StepScheduled).And.ContainSingle(e => e is RunCancelled);
+    }
+
+    [Fact]
+    public void a_late_or_duplicate_report_changes_nothing()
+    {
+        var run = Begin(Step(0, "fs#0"));
+        run = Run(run, 0, ok: true, out _);
+        RunDecider.Outcome(run, new StepOutcome(0, 1, true, false, true, "", null, TimeSpan.Zero), T0).Should().BeEmpty();
+        RunDecider.Start(run, 0, 1, "n1/2/b", T0).Should().BeNull();
+    }
+}
