@@ -93,6 +93,7 @@ public static class EngineServices
             services.AddSingleton<StatusRefreshService>();
             services.AddSingleton<OpenSvc.Workflows.Monitoring.IStatusSignal>(sp => sp.GetRequiredService<StatusRefreshService>());
             services.AddHostedService(sp => sp.GetRequiredService<StatusRefreshService>());
+            services.AddHostedService<ConfigWatchService>();
         }
         return services;
     }

@@ -135,6 +135,13 @@ public sealed class ApiTests : IAsyncLifetime
         using var client = Client();
         await client.ConfigureAsync(new ConfigureService("svc-dry", Seed, "tester", MustExist: false, MustNotExist: true), default);
 
+        // Every agent probes a newly stored service within seconds, not at its next 30 s refresh.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((await client.StatusAsync("svc-dry", default))!.Instances.Any(i => i.Report is null))
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, "each agent should report svc-dry soon after it is created");
+            await Task.Delay(200);
+        }
         var dry = await client.PlanAsync(new ActionRequest("svc-dry", ServiceAction.Start, new NodeName("n2"), "tester"), default);
 
         dry.Accepted.Should().BeTrue(dry.Refusal);
