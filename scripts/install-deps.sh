@@ -2,13 +2,10 @@
 # Installs what OpenSvc needs on a Debian 12 machine, only what is missing. Idempotent; run as root.
 set -euo pipefail
 
+# The database here; what the drivers and the lab need on a node (openssh, rsync, btrfs-progs, docker.io,
+# busybox-static, iproute2, iptables, ..., and apparmor where the kernel enforces it) is lab/install-deps.sh's list.
 packages=(
   postgresql-15        # the embedded default database (initdb, pg_ctl) and test database
-  openssh-server openssh-client rsync   # node-to-node transport and the rsync sync driver
-  btrfs-progs          # fs on btrfs and the btrfs sync driver
-  docker.io            # container.docker and sync.docker drivers
-  busybox-static       # the local container image the lab builds (no registry is reachable)
-  iproute2 iptables util-linux procps psmisc   # the multi-node lab: netns, veth, bridge, nsenter/unshare
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -26,6 +23,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+"$(dirname "$0")/../lab/install-deps.sh" >/dev/null
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "install-deps: the .NET 10 SDK is missing (dotnet not on PATH): install it from Microsoft's Debian packages (dotnet-sdk-10.0)" >&2
