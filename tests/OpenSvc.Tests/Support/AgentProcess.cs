@@ -55,6 +55,15 @@ public sealed class AgentProcess : IDisposable
         psi.Environment["OPENSVC_AGENT_DEAD_MS"] = "2000";
         foreach (var (k, v) in env ?? new Dictionary<string, string>())
             psi.Environment[k] = v;
+        return Launch(node, psi);
+    }
+
+    /// <summary>Starts any agent command line (on the host, or inside a lab node), keeping its output.</summary>
+    public static AgentProcess Launch(string node, ProcessStartInfo psi)
+    {
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.UseShellExecute = false;
         var process = new Process { StartInfo = psi };
         var agent = new AgentProcess(node, process);
         process.OutputDataReceived += (_, e) => agent.Append(e.Data);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using Npgsql;
 using OpenSvc.Infrastructure.Execution;
 using OpenSvc.Infrastructure.Postgres;
@@ -16,7 +15,7 @@ public sealed class LabCluster : IAsyncDisposable
     readonly LabFixture _lab;
     readonly EmbeddedPostgres _pg;
     readonly string _home;
-    readonly List<LabAgent> _agents = [];
+    readonly List<AgentProcess> _agents = [];
 
     LabCluster(LabFixture lab, EmbeddedPostgres pg, string home, string connection, string agentConnection)
     {
@@ -33,7 +32,7 @@ public sealed class LabCluster : IAsyncDisposable
     /// <summary>The same database on the bridge address: what agents inside nodes use.</summary>
     public string AgentConnection { get; }
 
-    public IReadOnlyList<LabAgent> Agents => _agents;
+    public IReadOnlyList<AgentProcess> Agents => _agents;
 
     public string AgentLogs => string.Join('\n', _agents.Select(a => a.Log));
 
@@ -89,26 +88,9 @@ public sealed class LabCluster : IAsyncDisposable
     }
 }
 
-/// <summary>`opensvc agent --node NODE` inside a lab node, real drivers, its output kept for failure messages.</summary>
-public sealed class LabAgent : IDisposable
+/// <summary>`opensvc agent --node NODE` inside a lab node, real drivers (an <see cref="AgentProcess"/> started through node-exec).</summary>
+public static class LabAgent
 {
-    readonly Process _process;
-    readonly StringBuilder _log = new();
-    readonly Lock _gate = new();
-
-    public string Node { get; }
-
-    LabAgent(string node, Process process)
-    {
-        Node = node;
-        _process = process;
-    }
-
-    public string Log
-    {
-        get { lock (_gate) return _log.ToString(); }
-    }
-
     /// <summary>The agent's environment in a lab node: its own var dir (nodes share the host's /var/lib), cgroupfs dockerds under the node's cgroup, test timings.</summary>
     public static Dictionary<string, string> Environment(LabFixture lab, string node) => new()
     {
@@ -128,62 +110,15 @@ public sealed class LabAgent : IDisposable
     /// <summary>The operator token of the lab's agents (a fresh one per test process).</summary>
     public static readonly string Token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
-    public static LabAgent Start(LabFixture lab, string node, string connection)
+    public static AgentProcess Start(LabFixture lab, string node, string connection)
     {
-        var psi = new ProcessStartInfo(Path.Combine(lab.RepoRoot, "lab", "node-exec.sh"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var psi = new ProcessStartInfo(Path.Combine(lab.RepoRoot, "lab", "node-exec.sh"));
         // node-exec.sh execs nsenter, which execs dotnet: this process is the agent itself.
         foreach (var a in (string[])[node, "dotnet", LabBinaries.OpensvcDll(lab.Dir), "agent", "--node", node, "--listen", "0.0.0.0:7480", "--connection", connection])
             psi.ArgumentList.Add(a);
         foreach (var (k, v) in Environment(lab, node))
             psi.Environment[k] = v;
         psi.Environment.Remove("OPENSVC_CONNECTION");
-        var process = new Process { StartInfo = psi };
-        var agent = new LabAgent(node, process);
-        process.OutputDataReceived += (_, e) => agent.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => agent.Append(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return agent;
-    }
-
-    void Append(string? line)
-    {
-        if (line is null)
-            return;
-        lock (_gate)
-            _log.Append(Node).Append(": ").AppendLine(line);
-    }
-
-    public async Task WaitReadyAsync(TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (!Log.Contains("ready:", StringComparison.Ordinal))
-        {
-            if (_process.HasExited)
-                throw new InvalidOperationException($"agent {Node} exited during start-up (exit {_process.ExitCode}):\n{Log}");
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"agent {Node} not ready in {within}:\n{Log}");
-            await Task.Delay(100);
-        }
-    }
-
-    public void Dispose()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
-        }
-        catch (InvalidOperationException) { }
-        _process.Dispose();
+        return AgentProcess.Launch(node, psi);
     }
 }
