@@ -16,7 +16,8 @@
 #   - a holder process (sleep) in its own mount + UTS namespaces (hostname nX) that has entered
 #     the netns; everything for the node runs via `nsenter --target HOLDER --mount --uts --net`.
 #     (`ip netns exec` is not used: it remounts /sys and hides the cgroup mounts dockerd needs.)
-#   - private bind mounts inside that mount namespace: /etc/hosts (lab hosts file), /srv, /run, /tmp
+#   - private bind mounts inside that mount namespace: /etc/hosts (lab hosts file), /srv, /run, /tmp,
+#     and LAB_DIR/nX/var on /var/lib/opensvc (the agent's var dir: the same path on every node, as on real hosts)
 #   - its own dockerd (socket LAB_DIR/nX/docker.sock, also /run/docker.sock inside the node)
 #   - its own sshd on ADDR:22, lab key trusted everywhere, known_hosts with every node
 #   - a btrfs "disk" (label svc1, subvolumes docker and data) on a loop device; n1 and n2 share
@@ -185,7 +186,7 @@ setup_node_holder() {
   local node="$1" dir ns netid hp
   dir="$(lab_node_dir "${node}")"
   ns="$(lab_node_ns "${node}")"
-  mkdir -p "${dir}"/{srv,tmp,run/sshd,run/lock,docker,ssh}
+  mkdir -p "${dir}"/{srv,tmp,run/sshd,run/lock,docker,ssh,var}
   chmod 1777 "${dir}/tmp"
   chmod 0755 "${dir}/run/sshd"
   if ! hp="$(lab_holder_pid "${node}")"; then
@@ -212,6 +213,10 @@ setup_node_holder() {
   bind_in_node "${hp}" "${dir}/srv" /srv
   bind_in_node "${hp}" "${dir}/tmp" /tmp
   bind_in_node "${hp}" "${dir}/run" /run
+  # The agent's var dir is /var/lib/opensvc on every node (a sync sender names paths on its target with its own),
+  # so each node gets a private one. The host only gains the empty mount point.
+  mkdir -p /var/lib/opensvc
+  bind_in_node "${hp}" "${dir}/var" /var/lib/opensvc
   # Only hide the host's docker data when the host has one; dockerd uses --data-root anyway.
   if [[ -d /var/lib/docker ]]; then
     bind_in_node "${hp}" "${dir}/docker" /var/lib/docker
@@ -451,10 +456,10 @@ start_agent() {
     lab_die "OPENSVC_AGENT_CMD: '${argv[0]}' is not executable inside node ${node} (nodes have private /tmp, /run, /srv)"
   fi
   # setsid and nsenter exec in place, so $! is the agent's pid.
-  # OPENSVC_CONNECTION (and the rest of the environment) is inherited as is. Nodes share the host's /var/lib,
-  # so each agent gets its own var dir; its private dockerds use cgroupfs under the node's cgroup, as the lab's
-  # own dockerd does, so `down` finds every container process.
-  OPENSVC_NODE="${node}" OPENSVC_LAB_DIR="${LAB_DIR}" OPENSVC_VAR_DIR="${dir}/var" \
+  # OPENSVC_CONNECTION (and the rest of the environment) is inherited as is. Its var dir is the node's private
+  # /var/lib/opensvc; its private dockerds use cgroupfs under the node's cgroup, as the lab's own dockerd does,
+  # so `down` finds every container process.
+  OPENSVC_NODE="${node}" OPENSVC_LAB_DIR="${LAB_DIR}" \
     OPENSVC_DOCKERD_EXTRA_ARGS="--exec-opt native.cgroupdriver=cgroupfs --cgroup-parent ${LAB_PREFIX}-${node}" \
     setsid nsenter --target "${hp}" --mount --uts --net -- \
     "${argv[@]}" --node "${node}" </dev/null >>"${dir}/agent.log" 2>&1 &

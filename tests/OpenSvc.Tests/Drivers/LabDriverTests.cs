@@ -177,7 +177,6 @@ public sealed class LabDriverTests(LabFixture lab) : IAsyncLifetime
             ["dotnet", LabBinaries.OpensvcDll(lab.Dir), "driver", "exec", "--config", config ?? _config, "--service", service, "--node", node, "--rid", rid, "--action", action],
             new Dictionary<string, string>
             {
-                ["OPENSVC_VAR_DIR"] = Path.Combine(lab.Dir, node, "var"),
                 // The lab's dockerds use cgroupfs under the node's cgroup, so `lab down` finds every container process.
                 ["OPENSVC_DOCKERD_EXTRA_ARGS"] = $"--exec-opt native.cgroupdriver=cgroupfs --cgroup-parent {lab.Prefix}-{node}",
             },

@@ -18,53 +18,43 @@ namespace OpenSvc.Tests.Lab;
 /// bridge), on the run's events, and on `svc status` against OpenSVC's aggregation rules.
 /// </summary>
 [Collection(LabCollection.Name)]
-public sealed partial class FailoverScenarioTests(LabFixture lab, ITestOutputHelper output) : IAsyncLifetime
+public sealed class FailoverScenarioTests(LabFixture lab, ITestOutputHelper output) : IAsyncLifetime
 {
     static readonly string[] Nodes = ["n1", "n2", "n3"];
-    static readonly TimeSpan StatusWait = TimeSpan.FromSeconds(30);
 
-    readonly Stopwatch _clock = Stopwatch.StartNew();
-    LabCluster? _cluster;
+    readonly LabScenario _s = new(lab, output);
     string _config = "";
     string _broken = "";
 
-    LabCluster Cluster => _cluster ?? throw new InvalidOperationException("no lab cluster");
-
     string Ip => $"{lab.Subnet}.50";
-
-    string PrivateSocket(string node) => $"unix://{Path.Combine(lab.Dir, node, "var", "svc", "svc1", "docker.sock")}";
 
     public async Task InitializeAsync()
     {
         if (!LabFactAttribute.IsRoot)
             return;
-        var text = (await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", "lab", "failover.conf")))
-            .Replace("@N1_DEV@", lab.Dev("n1")).Replace("@N3_DEV@", lab.Dev("n3")).Replace("@SUBNET@", lab.Subnet);
-        _config = Path.Combine(lab.WorkDir, "svc1-e2e.conf");
-        await File.WriteAllTextAsync(_config, text);
+        _config = await _s.WriteConfigAsync("failover.conf", "svc1-e2e.conf");
         // The failure case: container#1's image does not exist anywhere. With rm = true the container made by an
         // earlier start is removed first (OpenSVC brings an existing container back with `docker start` otherwise,
         // whatever the image now says), so the start needs the missing image.
-        _broken = Path.Combine(lab.WorkDir, "svc1-e2e-broken.conf");
-        await File.WriteAllTextAsync(_broken, text.Replace("run_image = opensvc/httpd:lab", "run_image = opensvc/absent:lab\nrm = true", StringComparison.Ordinal));
+        _broken = await _s.WriteConfigAsync("failover.conf", "svc1-e2e-broken.conf",
+            text => text.Replace("run_image = opensvc/httpd:lab", "run_image = opensvc/absent:lab\nrm = true", StringComparison.Ordinal));
 
         await lab.ResetServiceDisksAsync();
-        await SeedPrivateImagesAsync();
+        await _s.SeedPrivateImagesAsync(_config);
         Log("disks reset, images seeded");
-        _cluster = await LabCluster.StartAsync(lab, Nodes);
+        await _s.StartClusterAsync(Nodes);
         Log("PostgreSQL and 3 agents ready");
     }
 
     public async Task DisposeAsync()
     {
-        if (_cluster is not null)
-            await _cluster.DisposeAsync();
+        await _s.DisposeAsync();
         if (!LabFactAttribute.IsRoot)
             return;
         // Whatever happened, leave nothing running and the disks as `lab up` made them, for the other lab tests.
         foreach (var node in Nodes)
             foreach (var rid in new[] { "container#1", "ip#0", "container#0", "fs#1", "fs#0" })
-                await DriverAsync(node, rid, "stop");
+                await _s.DriverAsync(_config, node, rid, "stop");
         await lab.ResetServiceDisksAsync();
         Log("cleaned up");
     }
@@ -171,124 +161,27 @@ public sealed partial class FailoverScenarioTests(LabFixture lab, ITestOutputHel
     {
         (await MountsAsync(node)).Should().BeEmpty($"nothing of svc1 stays mounted on {node}");
         (await PrivateDockerAnswersAsync(node)).Should().BeFalse($"the private dockerd of svc1 on {node} is stopped");
-        var daemons = await ProcessRunner.RunAsync("pgrep", ["-f", Path.Combine(lab.Dir, node, "var", "svc", "svc1", "daemon.json")]);
-        daemons.StdOut.Trim().Should().BeEmpty($"no dockerd of svc1 on {node} is left");
+        (await lab.PrivateDaemonPidsAsync(node, "svc1")).Should().BeEmpty($"no dockerd of svc1 on {node} is left");
         var ping = await lab.ExecAsync(node == "n2" ? "n1" : "n2", ["busybox", "ping", "-c", "1", "-W", "1", Ip], timeout: TimeSpan.FromSeconds(10));
         ping.Succeeded.Should().BeFalse($"{Ip} went with the stop on {node}");
     }
 
-    async Task<List<string>> MountsAsync(string node)
-    {
-        var r = await lab.ExecAsync(node, ["cat", "/proc/self/mountinfo"]);
-        r.Succeeded.Should().BeTrue(r.Tail());
-        // mountinfo field 5 is the mount point.
-        return r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split(' ')[4])
-            .Where(m => m.StartsWith("/srv/svc1", StringComparison.Ordinal))
-            .ToList();
-    }
+    Task<List<string>> MountsAsync(string node) => _s.MountsAsync(node);
 
-    async Task<bool> PrivateDockerAnswersAsync(string node) =>
-        (await lab.ExecAsync(node, ["docker", "-H", PrivateSocket(node), "version"], timeout: TimeSpan.FromSeconds(20))).Succeeded;
+    Task<bool> PrivateDockerAnswersAsync(string node) => _s.PrivateDockerAnswersAsync(node);
 
-    // ---- the CLI, events and status ------------------------------------------------------------------------
+    string PrivateSocket(string node) => _s.PrivateSocket(node);
 
-    async Task<string> Must(params string[] args)
-    {
-        var r = await Cluster.CliAsync(args);
-        output.WriteLine($"$ opensvc {string.Join(' ', args)}\n{r.StdOut}{r.StdErr}");
-        r.Succeeded.Should().BeTrue($"opensvc {string.Join(' ', args)} should succeed: {r.StdOut}{r.StdErr}");
-        return r.StdOut;
-    }
+    Task<string> Must(params string[] args) => _s.Must(args);
 
-    /// <summary>An action through the CLI, which follows the run to its end: the expected exit code, and the run id it printed.</summary>
-    async Task<(Guid RunId, string Output)> RunAsync(int exitCode, params string[] args)
-    {
-        var sw = Stopwatch.StartNew();
-        var r = await Cluster.CliAsync(args);
-        output.WriteLine($"$ opensvc {string.Join(' ', args)}   # exit {r.ExitCode}, {sw.Elapsed.TotalSeconds:F1}s\n{r.StdOut}{r.StdErr}");
-        r.TimedOut.Should().BeFalse();
-        r.ExitCode.Should().Be(exitCode, $"opensvc {string.Join(' ', args)}: {r.StdOut}{r.StdErr}\nagents:\n{Tail(Cluster.AgentLogs)}");
-        var id = RunLine().Match(r.StdOut);
-        id.Success.Should().BeTrue(r.StdOut);
-        return (Guid.Parse(id.Groups[1].Value), r.StdOut);
-    }
+    Task<(Guid RunId, string Output)> RunAsync(int exitCode, params string[] args) => _s.RunAsync(exitCode, args);
 
-    async Task<List<object>> EventsAsync(Guid runId)
-    {
-        using var store = DocumentStore.For(o => WorkflowStore.Configure(o, Cluster.Connection));
-        await using var q = store.QuerySession();
-        return (await q.Events.FetchStreamAsync(runId)).Select(e => e.Data).ToList();
-    }
+    Task<List<object>> EventsAsync(Guid runId) => _s.EventsAsync(runId);
 
-    /// <summary>
-    /// Waits (bounded) until `svc status` shows the expected service avail/overall and per-node instance avail: agents
-    /// refresh after each step of theirs and every OPENSVC_STATUS_MS.
-    /// </summary>
     /// The seed's two syncs never run in this scenario, so every instance reports them "never synced" (warn): the
     /// overall stays warn throughout, as an operator should read a DR copy that was never made.
-    async Task ExpectStatusAsync(string avail, string overall, params (string Node, string Avail)[] nodes)
-    {
-        var expected = $"{avail}/{overall} " + string.Join(' ', nodes.Select(n => $"{n.Node}={n.Avail}"));
-        var deadline = DateTime.UtcNow + StatusWait;
-        string seen;
-        string text;
-        while (true)
-        {
-            var r = await Cluster.CliAsync("svc", "status", "svc1");
-            text = r.StdOut + r.StdErr;
-            var head = ServiceLine().Match(text);
-            seen = (head.Success ? $"{head.Groups[1].Value}/{head.Groups[2].Value}" : "?") + " " +
-                string.Join(' ', nodes.Select(n => NodeLine(n.Node).Match(text) is { Success: true } m ? $"{n.Node}={m.Groups[1].Value}" : $"{n.Node}=?"));
-            if (seen == expected || DateTime.UtcNow > deadline)
-                break;
-            await Task.Delay(500);
-        }
-        output.WriteLine($"$ opensvc svc status svc1\n{text}");
-        seen.Should().Be(expected, $"svc status should match OpenSVC's aggregation:\n{text}");
-    }
+    Task ExpectStatusAsync(string avail, string overall, params (string Node, string Avail)[] nodes) =>
+        _s.ExpectStatusAsync("svc1", avail, overall, nodes);
 
-    static Regex NodeLine(string node) => new($@"^\s+{node}\s+(?:node|drp)\s+avail (\S+(?: \S+)?)\s+overall", RegexOptions.Multiline);
-
-    [GeneratedRegex(@"^svc1  avail (.+?)  overall (.+?)  \(", RegexOptions.Multiline)]
-    private static partial Regex ServiceLine();
-
-    [GeneratedRegex(@"^run ([0-9a-f-]{36}):", RegexOptions.Multiline)]
-    private static partial Regex RunLine();
-
-    // ---- set-up helpers --------------------------------------------------------------------------------------
-
-    /// <summary>
-    /// The service's private dockerd keeps its images on the shared disk's docker subvolume, and no registry is
-    /// reachable: load the lab images into it once, from n1's own dockerd, with the product's drivers mounting the fs
-    /// and starting the private daemon (what the docker sync will do for the DR node).
-    /// </summary>
-    async Task SeedPrivateImagesAsync()
-    {
-        await MustDriver("n1", "fs#0", "start");
-        var first = await DriverAsync("n1", "container#0", "start");
-        first.StdErr.Should().Contain("image opensvc/busybox:lab is not present", "the disks were reset: the private store is empty");
-        var load = await lab.ExecAsync("n1", ["sh", "-c", $"docker save opensvc/busybox:lab opensvc/httpd:lab | docker -H {PrivateSocket("n1")} load"]);
-        load.Succeeded.Should().BeTrue(load.Tail());
-        // Starting and stopping container#0 stops the private daemon the driver started.
-        await MustDriver("n1", "container#0", "start");
-        await MustDriver("n1", "container#0", "stop");
-        await MustDriver("n1", "fs#0", "stop");
-        (await PrivateDockerAnswersAsync("n1")).Should().BeFalse();
-    }
-
-    async Task MustDriver(string node, string rid, string action)
-    {
-        var r = await DriverAsync(node, rid, action);
-        r.Succeeded.Should().BeTrue($"{rid} {action} on {node}: {r.StdOut}{r.StdErr}");
-    }
-
-    Task<ProcessResult> DriverAsync(string node, string rid, string action) =>
-        lab.ExecAsync(node,
-            ["dotnet", LabBinaries.OpensvcDll(lab.Dir), "driver", "exec", "--config", _config, "--service", "svc1", "--node", node, "--rid", rid, "--action", action],
-            LabAgent.Environment(lab, node), TimeSpan.FromMinutes(3));
-
-    void Log(string what) => output.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:F1}s] {what}");
-
-    static string Tail(string text) => text.Length <= 4000 ? text : text[^4000..];
+    void Log(string what) => _s.Log(what);
 }

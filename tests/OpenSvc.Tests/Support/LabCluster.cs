@@ -91,13 +91,17 @@ public sealed class LabCluster : IAsyncDisposable
 /// <summary>`opensvc agent --node NODE` inside a lab node, real drivers (an <see cref="AgentProcess"/> started through node-exec).</summary>
 public static class LabAgent
 {
-    /// <summary>The agent's environment in a lab node: its own var dir (nodes share the host's /var/lib), cgroupfs dockerds under the node's cgroup, test timings.</summary>
+    /// <summary>
+    /// The agent's environment in a lab node: cgroupfs dockerds under the node's cgroup, the lab's ssh key and
+    /// known_hosts (syncs), test timings. Its var dir is the default /var/lib/opensvc, private to each node.
+    /// </summary>
     public static Dictionary<string, string> Environment(LabFixture lab, string node) => new()
     {
         ["LAB_PREFIX"] = lab.Prefix,
         ["LAB_SUBNET"] = lab.Subnet,
         ["LAB_DIR"] = lab.Dir,
-        ["OPENSVC_VAR_DIR"] = Path.Combine(lab.Dir, node, "var"),
+        ["OPENSVC_SSH_KEY"] = Path.Combine(lab.Dir, "ssh", "id_ed25519"),
+        ["OPENSVC_SSH_KNOWN_HOSTS"] = Path.Combine(lab.Dir, "ssh", "known_hosts"),
         ["OPENSVC_DOCKERD_EXTRA_ARGS"] = $"--exec-opt native.cgroupdriver=cgroupfs --cgroup-parent {lab.Prefix}-{node}",
         ["OPENSVC_HEARTBEAT_MS"] = "500",
         ["OPENSVC_RECONCILE_MS"] = "1000",

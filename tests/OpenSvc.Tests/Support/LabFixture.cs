@@ -78,6 +78,33 @@ public sealed class LabFixture : IDisposable
         }
     }
 
+    /// <summary>
+    /// The pids of <paramref name="service"/>'s private dockerds running in <paramref name="node"/>: every node names
+    /// the same path (/var/lib/opensvc/svc/NAME/daemon.json), so processes are told apart by their mount namespace.
+    /// </summary>
+    public async Task<IReadOnlyList<int>> PrivateDaemonPidsAsync(string node, string service)
+    {
+        var holder = (await File.ReadAllTextAsync(Path.Combine(Dir, node, "holder.pid"))).Trim();
+        var nodeNs = new FileInfo($"/proc/{holder}/ns/mnt").LinkTarget;
+        var found = await ProcessRunner.RunAsync("pgrep", ["-f", $"/svc/{service}/daemon.json"]);
+        var pids = new List<int>();
+        foreach (var line in found.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(line, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid))
+                continue;
+            try
+            {
+                if (new FileInfo($"/proc/{pid}/ns/mnt").LinkTarget == nodeNs)
+                    pids.Add(pid);
+            }
+            catch (IOException)
+            {
+                // gone meanwhile
+            }
+        }
+        return pids;
+    }
+
     /// <summary>Runs argv inside a node (lab/node-exec.sh), bounded.</summary>
     public Task<ProcessResult> ExecAsync(string node, IEnumerable<string> argv, IReadOnlyDictionary<string, string>? env = null, TimeSpan? timeout = null) =>
         ProcessRunner.RunAsync(Path.Combine(RepoRoot, "lab", "node-exec.sh"), [node, .. argv],
