@@ -4,7 +4,11 @@ namespace OpenSvc.Domain.Planning;
 public enum ServiceAction { Start, Stop, StartStandby, Switch, Takeover, Sync }
 
 /// <summary>What one step asks a driver to do to one resource.</summary>
-public enum ResourceAction { Start, Stop, StartStandby, Sync }
+/// <summary>
+/// What a step asks a resource's driver to do. <see cref="PrepareReceive"/> runs on a sync's receiving node before the
+/// sender's <see cref="Sync"/> step: the target's own agent gets it ready (sync.docker: its private dockerd started).
+/// </summary>
+public enum ResourceAction { Start, Stop, StartStandby, Sync, PrepareReceive }
 
 /// <summary>Per-step policy. Recorded in the run's first event so the audit trail shows it.</summary>
 public sealed record StepPolicy(TimeSpan Timeout, int MaxAttempts, TimeSpan Backoff)

@@ -115,7 +115,7 @@ public static class PlanPrinter
 
     public static string Name(ServiceAction action) => action.ToString().ToLowerInvariant();
 
-    public static string Name(ResourceAction action) => action.ToString().ToLowerInvariant();
+    public static string Name(ResourceAction action) => Runs.RunDecider.ActionName(action);
 
     static bool IsChained(PlanStep step) =>
         step.Index == 0 ? step.WaitsFor.Count == 0 : step.WaitsFor is [var previous] && previous == step.Index - 1;

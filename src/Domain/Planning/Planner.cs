@@ -172,16 +172,17 @@ public static class Planner
             return new Refusal(PlanGuard.SyncNoTarget,
                 $"nothing to send from {sender}: " + string.Join("; ", skipped.Select(s => $"{s.Rid}: {s.Reason}")) + ".");
 
-        var steps = sends.Select((s, i) => new PlanStep(
-            Index: i,
-            Node: sender,
-            Rid: s.Resource.Rid,
-            Driver: s.Resource.Driver,
-            Action: ResourceAction.Sync,
-            WaitsFor: i == 0 ? [] : [i - 1],
-            Policy: StepPolicies.For(s.Resource.Driver),
-            Target: s.Target,
-            Optional: s.Resource.Optional)).ToArray();
+        // Each send waits for the previous one; a target that must get ready first gets its own step, on its own node,
+        // just before the send (the sync resource's optional flag applies to both).
+        var steps = new List<PlanStep>();
+        foreach (var (resource, target) in sends)
+        {
+            if (resource.PreparesTarget)
+                steps.Add(new PlanStep(steps.Count, target, resource.Rid, resource.Driver, ResourceAction.PrepareReceive,
+                    steps.Count == 0 ? [] : [steps.Count - 1], StepPolicies.PrepareReceive, Optional: resource.Optional));
+            steps.Add(new PlanStep(steps.Count, sender, resource.Rid, resource.Driver, ResourceAction.Sync,
+                steps.Count == 0 ? [] : [steps.Count - 1], StepPolicies.For(resource.Driver), Target: target, Optional: resource.Optional));
+        }
         return new AcceptedPlan(new Plan(svc.Name, ServiceAction.Sync, sender, null, svc.Rollback, steps), skipped);
     }
 

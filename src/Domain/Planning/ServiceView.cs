@@ -38,6 +38,11 @@ public sealed record ResourceView
     public ResourceId? Netns { get; init; }
     /// <summary>For sync resources: the <c>target</c> keyword.</summary>
     public SyncTargets Targets { get; init; }
+    /// <summary>
+    /// For sync resources: the receiving node's agent must get ready first (sync.docker into a service's private
+    /// dockerd, which the target's agent starts on the service's standby fs).
+    /// </summary>
+    public bool PreparesTarget { get; init; }
 
     /// <summary>The driver group: <c>fs</c>, <c>container</c>, <c>ip</c>, <c>sync</c>, <c>app</c>, ...</summary>
     public string Group => Driver.Split('.')[0];

@@ -22,13 +22,13 @@ public static class ServiceViewBuilder
         foreach (var node in probe.Nodes.Concat(probe.DrpNodes))
         {
             var resolved = ServiceResolver.Resolve(doc, serviceName, node, environment);
-            byNode.Add(new(node, resolved.Resources.Select(View).ToList()));
+            byNode.Add(new(node, resolved.Resources.Select(r => View(r, resolved)).ToList()));
         }
         var flexPrimary = probe.FlexPrimary is { } fp && probe.Nodes.Contains(fp) ? fp : (NodeName?)null;
         return (new ServiceView(probe.Name, probe.Topology, probe.Nodes, probe.DrpNodes, byNode, flexPrimary, probe.Rollback), null);
     }
 
-    static ResourceView View(ServiceResource r) => new(r.Id, r.Driver)
+    static ResourceView View(ServiceResource r, ResolvedService service) => new(r.Id, r.Driver)
     {
         Standby = r.Standby,
         Disabled = r.Disabled,
@@ -36,6 +36,7 @@ public static class ServiceViewBuilder
         MountPoint = (r as FsResource)?.Mnt,
         Netns = r is DockerIp { NetNs: { } ns } && ResourceId.TryParse(ns, out var rid) ? rid : null,
         Targets = r is SyncResource s ? Targets(s.TargetTokens) : SyncTargets.None,
+        PreparesTarget = r is DockerSync && service.ContainerDataDir is not null,
     };
 
     static SyncTargets Targets(IEnumerable<string> tokens) => tokens.Aggregate(SyncTargets.None, (acc, t) => acc | t switch

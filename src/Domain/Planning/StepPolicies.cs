@@ -16,6 +16,9 @@ public static class StepPolicies
         ["sync"] = new(TimeSpan.FromHours(4), 2, TimeSpan.FromMinutes(1)),
     };
 
+    /// <summary>Getting a sync target ready (a private dockerd start): quick or not at all.</summary>
+    public static readonly StepPolicy PrepareReceive = new(TimeSpan.FromMinutes(2), 2, TimeSpan.FromSeconds(5));
+
     /// <summary>The policy for a driver (<c>fs</c>, <c>container.docker</c>, ...); <see cref="StepPolicy.Default"/> for others.</summary>
     public static StepPolicy For(string driver)
     {

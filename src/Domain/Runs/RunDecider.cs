@@ -140,7 +140,17 @@ public static class RunDecider
         if (ready.Count > 0 || inFlight)
             return ready;
         if (run.Steps.All(s => s.Status == StepStatus.Succeeded || (s.Status == StepStatus.Failed && s.Step.Optional)))
+        {
+            // A sync run exists only to send: its (optional) sends go on past a failed one, but the run then failed,
+            // never "completed" with a DR copy that was not made (OpenSVC exited 0 there, model §12).
+            if (run.Plan.Action == ServiceAction.Sync && run.Steps.FirstOrDefault(s => s.Status == StepStatus.Failed) is { } send)
+            {
+                var others = run.Steps.Count(s => s.Status == StepStatus.Succeeded && s.Step.Action == ResourceAction.Sync);
+                return [new RunFailed(run.Id, now, send.Step.Index,
+                    $"{Describe(send)} failed: {send.Error}" + (others > 0 ? $"; {others} other send(s) completed" : ""), false)];
+            }
             return [new RunCompleted(run.Id, now)];
+        }
         // Pending steps whose prerequisites can never be met (an optional failure they depended on is not one).
         var stuck = run.Steps.First(s => s.Status == StepStatus.Pending);
         return [new RunFailed(run.Id, now, stuck.Step.Index, $"{Describe(stuck)} cannot run: a step it waits for did not succeed", false)];
@@ -181,6 +191,7 @@ public static class RunDecider
         ResourceAction.Stop => "stop",
         ResourceAction.StartStandby => "startstandby",
         ResourceAction.Sync => "sync",
+        ResourceAction.PrepareReceive => "prepare-receive",
         _ => a.ToString().ToLowerInvariant(),
     };
 

@@ -20,7 +20,7 @@ public static class SyncExecCommand
         var config = new Option<FileInfo>("--config") { Description = "service config file", Required = true };
         var service = new Option<string>("--service") { Description = "service name", Required = true };
         var rid = new Option<string>("--rid") { Description = "sync resource id (sync#1)", Required = true };
-        var action = new Option<string>("--action") { Description = "sync or status", DefaultValueFactory = _ => "sync" };
+        var action = new Option<string>("--action") { Description = "sync, status, or prepare-receive (on the receiving node, as its agent does before a sync)", DefaultValueFactory = _ => "sync" };
         var target = new Option<string?>("--target") { Description = "receiving node (sync)" };
         var node = new Option<string?>("--node") { Description = "this node's name (default: OPENSVC_NODENAME, else the short host name)" };
         var repeat = new Option<int>("--repeat") { Description = "run the step N times in this process and report the last (warm, as in a long-running agent)", DefaultValueFactory = _ => 1 };
@@ -51,17 +51,23 @@ public static class SyncExecCommand
                 Console.WriteLine($"{resourceId} {probe.Status.ToDisplay()}{(probe.Message is { } m ? ": " + m : "")}");
                 return ExitCodes.Ok;
             }
-            if (p.GetValue(action) != "sync")
-                throw new UserError($"--action '{p.GetValue(action)}': expected sync or status");
-            var to = ParseNode(p.GetValue(target) ?? throw new UserError("--target is required for a sync"), "--target");
-            var step = new PlanStep(1, local, resourceId, resource.Driver, ResourceAction.Sync, [], StepPolicy.Default, Target: to);
+            var verb = p.GetValue(action) switch
+            {
+                "sync" => ResourceAction.Sync,
+                "prepare-receive" => ResourceAction.PrepareReceive,
+                var other => throw new UserError($"--action '{other}': expected sync, status or prepare-receive"),
+            };
+            NodeName? to = verb == ResourceAction.Sync
+                ? ParseNode(p.GetValue(target) ?? throw new UserError("--target is required for a sync"), "--target")
+                : null;
+            var step = new PlanStep(1, local, resourceId, resource.Driver, verb, [], StepPolicy.Default, Target: to);
             try
             {
-                var result = await driver.ExecuteAsync(ResourceAction.Sync, new StepContext(Guid.NewGuid(), name, step, 1, text, local), ct).ConfigureAwait(false);
+                var result = await driver.ExecuteAsync(verb, new StepContext(Guid.NewGuid(), name, step, 1, text, local), ct).ConfigureAwait(false);
                 for (var i = 1; i < Math.Clamp(p.GetValue(repeat), 1, 100); i++)
                 {
                     Console.WriteLine($"run {i}: duration_ms={result.Metrics?.GetValueOrDefault("duration_ms")} bytes_sent={result.Metrics?.GetValueOrDefault("bytes_sent")}");
-                    result = await driver.ExecuteAsync(ResourceAction.Sync, new StepContext(Guid.NewGuid(), name, step, 1, text, local), ct).ConfigureAwait(false);
+                    result = await driver.ExecuteAsync(verb, new StepContext(Guid.NewGuid(), name, step, 1, text, local), ct).ConfigureAwait(false);
                 }
                 Console.WriteLine(result.Output);
                 Console.WriteLine($"changed={result.Changed.ToString().ToLowerInvariant()}");

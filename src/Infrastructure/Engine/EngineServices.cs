@@ -53,7 +53,7 @@ public static class EngineServices
             services.AddResourceDrivers();
         if (!options.FakeCluster && !options.NoopCluster)
         {
-            services.AddSingleton<IResourceDriver>(_ => Drivers.Sync.Docker.DockerSyncDriver.Create());
+            services.AddSingleton<IResourceDriver>(sp => Drivers.Sync.Docker.DockerSyncDriver.Create(sp.GetService<Drivers.Container.Docker.PrivateDockerDaemon>()));
             services.AddSingleton<IResourceDriver>(_ => Drivers.Sync.Btrfs.BtrfsSyncDriver.Create());
             services.AddSingleton<IResourceDriver>(_ => Drivers.Sync.Rsync.RsyncSyncDriver.Create());
         }

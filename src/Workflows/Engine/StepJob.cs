@@ -22,6 +22,7 @@ public sealed class StepJob(IMediator mediator)
             ResourceAction.Stop => mediator.Send(new StopResource(runId, step, attempt), cancellationToken),
             ResourceAction.StartStandby => mediator.Send(new StartStandbyResource(runId, step, attempt), cancellationToken),
             ResourceAction.Sync => mediator.Send(new SyncResource(runId, step, attempt), cancellationToken),
+            ResourceAction.PrepareReceive => mediator.Send(new PrepareSyncReceive(runId, step, attempt), cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(action), action, "unknown resource action"),
         };
 }

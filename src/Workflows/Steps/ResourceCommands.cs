@@ -21,6 +21,9 @@ public sealed record StartStandbyResource(Guid RunId, int Step, int Attempt) : I
 
 public sealed record SyncResource(Guid RunId, int Step, int Attempt) : IRequest<Unit>, IStepCommand;
 
+/// <summary>On a sync's receiving node, before the sender's step: the target's own agent gets ready to receive.</summary>
+public sealed record PrepareSyncReceive(Guid RunId, int Step, int Attempt) : IRequest<Unit>, IStepCommand;
+
 public sealed class StartResourceHandler(StepExecutor executor) : IRequestHandler<StartResource, Unit>
 {
     public async Task<Unit> Handle(StartResource request, CancellationToken cancellationToken)
@@ -53,6 +56,15 @@ public sealed class SyncResourceHandler(StepExecutor executor) : IRequestHandler
     public async Task<Unit> Handle(SyncResource request, CancellationToken cancellationToken)
     {
         await executor.ExecuteAsync(request.RunId, request.Step, request.Attempt, ResourceAction.Sync, cancellationToken).ConfigureAwait(false);
+        return Unit.Value;
+    }
+}
+
+public sealed class PrepareSyncReceiveHandler(StepExecutor executor) : IRequestHandler<PrepareSyncReceive, Unit>
+{
+    public async Task<Unit> Handle(PrepareSyncReceive request, CancellationToken cancellationToken)
+    {
+        await executor.ExecuteAsync(request.RunId, request.Step, request.Attempt, ResourceAction.PrepareReceive, cancellationToken).ConfigureAwait(false);
         return Unit.Value;
     }
 }

@@ -15,12 +15,18 @@ public sealed class RunDeciderTests
         new(i, N1, ResourceId.Parse(rid), "fs", ResourceAction.Start, i == 0 ? [] : [i - 1],
             new StepPolicy(TimeSpan.FromMinutes(1), attempts, TimeSpan.FromSeconds(2)), ResourceAction.Stop, Optional: optional);
 
-    static WorkflowRun Begin(params PlanStep[] steps)
+    static WorkflowRun Begin(params PlanStep[] steps) => Begin(ServiceAction.Start, steps);
+
+    static WorkflowRun Begin(ServiceAction action, params PlanStep[] steps)
     {
-        var plan = new Plan("svc1", ServiceAction.Start, N1, null, true, steps);
-        var events = RunDecider.Begin(new RunRequested(Guid.NewGuid(), "svc1", ServiceAction.Start, N1, null, "tester", null, false, T0, "v1", "", plan));
+        var plan = new Plan("svc1", action, N1, null, true, steps);
+        var events = RunDecider.Begin(new RunRequested(Guid.NewGuid(), "svc1", action, N1, null, "tester", null, false, T0, "v1", "", plan));
         return WorkflowRun.Replay(events)!;
     }
+
+    static PlanStep Send(int i, string rid) =>
+        new(i, N1, ResourceId.Parse(rid), "sync.rsync", ResourceAction.Sync, i == 0 ? [] : [i - 1],
+            new StepPolicy(TimeSpan.FromMinutes(1), 1, TimeSpan.FromSeconds(2)), Target: new NodeName("n3"), Optional: true);
 
     static WorkflowRun Run(WorkflowRun run, int step, bool ok, out IReadOnlyList<object> events, bool changed = true, bool permanent = false)
     {
@@ -63,6 +69,19 @@ public sealed class RunDeciderTests
         events.OfType<StepScheduled>().Single().Step.Should().Be(1);
         Run(run, 1, ok: true, out var last);
         last.Should().ContainSingle(e => e is RunCompleted);
+    }
+
+    [Fact]
+    public void a_sync_run_goes_on_past_a_failed_send_but_then_fails_naming_it()
+    {
+        var run = Begin(ServiceAction.Sync, Send(0, "sync#0"), Send(1, "sync#1"));
+        run = Run(run, 0, ok: false, out var events);
+        events.OfType<StepScheduled>().Single().Step.Should().Be(1, "the other send is still attempted");
+        Run(run, 1, ok: true, out var last);
+        var failed = last.OfType<RunFailed>().Should().ContainSingle().Subject;
+        failed.FailedStep.Should().Be(0);
+        failed.Reason.Should().Be("step 1 (sync sync#0 on n1 to n3) failed: boom; 1 other send(s) completed");
+        last.OfType<RunCompleted>().Should().BeEmpty("a DR copy that was not made is never reported as done");
     }
 
     [Fact]

@@ -101,8 +101,11 @@ public sealed class ApiTests : IAsyncLifetime
     public async Task sync_lag_is_warn_until_a_sync_runs_and_each_sync_resource_gets_a_recurring_job()
     {
         using var client = Client();
-        var config = Seed.Replace("  [DEFAULT]\n", "  [DEFAULT]\n  sync_max_delay = 5\n", StringComparison.Ordinal);
-        config.Should().Contain("sync_max_delay = 5");
+        // The seed gives the DR node no devices: its standby fs could not hold the received images, and a sync plan (whose
+        // first step prepares n3 to receive) is refused for that config error. Give n3 its own disk, as the lab does.
+        var config = Seed.Replace("  [DEFAULT]\n", "  [DEFAULT]\n  sync_max_delay = 5\n", StringComparison.Ordinal)
+            .Replace("  dev@nodes = /dev/mapper/svc1.d0\n", "  dev@nodes = /dev/mapper/svc1.d0\n  dev@drpnodes = /dev/mapper/svc1.dr\n", StringComparison.Ordinal);
+        config.Should().Contain("sync_max_delay = 5").And.Contain("dev@drpnodes");
         (await client.ConfigureAsync(new ConfigureService("svc-lag", config, "tester", MustExist: false, MustNotExist: true), default)).Accepted.Should().BeTrue();
         using (var connection = _n1.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection())
             Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).Select(j => j.Id)
@@ -117,7 +120,8 @@ public sealed class ApiTests : IAsyncLifetime
         var sync = await client.RequestActionAsync(new ActionRequest("svc-lag", ServiceAction.Sync, new NodeName("n1"), "tester"), default);
         sync.Accepted.Should().BeTrue(sync.Refusal);
         var run = await WaitAsync(client, sync.RunId!.Value);
-        run.Steps.Select(x => $"{x.Step.Rid}>{x.Step.Target}").Should().Equal("sync#0>n3", "sync#1>n3");
+        run.Steps.Select(x => $"{x.Step.Node} {x.Step.Action} {x.Step.Rid}>{x.Step.Target}").Should().Equal(
+            "n3 PrepareReceive sync#0>", "n1 Sync sync#0>n3", "n1 Sync sync#1>n3");
 
         var after = await client.StatusAsync("svc-lag", default);
         after!.Syncs.Should().OnlyContain(l => l.Status == Status.Up && l.LastRun == run.Id);

@@ -110,10 +110,14 @@ public sealed class SyncLab : IAsyncLifetime
         List<string> argv =
         [
             "env", $"OPENSVC_VAR_DIR={varDir}", $"OPENSVC_SSH_KNOWN_HOSTS={KnownHosts}", $"OPENSVC_SSH_KEY={Key}",
+            // A private dockerd started here (prepare-receive) lives under the node's cgroup, as the lab's own dockerd.
+            $"OPENSVC_DOCKERD_EXTRA_ARGS=--exec-opt native.cgroupdriver=cgroupfs --cgroup-parent {Prefix}-{node}",
             "dotnet", OpensvcDll, "sync", "exec", "--config", config, "--service", service, "--rid", rid, "--action", action, "--node", node,
         ];
         if (target is not null)
             argv.AddRange(["--target", target]);
+        else if (action == "sync")
+            throw new ArgumentException("a sync needs a target", nameof(target));
         return On(node, [.. argv]);
     }
 

@@ -65,7 +65,7 @@ public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerCo
         var output = new List<string>();
         if (service.ContainerDataDir is { } dataDir)
         {
-            await RequireDataDirMountedAsync(service, dataDir, context.LocalNode, ct).ConfigureAwait(false);
+            await ServiceDocker.RequireDataDirMountedAsync(service, dataDir, context.LocalNode, ct).ConfigureAwait(false);
             if (await docker.Daemon.EnsureStartedAsync(service.Name, dataDir, ct).ConfigureAwait(false))
                 output.Add($"started the private dockerd of {service.Name} on {dataDir} ({docker.Daemon.SocketPath(service.Name)})");
         }
@@ -203,30 +203,6 @@ public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerCo
         }
         logger.LogInformation("run {RunId} service {Service} node {Node}: {Rid} stop: {Output}", context.RunId, context.Service, context.LocalNode, container.Id, string.Join("; ", output));
         return new StepResult(changed, string.Join('\n', output));
-    }
-
-    /// <summary>
-    /// The private daemon's data root must be on the service's filesystem when one of its fs holds it: starting it
-    /// on the bare mount point would put images on the node's root disk, invisible after a failover.
-    /// </summary>
-    static async Task RequireDataDirMountedAsync(ResolvedService service, string dataDir, NodeName node, CancellationToken ct)
-    {
-        var holder = service.Resources.OfType<FsResource>()
-            .Where(f => f.Mnt is not null && IsUnder(dataDir, f.Mnt))
-            .OrderByDescending(f => f.Mnt!.Length)
-            .FirstOrDefault();
-        if (holder?.Dev is null)
-            return;
-        var table = MountTable.Parse(await File.ReadAllTextAsync("/proc/self/mountinfo", ct).ConfigureAwait(false));
-        var (status, message, _) = MountTable.Evaluate(holder, table, FsDriver.CanonicalDevice);
-        if (status != Status.Up)
-            throw new StepFailedException($"docker_data_dir {dataDir} is on {holder.Id} ({holder.Mnt}), which is not mounted on {node} ({message}): start {holder.Id} first");
-    }
-
-    static bool IsUnder(string path, string dir)
-    {
-        var d = dir.TrimEnd('/');
-        return path == d || path.StartsWith(d + "/", StringComparison.Ordinal);
     }
 
     /// <summary>OpenSVC labels; the service id is DEFAULT.id, else a stable name-based id of the service path.</summary>

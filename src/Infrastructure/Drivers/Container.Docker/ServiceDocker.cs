@@ -1,6 +1,8 @@
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
+using OpenSvc.Infrastructure.Drivers.Fs;
 using OpenSvc.Workflows.Engine;
 
 namespace OpenSvc.Infrastructure.Drivers.Container.Docker;
@@ -51,6 +53,33 @@ public sealed class ServiceDocker(PrivateDockerDaemon daemon)
         using var client = Client(service);
         var c = await InspectAsync(client, container.Name, ct).ConfigureAwait(false);
         return c?.State is { Running: true, Pid: > 0 } s ? s.Pid : null;
+    }
+
+    /// <summary>
+    /// The private daemon's data root must be on the service's filesystem when one of its fs holds it: starting it
+    /// on the bare mount point would put images on the node's root disk, invisible after a failover. Mounting is the
+    /// fs step's job, so waiting here cannot help: the failure is permanent.
+    /// </summary>
+    public static async Task RequireDataDirMountedAsync(ResolvedService service, string dataDir, NodeName node, CancellationToken ct)
+    {
+        var holder = service.Resources.OfType<FsResource>()
+            .Where(f => !f.Disabled && f.Mnt is not null && IsUnder(dataDir, f.Mnt))
+            .OrderByDescending(f => f.Mnt!.Length)
+            .FirstOrDefault();
+        if (holder?.Dev is null)
+            return;
+        var table = MountTable.Parse(await File.ReadAllTextAsync("/proc/self/mountinfo", ct).ConfigureAwait(false));
+        var (status, message, _) = MountTable.Evaluate(holder, table, FsDriver.CanonicalDevice);
+        if (status != Status.Up)
+            throw new StepFailedException(
+                $"docker_data_dir {dataDir} is on {holder.Id} ({holder.Mnt}), which is not mounted on {node} ({message}): start {holder.Id} first",
+                permanent: true);
+    }
+
+    static bool IsUnder(string path, string dir)
+    {
+        var d = dir.TrimEnd('/');
+        return path == d || path.StartsWith(d + "/", StringComparison.Ordinal);
     }
 
     /// <summary>Fails the step with the daemon named when a Docker API call fails.</summary>

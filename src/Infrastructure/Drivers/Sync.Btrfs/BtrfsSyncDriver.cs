@@ -178,7 +178,8 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
             1 => matches[0],
             0 when mountedOnly => throw new StepFailedException(
                 $"{rid}: no btrfs labelled {label} is mounted on {shell.Node} " +
-                $"(btrfs mounted there: {(mounted.Count == 0 ? "none" : string.Join(", ", mounted))}): refusing to sync; start the service's standby fs on {shell.Node} first"),
+                $"(btrfs mounted there: {(mounted.Count == 0 ? "none" : string.Join(", ", mounted))}): refusing to sync; start the service's standby fs on {shell.Node} first",
+                permanent: true),
             0 => throw new StepFailedException(
                 $"{rid}: no btrfs labelled {label} among the filesystems {shell.Node} uses (mounted: {(mounted.Count == 0 ? "none" : string.Join(", ", mounted))}; configured: {string.Join(", ", configured)})"),
             _ => throw new StepFailedException($"{rid}: several btrfs devices labelled {label} on {shell.Node}: {string.Join(", ", matches)}; refusing to guess"),

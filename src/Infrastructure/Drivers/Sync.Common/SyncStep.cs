@@ -28,7 +28,12 @@ public static class SyncStep
         {
             return await ssh.ConnectAsync(target.Value, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SshHostKeyException or SshConnectException)
+        catch (SshHostKeyException e)
+        {
+            // An unknown or changed host key does not fix itself: no retry until an operator checks it.
+            throw new StepFailedException($"{rid}: refusing to sync to {target}: {e.Message}", permanent: true);
+        }
+        catch (SshConnectException e)
         {
             throw new StepFailedException($"{rid}: refusing to sync to {target}: {e.Message}");
         }
@@ -44,7 +49,8 @@ public static class SyncStep
         if (MountInfo.At(mounts, mountPoint) is null)
             throw new StepFailedException(
                 $"{rid}: the destination fs {mountPoint} ({what}) is not mounted on {target.Node}: refusing to sync " +
-                $"(the data would land in the parent filesystem); start the service's standby resources on {target.Node} first");
+                $"(the data would land in the parent filesystem); start the service's standby resources on {target.Node} first",
+                permanent: true);
     }
 
     public static Dictionary<string, long> Metrics(long bytes, Stopwatch sw) => new()

@@ -1,14 +1,11 @@
 using OpenSvc.Domain.Config;
 using OpenSvc.Infrastructure.Drivers.Sync.Common;
 using OpenSvc.Infrastructure.Execution.Ssh;
+using OpenSvc.Workflows.Engine;
 
 namespace OpenSvc.Infrastructure.Drivers.Sync.Docker;
 
-/// <summary>
-/// Which docker daemon holds a service's images on a node. The plain answer is here; the container driver's
-/// private daemon (docker_data_dir) plugs in behind this interface, including starting the target's daemon
-/// before a load (model §12.3).
-/// </summary>
+/// <summary>Which docker daemon holds a service's images, on the sending node and on a target.</summary>
 public interface IDockerSocketLocator
 {
     /// <summary>The unix socket path of the service's daemon on this node.</summary>
@@ -18,20 +15,32 @@ public interface IDockerSocketLocator
     Task<string> TargetSocketAsync(ResolvedService serviceOnTarget, SshConnection target, CancellationToken cancellationToken);
 }
 
-/// <summary>The node's daemon at /run/docker.sock, or the service's own at &lt;var&gt;/svc/&lt;name&gt;/docker.sock when that socket exists.</summary>
-public sealed class PlainDockerSocketLocator : IDockerSocketLocator
+/// <summary>
+/// A service with <c>docker_data_dir</c> keeps its images in its own private dockerd, at
+/// <c>&lt;var&gt;/svc/&lt;name&gt;/docker.sock</c> on every node (the var dir is the same path on every node, as in
+/// OpenSVC); other services use the node's daemon at /run/docker.sock. Never one for the other: loading a private
+/// service's images into the node's daemon would leave them where a takeover cannot see them.
+/// </summary>
+public sealed class ServiceDockerSocketLocator : IDockerSocketLocator
 {
     public const string NodeSocket = "/run/docker.sock";
 
     public static string ServiceSocket(string service) => $"{SyncPaths.Service(service)}/docker.sock";
 
     public string LocalSocket(ResolvedService service) =>
-        File.Exists(ServiceSocket(service.Name)) ? ServiceSocket(service.Name) : NodeSocket;
+        service.ContainerDataDir is null ? NodeSocket : ServiceSocket(service.Name);
 
     public async Task<string> TargetSocketAsync(ResolvedService serviceOnTarget, SshConnection target, CancellationToken cancellationToken)
     {
+        if (serviceOnTarget.ContainerDataDir is null)
+            return NodeSocket;
         var own = ServiceSocket(serviceOnTarget.Name);
         var probe = await target.RunAsync(["test", "-S", own], cancellationToken, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-        return probe.Succeeded ? own : NodeSocket;
+        if (!probe.Succeeded)
+            throw new StepFailedException(
+                $"the private dockerd of {serviceOnTarget.Name} is not running on {target.Node} (no socket {own}): " +
+                $"the sync's prepare-receive step on {target.Node} starts it; run the whole sync rather than this step alone",
+                permanent: true);
+        return own;
     }
 }

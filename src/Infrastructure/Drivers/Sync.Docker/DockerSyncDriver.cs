@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using Docker.DotNet;
+using Microsoft.Extensions.Logging.Abstractions;
+using OpenSvc.Infrastructure.Drivers.Container.Docker;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Infrastructure.Drivers.Sync.Common;
@@ -12,15 +14,21 @@ namespace OpenSvc.Infrastructure.Drivers.Sync.Docker;
 /// sync.docker: ships the images of the service's containers that the target lacks, streaming
 /// <c>docker save</c> (Docker.DotNet, on the sender's daemon) through an SSH.NET exec channel into
 /// <c>docker load</c> on the target, without a temporary file. An up-to-date target receives zero bytes.
+/// A service with a private dockerd (<c>docker_data_dir</c>) receives into the target's private daemon, which the
+/// target's own agent starts in the run's prepare-receive step, on the service's standby fs (model §12.3).
 /// </summary>
-public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets, TimeProvider time) : IResourceDriver
+public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets, TimeProvider time, PrivateDockerDaemon daemon) : IResourceDriver
 {
-    public static DockerSyncDriver Create() => new(SshRunner.FromEnvironment(), new PlainDockerSocketLocator(), TimeProvider.System);
+    public static DockerSyncDriver Create(PrivateDockerDaemon? daemon = null) =>
+        new(SshRunner.FromEnvironment(), new ServiceDockerSocketLocator(), TimeProvider.System,
+            daemon ?? new PrivateDockerDaemon(AgentPaths.FromEnvironment(), NullLogger<PrivateDockerDaemon>.Instance));
 
     public IReadOnlyCollection<string> Drivers { get; } = ["sync.docker"];
 
     public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
     {
+        if (action == ResourceAction.PrepareReceive)
+            return await PrepareReceiveAsync(context, cancellationToken).ConfigureAwait(false);
         var target = SyncStep.RequireSyncTo(action, context);
         var sync = ResolvedConfigs.Resource<DockerSync>(context);
         var resolved = ResolvedConfigs.For(context);
@@ -94,6 +102,30 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         metrics["images_present"] = local.Count - missing.Count;
         metrics["images_missing_locally"] = refs.Count - local.Count;
         return new StepResult(missing.Count > 0, string.Join('\n', log), metrics);
+    }
+
+    /// <summary>
+    /// On the receiving node: the service's private dockerd answers on its standby fs (started if needed, and left
+    /// running: a takeover uses it, a stop of the service stops it). The fs must already be mounted: a daemon on the
+    /// bare mount point would keep the images on the node's root disk.
+    /// </summary>
+    async Task<StepResult> PrepareReceiveAsync(StepContext context, CancellationToken cancellationToken)
+    {
+        var service = ResolvedConfigs.For(context);
+        if (service.ContainerDataDir is not { } dataDir)
+            return StepResult.Unchanged($"{context.Service} uses the node's dockerd on {context.LocalNode}: nothing to prepare");
+        try
+        {
+            await ServiceDocker.RequireDataDirMountedAsync(service, dataDir, context.LocalNode, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StepFailedException e)
+        {
+            throw new StepFailedException($"{context.Step.Rid}: refusing to receive images on {context.LocalNode}: {e.Message}", e.Output, permanent: true);
+        }
+        var started = await daemon.EnsureStartedAsync(context.Service, dataDir, cancellationToken).ConfigureAwait(false);
+        return new StepResult(started, started
+            ? $"started the private dockerd of {context.Service} on {context.LocalNode} (data root {dataDir}): ready to receive"
+            : $"the private dockerd of {context.Service} already runs on {context.LocalNode}: ready to receive");
     }
 
     static async Task<IReadOnlySet<string>> RemoteImagesAsync(SshConnection connection, string socket, Domain.ResourceId rid, CancellationToken cancellationToken)
