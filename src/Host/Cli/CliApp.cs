@@ -26,6 +26,7 @@ public static class CliApp
             Bench.EngineBenchmark.Command(connection, Bench.SyncBenchmark.Create()),
             DriverCommands.Driver(connection),
             SyncExecCommand.Create(),
+            Demo.DemoCommand.Create(),
         };
 
         var parsed = root.Parse(args);

@@ -1,0 +1,38 @@
+using FluentAssertions;
+using OpenSvc.Infrastructure.Execution;
+using OpenSvc.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace OpenSvc.Tests.Lab;
+
+/// <summary>
+/// The README's demo (`opensvc demo`, what ./scripts/start.sh runs) as a user runs it, on a lab instance of its own
+/// (prefix osd) so it does not disturb the lab tests' one: it must bring the lab up, fail the service over to n3 through
+/// a sync and a takeover, show the timeline and where to look, and leave nothing behind.
+/// </summary>
+[Collection(LabCollection.Name)]
+public sealed class DemoTests(ITestOutputHelper output)
+{
+    [LabFact]
+    public async Task the_demo_fails_svc1_over_to_n3_through_a_sync_and_a_takeover_and_tears_the_lab_down()
+    {
+        var dir = "/var/lib/opensvc-lab-demo";
+        var r = await ProcessRunner.RunAsync("dotnet", [AgentProcess.OpensvcDll, "demo", "--no-wait"], new ProcessRunOptions
+        {
+            Timeout = TimeSpan.FromMinutes(15),
+            Environment = new Dictionary<string, string> { ["LAB_PREFIX"] = "osd", ["LAB_SUBNET"] = "10.211.0", ["LAB_DIR"] = dir },
+        });
+        output.WriteLine(r.StdOut + r.StdErr);
+
+        r.ExitCode.Should().Be(0, r.StdErr);
+        r.StdOut.Should().MatchRegex(@"run [0-9a-f]{8} completed .*\n.*\n\[demo +\d+s\] the primary site goes away", "the sync completed before the drill");
+        r.StdOut.Should().Contain("takeover svc1 on n3, 5 steps")
+            .And.Contain("reason: DR drill: the demo takes svc1 over on n3")
+            .And.Contain("on n3, /srv/svc1/data/hello.txt says: written on n1 at")
+            .And.Contain("(the httpd container, now on n3) answers: opensvc lab")
+            .And.Contain("dashboard (operator): http://10.211.0.11:7480/hangfire?access_token=")
+            .And.Contain("lab down: nothing left running");
+        (await ProcessRunner.RunAsync("ip", ["link", "show", "osdbr0"])).Succeeded.Should().BeFalse("the demo's lab bridge is gone");
+    }
+}
