@@ -222,6 +222,8 @@ public static class ServiceCommands
     {
         var reported = new HashSet<(int, StepStatus, int)>();
         var started = DateTimeOffset.UtcNow;
+        // Counted as lines are printed, in step order, so "[n/m]" never runs ahead of the lines above it.
+        var done = 0;
         while (true)
         {
             var (run, _) = await client.FindRunAsync(runId.ToString(), ct).ConfigureAwait(false);
@@ -232,7 +234,8 @@ public static class ServiceCommands
                 if (s.Status is StepStatus.Pending or StepStatus.Scheduled || !reported.Add((s.Step.Index, s.Status, s.Attempt)))
                     continue;
                 var what = $"{RunDecider.ActionName(s.Step.Action)} {s.Step.Rid}{(s.Step.Target is { } t ? $" to {t}" : "")}";
-                var done = run.Steps.Count(x => x.Status is StepStatus.Succeeded or StepStatus.Compensated);
+                if (s.Status is StepStatus.Succeeded or StepStatus.Compensated)
+                    done++;
                 Console.WriteLine(s.Status switch
                 {
                     StepStatus.Running => $"  [{done}/{run.Steps.Count}] {s.Step.Node,-6} {what} ... (attempt {s.Attempt}, {RunTimeline.Duration(DateTimeOffset.UtcNow - started)} elapsed)",
