@@ -14,9 +14,13 @@ fi
 
 results=$(mktemp -d)
 cleanup() {
-  # Test processes start private PostgreSQL clusters under /tmp; make sure none outlives the run.
+  # Test processes start private PostgreSQL clusters under /tmp (named after their pid); make sure none outlives
+  # the run, but leave those of test processes still running (another checkout's tests on this machine).
   for data in /tmp/opensvc-tests-pg-*/pgdata; do
     [ -d "$data" ] || continue
+    owner="${data%/pgdata}"
+    owner="${owner##*-}"
+    if [[ $owner =~ ^[0-9]+$ ]] && kill -0 "$owner" 2>/dev/null; then continue; fi
     runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl stop -D "$data" -m immediate >/dev/null 2>&1 || true
     rm -rf "$(dirname "$data")"
   done
