@@ -21,6 +21,30 @@ public class PlannerSyncTests
     }
 
     [Fact]
+    public void a_docker_sync_into_a_private_dockerd_is_preceded_on_each_target_by_its_prepare_receive_step()
+    {
+        var svc = new ServiceView("priv", Topology.Failover, [N1, N2], [N3],
+            new Dictionary<NodeName, IReadOnlyList<ResourceView>>
+            {
+                [N1] =
+                [
+                    new(Rid("sync#0"), "sync.docker") { Targets = SyncTargets.All, Optional = true, PreparesTarget = true },
+                    new(Rid("sync#1"), "sync.rsync") { Targets = SyncTargets.DrpNodes, Optional = true },
+                ],
+            });
+
+        var plan = Planner.Plan(svc, Sync(N1), Cluster((N1, Status.Up))).Accepted().Plan;
+
+        plan.Steps.Select(s => $"{s.Node} {PlanPrinter.Name(s.Action)} {s.Rid}{(s.Target is { } t ? $" to {t}" : "")}").Should().Equal(
+            "n2 prepare-receive sync#0", "n1 sync sync#0 to n2",
+            "n3 prepare-receive sync#0", "n1 sync sync#0 to n3",
+            "n1 sync sync#1 to n3");
+        plan.Steps.Select(s => s.WaitsFor.SingleOrDefault(-1)).Should().Equal([-1, 0, 1, 2, 3], "one chain: each send right after its target got ready");
+        plan.Steps.Where(s => s.Action == ResourceAction.PrepareReceive).Should()
+            .OnlyContain(s => s.Policy == StepPolicies.PrepareReceive && s.Compensation == null && s.Optional);
+    }
+
+    [Fact]
     public void sync_of_one_rid_sends_only_that_resource()
     {
         var plan = Planner.Plan(FailoverDockerBtrfs(), Sync(N1) with { SyncRid = Rid("sync#1") }, Cluster((N1, Status.Up))).Accepted().Plan;
