@@ -72,17 +72,21 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         else
         {
             log.Add($"sending {string.Join(", ", missing)} to {target} ({remoteSocket})");
-            var load = await connection.RunWithInputAsync(["docker", "-H", $"unix://{remoteSocket}", "load", "-q"], async (stdin, ct) =>
+            // The load and the check that follows it in one round trip (a fixed script; the socket is a positional parameter).
+            var load = await connection.RunWithInputAsync(["sh", "-c", LoadThenListScript, "load", $"unix://{remoteSocket}"], async (stdin, ct) =>
             {
                 await using var tar = await docker.Images.SaveImagesAsync([.. missing], ct).ConfigureAwait(false);
                 return await SyncStep.CopyAsync(tar, stdin, ct).ConfigureAwait(false);
             }, cancellationToken, TimeSpan.FromHours(2)).ConfigureAwait(false);
             bytes = load.BytesSent;
-            if (!load.Succeeded)
+            var marker = load.StdOut.IndexOf(ListMarker, StringComparison.Ordinal);
+            if (marker < 0)
                 throw new StepFailedException($"{rid}: docker load on {target} failed (exit {load.ExitCode}) after {bytes} bytes: {load.Tail()}", string.Join('\n', log));
-            log.Add(load.StdOut.Trim());
-            // Probe again: the step is done only when the target has every image.
-            var after = await RemoteImagesAsync(connection, remoteSocket, rid, cancellationToken).ConfigureAwait(false);
+            log.Add(load.StdOut[..marker].Trim());
+            if (!load.Succeeded)
+                throw new StepFailedException($"{rid}: cannot list the images of the docker daemon at {remoteSocket} on {target} after the load: {load.Tail()}", string.Join('\n', log));
+            // The step is done only when the target has every image.
+            var after = ImageIds.ParseList(load.StdOut[(marker + ListMarker.Length)..]);
             var still = local.Where(kv => !after.Contains(kv.Value)).Select(kv => kv.Key).ToList();
             if (still.Count > 0)
                 throw new StepFailedException($"{rid}: after the load, {target} still lacks {string.Join(", ", still)}", string.Join('\n', log));
@@ -95,6 +99,15 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         metrics["images_missing_locally"] = refs.Count - local.Count;
         return new StepResult(missing.Count > 0, string.Join('\n', log), metrics);
     }
+
+    const string ListMarker = "--- images\n";
+
+    /// <summary>$1 the daemon's socket URI: docker load from stdin, then (only if it succeeded) the ids the daemon holds.</summary>
+    const string LoadThenListScript = """
+        docker -H "$1" load -q || exit
+        echo "--- images"
+        docker -H "$1" images -q --no-trunc
+        """;
 
     static async Task<IReadOnlySet<string>> RemoteImagesAsync(SshConnection connection, string socket, Domain.ResourceId rid, CancellationToken cancellationToken)
     {
