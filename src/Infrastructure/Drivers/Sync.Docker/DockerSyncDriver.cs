@@ -36,27 +36,51 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         if (refs.Count == 0)
             throw new StepFailedException($"{rid}: {context.Service} has no enabled container.docker resource with an image: nothing to sync");
         using var docker = new DockerClientConfiguration(new Uri($"unix://{socket}")).CreateClient();
+        // The SSH handshake runs while the local daemon is asked for the ids.
+        var connecting = SyncStep.ConnectAsync(ssh, target, rid, cancellationToken);
         var local = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var image in refs)
+        try
+        {
+            // A few inspects at a time: one by one, 50 images cost 50 daemon round trips in a row.
+            var ids = new string?[refs.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, refs.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
+            {
+                try
+                {
+                    ids[i] = ImageIds.Normalize((await docker.Images.InspectImageAsync(refs[i], ct).ConfigureAwait(false)).ID);
+                }
+                catch (DockerImageNotFoundException)
+                {
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
+                {
+                    throw new StepFailedException($"{rid}: cannot reach the docker daemon of {context.Service} on {context.LocalNode} at {socket}: {e.Message}");
+                }
+            }).ConfigureAwait(false);
+            for (var i = 0; i < refs.Count; i++)
+            {
+                if (ids[i] is { } id)
+                    local[refs[i]] = id;
+                else
+                    log.Add($"image {refs[i]} is not present on {context.LocalNode} ({socket}): not sent");
+            }
+            if (local.Count == 0)
+                throw new StepFailedException($"{rid}: none of the service's images is present on {context.LocalNode} ({string.Join(", ", refs)}): nothing to send", string.Join('\n', log));
+        }
+        catch
         {
             try
             {
-                var inspect = await docker.Images.InspectImageAsync(image, cancellationToken).ConfigureAwait(false);
-                local[image] = ImageIds.Normalize(inspect.ID);
+                (await connecting.ConfigureAwait(false)).Dispose();
             }
-            catch (DockerImageNotFoundException)
+            catch (Exception e) when (e is StepFailedException or OperationCanceledException)
             {
-                log.Add($"image {image} is not present on {context.LocalNode} ({socket}): not sent");
+                // The local failure is the one reported.
             }
-            catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
-            {
-                throw new StepFailedException($"{rid}: cannot reach the docker daemon of {context.Service} on {context.LocalNode} at {socket}: {e.Message}");
-            }
+            throw;
         }
-        if (local.Count == 0)
-            throw new StepFailedException($"{rid}: none of the service's images is present on {context.LocalNode} ({string.Join(", ", refs)}): nothing to send", string.Join('\n', log));
 
-        using var connection = await SyncStep.ConnectAsync(ssh, target, rid, cancellationToken).ConfigureAwait(false);
+        using var connection = await connecting.ConfigureAwait(false);
         if (sync.DstFs is { } dstfs)
             await SyncStep.RequireMountedAsync(connection, dstfs, $"holds docker_data_dir {resolved.ContainerDataDir}", rid, cancellationToken).ConfigureAwait(false);
 
