@@ -86,7 +86,10 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
 
         var onTarget = ResolvedConfigs.Resolve(context.ConfigText, context.Service, target);
         var remoteSocket = await sockets.TargetSocketAsync(onTarget, connection, cancellationToken).ConfigureAwait(false);
-        var present = await RemoteImagesAsync(connection, remoteSocket, rid, cancellationToken).ConfigureAwait(false);
+        // Listing the target's images also records an up-to-date target (the common case of a periodic sync) in the same round trip.
+        var upToDate = SyncStep.LastSyncOf(context, target, 0, sw, time);
+        var (present, recorded) = await RemoteImagesAsync(connection, remoteSocket, [.. local.Values.Distinct()],
+            SyncState.FileOf(context.Service, rid.ToString(), upToDate), rid, cancellationToken).ConfigureAwait(false);
         var missing = local.Where(kv => !present.Contains(kv.Value)).Select(kv => kv.Key).ToList();
         long bytes = 0;
         if (missing.Count == 0)
@@ -116,7 +119,10 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
                 throw new StepFailedException($"{rid}: after the load, {target} still lacks {string.Join(", ", still)}", string.Join('\n', log));
             log.Add($"sent {missing.Count} image(s) to {target}: {SyncStep.Rate(bytes, sw)}");
         }
-        await SyncStep.RecordAsync(context, target, bytes, sw, connection, time, cancellationToken).ConfigureAwait(false);
+        if (missing.Count == 0 && recorded)
+            await SyncState.WriteLocalAsync(context.Service, rid.ToString(), upToDate, cancellationToken).ConfigureAwait(false);
+        else
+            await SyncStep.RecordAsync(context, target, bytes, sw, connection, time, cancellationToken).ConfigureAwait(false);
         var metrics = SyncStep.Metrics(bytes, sw);
         metrics["images_sent"] = missing.Count;
         metrics["images_present"] = local.Count - missing.Count;
@@ -133,12 +139,34 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         docker -H "$1" images -q --no-trunc
         """;
 
-    static async Task<IReadOnlySet<string>> RemoteImagesAsync(SshConnection connection, string socket, Domain.ResourceId rid, CancellationToken cancellationToken)
+    /// <summary>
+    /// $1 the daemon's socket URI, $2 last_sync dir, $3 its path, $4 its JSON, then the image ids the target needs: prints
+    /// the ids the daemon holds; when it holds every needed one (same rule as <see cref="ImageIds"/>: no sha256: prefix,
+    /// any case), writes the last_sync file (exit 13 if it cannot) and prints "--- recorded".
+    /// </summary>
+    const string ListAndRecordScript = """
+        list=$(docker -H "$1" images -q --no-trunc) || exit
+        printf '%s\n' "$list"
+        dir=$2 file=$3 json=$4
+        shift 4
+        for id in "$@"; do
+          printf '%s\n' "$list" | sed 's/^sha256://' | grep -qixF -e "$id" || exit 0
+        done
+        { mkdir -p "$dir" && printf '%s' "$json" > "$file.tmp" && mv "$file.tmp" "$file"; } || exit 13
+        echo "--- recorded"
+        """;
+
+    static async Task<(IReadOnlySet<string> Present, bool Recorded)> RemoteImagesAsync(
+        SshConnection connection, string socket, IReadOnlyList<string> needed, LastSyncFile upToDate, Domain.ResourceId rid, CancellationToken cancellationToken)
     {
-        var r = await connection.RunAsync(["docker", "-H", $"unix://{socket}", "images", "-q", "--no-trunc"], cancellationToken, TimeSpan.FromMinutes(1)).ConfigureAwait(false);
+        var r = await connection.RunAsync(["sh", "-c", ListAndRecordScript, "list", $"unix://{socket}", upToDate.Dir, upToDate.Path, upToDate.Json, .. needed],
+            cancellationToken, TimeSpan.FromMinutes(1)).ConfigureAwait(false);
+        if (r.ExitCode == 13)
+            throw new StepFailedException($"{rid}: {connection.Node} already has every image but its last_sync file {upToDate.Path} could not be written there: {r.Tail()}");
         if (!r.Succeeded)
             throw new StepFailedException($"{rid}: cannot list the images of the docker daemon at {socket} on {connection.Node}: {r.Tail()}");
-        return ImageIds.ParseList(r.StdOut);
+        var lines = r.StdOut.Split('\n');
+        return (ImageIds.ParseList(string.Join('\n', lines.Where(l => !l.StartsWith("--- ", StringComparison.Ordinal)))), lines.Contains("--- recorded"));
     }
 
     public Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken) =>
