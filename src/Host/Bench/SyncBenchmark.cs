@@ -328,9 +328,23 @@ public static class SyncBenchmark
                 await ShAsync("n1", "btrfs subvolume snapshot -r /srv/bench/top/data /srv/bench/top/rawbench/snap >/dev/null", ct).ConfigureAwait(false);
             }
             await Reset().ConfigureAwait(false);
-            var rawBytes = long.Parse((await ShAsync("n1", "btrfs send -q /srv/bench/top/rawbench/snap | wc -c", ct).ConfigureAwait(false)).StdOut.Trim(), CultureInfo.InvariantCulture);
-            var (raw, driver, driverBytes, first, last) = await RoundsAsync(config, "sync#1", Reset,
-                () => ShAsync("n1", "btrfs send -q /srv/bench/top/rawbench/snap | ssh -F \"$1\" n3 btrfs receive -q /srv/bench/top/rawbench", ct, SshConfig), ct).ConfigureAwait(false);
+            long rawBytes;
+            List<long> raw, driver;
+            long driverBytes, first;
+            ProcessResult last;
+            try
+            {
+                rawBytes = long.Parse((await ShAsync("n1", "btrfs send -q /srv/bench/top/rawbench/snap | wc -c", ct).ConfigureAwait(false)).StdOut.Trim(), CultureInfo.InvariantCulture);
+                (raw, driver, driverBytes, first, last) = await RoundsAsync(config, "sync#1", Reset,
+                    () => ShAsync("n1", "btrfs send -q /srv/bench/top/rawbench/snap | ssh -F \"$1\" n3 btrfs receive -q /srv/bench/top/rawbench", ct, SshConfig), ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                // The payload lives in the lab's svc1 "data" subvolume, which the sync tests send too: leave none of it behind.
+                await ShAsync("n1", "rm -f /srv/bench/data/bench-blob", ct).ConfigureAwait(false);
+                await ShAsync("n1", purge, ct).ConfigureAwait(false);
+                await ShAsync("n3", purge, ct).ConfigureAwait(false);
+            }
             if (Metric(last, "full") != 1)
                 throw new UserError("bench: the btrfs driver did not do a full send", ExitCodes.Failed);
             // Where the driver's time goes (last run): its rotate phase includes the placement snapshot, whose transaction
