@@ -24,7 +24,11 @@ public static class SyncExecCommand
         var target = new Option<string?>("--target") { Description = "receiving node (sync)" };
         var node = new Option<string?>("--node") { Description = "this node's name (default: OPENSVC_NODENAME, else the short host name)" };
         var repeat = new Option<int>("--repeat") { Description = "run the step N times in this process and report the last (warm, as in a long-running agent)", DefaultValueFactory = _ => 1 };
-        var exec = new Command("exec", "Run one sync driver step locally (hidden; tests and debugging)") { config, service, rid, action, target, node, repeat };
+        var serve = new Option<bool>("--serve")
+        {
+            Description = "run the step once per line read on stdin, printing each result then a 'step-done' line (a warm process, as a long-running agent; for benchmarks)",
+        };
+        var exec = new Command("exec", "Run one sync driver step locally (hidden; tests and debugging)") { config, service, rid, action, target, node, repeat, serve };
         exec.SetAction(async (p, ct) =>
         {
             var file = p.GetValue(config)!;
@@ -61,32 +65,48 @@ public static class SyncExecCommand
                 ? ParseNode(p.GetValue(target) ?? throw new UserError("--target is required for a sync"), "--target")
                 : null;
             var step = new PlanStep(1, local, resourceId, resource.Driver, verb, [], StepPolicy.Default, Target: to);
-            try
+            if (p.GetValue(serve))
             {
-                var result = await driver.ExecuteAsync(verb, new StepContext(Guid.NewGuid(), name, step, 1, text, local), ct).ConfigureAwait(false);
-                for (var i = 1; i < Math.Clamp(p.GetValue(repeat), 1, 100); i++)
+                // One step per stdin line, in this one process: what a long-running agent pays per step (no process start, no JIT).
+                while (await Console.In.ReadLineAsync(ct).ConfigureAwait(false) is not null)
                 {
-                    Console.WriteLine($"run {i}: duration_ms={result.Metrics?.GetValueOrDefault("duration_ms")} bytes_sent={result.Metrics?.GetValueOrDefault("bytes_sent")}");
-                    result = await driver.ExecuteAsync(verb, new StepContext(Guid.NewGuid(), name, step, 1, text, local), ct).ConfigureAwait(false);
+                    var code = await RunStepAsync(driver, name, step, text, local, 1, ct).ConfigureAwait(false);
+                    Console.WriteLine($"step-done exit={code}");
+                    await Console.Out.FlushAsync(ct).ConfigureAwait(false);
                 }
-                Console.WriteLine(result.Output);
-                Console.WriteLine($"changed={result.Changed.ToString().ToLowerInvariant()}");
-                foreach (var (k, v) in result.Metrics ?? new Dictionary<string, long>())
-                    Console.WriteLine($"metric {k}={v}");
                 return ExitCodes.Ok;
             }
-            catch (StepFailedException e)
-            {
-                if (e.Output.Length > 0)
-                    Console.WriteLine(e.Output);
-                Console.Error.WriteLine($"opensvc: {e.Message}");
-                return ExitCodes.Failed;
-            }
+            return await RunStepAsync(driver, name, step, text, local, p.GetValue(repeat), ct).ConfigureAwait(false);
         });
         exec.Hidden = true;
         var group = new Command("sync", "Sync driver tools") { exec };
         group.Hidden = true;
         return group;
+    }
+
+    static async Task<int> RunStepAsync(IResourceDriver driver, string name, PlanStep step, string text, NodeName local, int repeat, CancellationToken ct)
+    {
+        try
+        {
+            var result = await driver.ExecuteAsync(step.Action, new StepContext(Guid.NewGuid(), name, step, 1, text, local), ct).ConfigureAwait(false);
+            for (var i = 1; i < Math.Clamp(repeat, 1, 100); i++)
+            {
+                Console.WriteLine($"run {i}: duration_ms={result.Metrics?.GetValueOrDefault("duration_ms")} bytes_sent={result.Metrics?.GetValueOrDefault("bytes_sent")}");
+                result = await driver.ExecuteAsync(step.Action, new StepContext(Guid.NewGuid(), name, step, 1, text, local), ct).ConfigureAwait(false);
+            }
+            Console.WriteLine(result.Output);
+            Console.WriteLine($"changed={result.Changed.ToString().ToLowerInvariant()}");
+            foreach (var (k, v) in result.Metrics ?? new Dictionary<string, long>())
+                Console.WriteLine($"metric {k}={v}");
+            return ExitCodes.Ok;
+        }
+        catch (StepFailedException e)
+        {
+            if (e.Output.Length > 0)
+                Console.WriteLine(e.Output);
+            Console.Error.WriteLine($"opensvc: {e.Message}");
+            return ExitCodes.Failed;
+        }
     }
 
     static NodeName ParseNode(string text, string option) =>

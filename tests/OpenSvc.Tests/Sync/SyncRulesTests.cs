@@ -99,6 +99,16 @@ public sealed class MountInfoTests
     [InlineData("/srv/svc1/docker/data", false)]
     public void only_an_exact_mount_point_counts_as_mounted(string path, bool mounted) =>
         (MountInfo.At(MountInfo.Parse(Sample), path) is not null).Should().Be(mounted);
+
+    [Theory]
+    [InlineData("/srv/plain", "/srv/plain")]
+    [InlineData("/srv/my data", "/srv/my\\040data")]
+    [InlineData("/srv/a\tb\\c\nd", "/srv/a\\011b\\134c\\012d")]
+    public void a_path_is_escaped_as_mountinfo_writes_it_so_a_script_can_compare_fields(string path, string escaped)
+    {
+        MountInfo.Escape(path).Should().Be(escaped);
+        MountInfo.Parse($"1 1 0:1 / {MountInfo.Escape(path)} rw - btrfs /dev/x rw")[0].MountPoint.Should().Be(path);
+    }
 }
 
 public sealed class SyncStateTests

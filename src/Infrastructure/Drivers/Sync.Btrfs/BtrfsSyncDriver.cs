@@ -43,29 +43,25 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         var resolved = ResolvedConfigs.For(context);
         var snap = BtrfsSend.SnapshotName(src.Subvolume);
 
-        // Sender side: the label among this node's filesystems, top level mounted privately, snapshot next.
-        var localDev = await DeviceForLabelAsync(local, src.Label, ConfiguredDevices(resolved), mountedOnly: false, rid, cancellationToken).ConfigureAwait(false);
-        var root = $"{SyncPaths.Var().TrimEnd('/')}/btrfs/{src.Label}";
-        await MountTopLevelAsync(local, localDev, root, rid, cancellationToken).ConfigureAwait(false);
-        var work = $"{root}/.osync/{context.Service}/{rid}/{target}";
-        await local.CheckedAsync(["mkdir", "-p", $"{work}/next", $"{work}/last"], cancellationToken).ConfigureAwait(false);
-        if (await ShowAsync(local, $"{work}/next/{snap}", cancellationToken).ConfigureAwait(false) is not null)
-            await local.CheckedAsync(["btrfs", "subvolume", "delete", $"{work}/next/{snap}"], cancellationToken).ConfigureAwait(false);
-        if (await ShowAsync(local, $"{root}/{src.Subvolume.Trim('/')}", cancellationToken).ConfigureAwait(false) is null)
-            throw new StepFailedException($"{rid}: subvolume {src.Subvolume} does not exist in btrfs {src.Label} ({localDev}) on {context.LocalNode}");
-        await local.CheckedAsync(["btrfs", "subvolume", "snapshot", "-r", $"{root}/{src.Subvolume.Trim('/')}", $"{work}/next/{snap}"], cancellationToken).ConfigureAwait(false);
-        var localLast = await ShowAsync(local, $"{work}/last/{snap}", cancellationToken).ConfigureAwait(false);
-
-        // Target side: the dst label must be a filesystem the target has mounted (its standby fs), same layout.
-        using var connection = await SyncStep.ConnectAsync(ssh, target, rid, cancellationToken).ConfigureAwait(false);
-        var remote = new RemoteShellOf(connection);
-        var onTarget = ResolvedConfigs.Resolve(context.ConfigText, context.Service, target);
-        var remoteDev = await DeviceForLabelAsync(remote, dst.Label, ConfiguredDevices(onTarget), mountedOnly: true, rid, cancellationToken).ConfigureAwait(false);
-        var remoteRoot = $"{SyncPaths.Var().TrimEnd('/')}/btrfs/{dst.Label}";
-        await MountTopLevelAsync(remote, remoteDev, remoteRoot, rid, cancellationToken).ConfigureAwait(false);
-        var remoteWork = $"{remoteRoot}/.osync/{context.Service}/{rid}";
-        var probe = await remote.CheckedAsync(["sh", "-c", PrepareTargetScript, "prepare", remoteWork, snap], cancellationToken).ConfigureAwait(false);
-        var remoteLast = probe.Contains("UUID:", StringComparison.Ordinal) ? BtrfsSend.ParseShow(probe) : null;
+        // The two sides prepare at the same time: the sender resolves its label and takes the snapshot while the target,
+        // in one round trip, resolves its label, mounts its top level and prepares its work dirs.
+        var sender = PrepareSenderAsync(local, src, snap, resolved, context, target, cancellationToken);
+        var receiver = PrepareTargetAsync(context, target, dst, snap, cancellationToken);
+        try
+        {
+            await Task.WhenAll(sender, receiver).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (receiver.IsCompletedSuccessfully)
+                receiver.Result.Connection.Dispose();
+            if (sender.IsFaulted)
+                await sender.ConfigureAwait(false);
+            throw;
+        }
+        var (localDev, work, localLast) = sender.Result;
+        var (connection, remoteDev, remoteRoot, remoteWork, remoteLast, remoteMounts) = receiver.Result;
+        using var connectionScope = connection;
 
         var prepared = sw.ElapsedMilliseconds;
         var decision = BtrfsSend.Decide(localLast, remoteLast);
@@ -76,64 +72,173 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         ProcessResult? sent = null;
         var received = await connection.RunWithInputAsync(["btrfs", "receive", $"{remoteWork}/next"], async (stdin, ct) =>
         {
-            await using var sender = ProcessRunner.StartStreaming("btrfs", send, new ProcessRunOptions { Timeout = TimeSpan.FromHours(24) });
-            var n = await SyncStep.CopyAsync(sender.StandardOutput, stdin, ct).ConfigureAwait(false);
-            sent = await sender.WaitAsync(ct).ConfigureAwait(false);
+            await using var process = ProcessRunner.StartStreaming("btrfs", send, new ProcessRunOptions { Timeout = TimeSpan.FromHours(24) });
+            var n = await SyncStep.CopyAsync(process.StandardOutput, stdin, ct).ConfigureAwait(false);
+            sent = await process.WaitAsync(ct).ConfigureAwait(false);
             return n;
         }, cancellationToken, TimeSpan.FromHours(24)).ConfigureAwait(false);
         var bytes = received.BytesSent;
-        if (sent is { Succeeded: false } || sent is null)
-            throw new StepFailedException($"{rid}: btrfs {string.Join(' ', send)} failed on {context.LocalNode}: {sent?.Tail() ?? "did not finish"}", string.Join('\n', log));
+        // The first failure is the cause: a failed send truncates the receive's stream; a failed receive stops the feeding.
+        if (sent is { Succeeded: false })
+            throw new StepFailedException($"{rid}: btrfs {string.Join(' ', send)} failed on {context.LocalNode}: {sent.Tail()}", string.Join('\n', log));
         if (!received.Succeeded)
             throw new StepFailedException($"{rid}: btrfs receive on {target} failed (exit {received.ExitCode}) after {bytes} bytes: {received.Tail()}", string.Join('\n', log));
+        if (sent is null)
+            throw new StepFailedException($"{rid}: btrfs {string.Join(' ', send)} on {context.LocalNode} did not finish", string.Join('\n', log));
 
         var transferred = sw.ElapsedMilliseconds;
-        // Target rotation and placement in one round trip: the received snapshot becomes the parent of the next
-        // increment (read-only subvolumes cannot be renamed, so the directories holding them rotate, as in OpenSVC),
-        // and a writable snapshot of it replaces dst.
+        // Target rotation, placement, remount and last_sync in one round trip: the received snapshot becomes the parent of the
+        // next increment (read-only subvolumes cannot be renamed, so the directories holding them rotate, as in OpenSVC), a
+        // writable snapshot of it replaces dst, and the target's standby fs mounts of dst (read before the transfer) are
+        // remounted so they show the new copy.
         var dstPath = $"{remoteRoot}/{dst.Subvolume.Trim('/')}";
-        // The target's standby fs may mount dst itself: such mounts would keep showing the replaced copy.
-        var dstMounts = (await remote.MountsAsync(cancellationToken).ConfigureAwait(false))
+        var dstMounts = remoteMounts
             .Where(m => m.FsType == "btrfs" && m.Source == remoteDev && MountsSubvolume(m, dst.Subvolume)).Select(m => m.MountPoint).ToList();
-        var placed = await remote.RunAsync(["sh", "-c", RotateAndPlaceScript, "rotate", remoteWork, snap, dstPath], cancellationToken).ConfigureAwait(false);
+        var record = SyncStep.LastSyncOf(context, target, bytes, sw, time);
+        var file = SyncState.FileOf(context.Service, rid.ToString(), record);
+        var placed = await connection.RunAsync(
+            ["sh", "-c", RotateAndPlaceScript, "rotate", remoteWork, snap, dstPath, remoteDev, dst.Subvolume.Trim('/'), file.Dir, file.Path, file.Json, .. dstMounts],
+            cancellationToken, TimeSpan.FromMinutes(2)).ConfigureAwait(false);
+        var remounts = placed.StdOut.Split('\n').Where(l => l.StartsWith("remount ", StringComparison.Ordinal)).ToList();
+        for (var i = 0; i < remounts.Count && i < dstMounts.Count; i++)
+            log.Add(remounts[i] == "remount ok"
+                ? $"remounted {dstMounts[i]} on {target} so it shows the new copy"
+                : $"WARNING: {dstMounts[i]} on {target} still shows the previous copy of {dst} ({remounts[i]["remount ".Length..]}); remount it before starting the service there");
         if (!placed.Succeeded)
-            throw new StepFailedException($"{rid}: the data reached {target} but could not be placed at {dst} ({dstPath}): {placed.Tail}", string.Join('\n', log));
-        foreach (var mountPoint in dstMounts)
-        {
-            var umount = await remote.RunAsync(["umount", mountPoint], cancellationToken).ConfigureAwait(false);
-            var mount = umount.Succeeded
-                ? await remote.RunAsync(["mount", "-t", "btrfs", "-o", $"subvol={dst.Subvolume.Trim('/')}", remoteDev, mountPoint], cancellationToken).ConfigureAwait(false)
-                : umount;
-            log.Add(mount.Succeeded
-                ? $"remounted {mountPoint} on {target} so it shows the new copy"
-                : $"WARNING: {mountPoint} on {target} still shows the previous copy of {dst} (remount failed: {mount.Tail}); remount it before starting the service there");
-        }
+            throw new StepFailedException(placed.ExitCode == LastSyncWriteFailed
+                ? $"{rid}: the data reached {target} and was placed at {dst}, but its last_sync file {file.Path} could not be written there: {placed.Tail()}"
+                : $"{rid}: the data reached {target} but could not be placed at {dst} ({dstPath}): {placed.Tail()}", string.Join('\n', log));
 
-        // Sender rotation, after the target holds the new parent.
-        if (localLast is not null)
-            await local.CheckedAsync(["btrfs", "subvolume", "delete", $"{work}/last/{snap}"], cancellationToken).ConfigureAwait(false);
-        await local.CheckedAsync(["rm", "-rf", $"{work}/last"], cancellationToken).ConfigureAwait(false);
-        await local.CheckedAsync(["mv", $"{work}/next", $"{work}/last"], cancellationToken).ConfigureAwait(false);
-        await local.CheckedAsync(["mkdir", "-p", $"{work}/next"], cancellationToken).ConfigureAwait(false);
+        // Sender rotation, after the target holds the new parent; then the sender's own last_sync file.
+        await local.CheckedAsync(["sh", "-c", RotateSenderScript, "rotate", work, snap], cancellationToken).ConfigureAwait(false);
+        await SyncState.WriteLocalAsync(context.Service, rid.ToString(), record, cancellationToken).ConfigureAwait(false);
 
         log.Add($"placed at {dst} ({dstPath}) on {target}: {SyncStep.Rate(bytes, sw)}; phases: prepare {prepared} ms, transfer {transferred - prepared} ms, rotate and place {sw.ElapsedMilliseconds - transferred} ms");
-        await SyncStep.RecordAsync(context, target, bytes, sw, connection, time, cancellationToken).ConfigureAwait(false);
         var metrics = SyncStep.Metrics(bytes, sw);
         metrics["full"] = decision.Mode == SendMode.Full ? 1 : 0;
         return new StepResult(true, string.Join('\n', log), metrics);
     }
 
+    /// <summary>Sender side: the label among this node's filesystems, top level mounted privately, snapshot next, last's info.</summary>
+    static async Task<(string Dev, string Work, SubvolumeInfo? Last)> PrepareSenderAsync(
+        LocalShell local, BtrfsVolume src, string snap, ResolvedService resolved, StepContext context, NodeName target, CancellationToken cancellationToken)
+    {
+        var rid = context.Step.Rid;
+        var mounts = await local.MountsAsync(cancellationToken).ConfigureAwait(false);
+        var dev = await DeviceForLabelAsync(local, mounts, src.Label, ConfiguredDevices(resolved), rid, cancellationToken).ConfigureAwait(false);
+        var root = $"{SyncPaths.Var().TrimEnd('/')}/btrfs/{src.Label}";
+        await MountTopLevelAsync(local, mounts, dev, root, rid, cancellationToken).ConfigureAwait(false);
+        var work = $"{root}/.osync/{context.Service}/{rid}/{target}";
+        var r = await local.RunAsync(["sh", "-c", PrepareSenderScript, "prepare", work, snap, $"{root}/{src.Subvolume.Trim('/')}"], cancellationToken).ConfigureAwait(false);
+        if (r.ExitCode == NoSource)
+            throw new StepFailedException($"{rid}: subvolume {src.Subvolume} does not exist in btrfs {src.Label} ({dev}) on {context.LocalNode}");
+        if (!r.Succeeded)
+            throw new StepFailedException($"{rid}: preparing the snapshot of {src} on {context.LocalNode} failed (exit {r.ExitCode}): {r.Tail}");
+        var last = r.StdOut.Contains("UUID:", StringComparison.Ordinal) ? BtrfsSend.ParseShow(r.StdOut) : null;
+        return (dev, work, last);
+    }
+
+    /// <summary>
+    /// Target side, one round trip after the connection: the dst label must be a filesystem the target has mounted (its
+    /// standby fs); its top level is mounted at the same place as on the sender and the work dirs are prepared.
+    /// </summary>
+    async Task<(SshConnection Connection, string Dev, string Root, string Work, SubvolumeInfo? Last, IReadOnlyList<MountEntry> Mounts)> PrepareTargetAsync(
+        StepContext context, NodeName target, BtrfsVolume dst, string snap, CancellationToken cancellationToken)
+    {
+        var rid = context.Step.Rid;
+        var connection = await SyncStep.ConnectAsync(ssh, target, rid, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var root = $"{SyncPaths.Var().TrimEnd('/')}/btrfs/{dst.Label}";
+            var work = $"{root}/.osync/{context.Service}/{rid}";
+            var r = await connection.RunAsync(["sh", "-c", PrepareTargetScript, "prepare", dst.Label, root, MountInfo.Escape(root), work, snap],
+                cancellationToken, TimeSpan.FromMinutes(2)).ConfigureAwait(false);
+            var probe = TargetProbe.Parse(r.StdOut);
+            var mounted = probe.Mounts.Where(m => m.FsType == "btrfs" && m.Source.StartsWith('/')).Select(m => m.Source).Distinct().ToList();
+            switch (r.ExitCode)
+            {
+                case 0:
+                    break;
+                case LabelNotFound when probe.Matches.Count == 0:
+                    throw new StepFailedException(
+                        $"{rid}: no btrfs labelled {dst.Label} is mounted on {target} " +
+                        $"(btrfs mounted there: {(mounted.Count == 0 ? "none" : string.Join(", ", mounted))}): refusing to sync; start the service's standby fs on {target} first",
+                        permanent: true);
+                case LabelNotFound:
+                    throw new StepFailedException($"{rid}: several btrfs devices labelled {dst.Label} on {target}: {string.Join(", ", probe.Matches)}; refusing to guess");
+                case RootTaken:
+                    var holder = probe.RootHolder.Split(' ');
+                    throw new StepFailedException(holder.Length == 3
+                        ? $"{rid}: {root} on {target} already holds {holder[1]} ({holder[0]}, {holder[2]}), not the top level of {probe.Matches.FirstOrDefault()}"
+                        : $"{rid}: {root} on {target} already holds {probe.RootHolder}, not the top level of {probe.Matches.FirstOrDefault()}");
+                default:
+                    throw new StepFailedException($"{rid}: preparing {target} to receive {dst} failed (exit {r.ExitCode}): {r.Tail()}");
+            }
+            var last = probe.Last.Contains("UUID:", StringComparison.Ordinal) ? BtrfsSend.ParseShow(probe.Last) : null;
+            return (connection, probe.Matches[0], root, work, last, probe.Mounts);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    const int NoSource = 10;
+    const int LabelNotFound = 11;
+    const int RootTaken = 12;
+    const int LastSyncWriteFailed = 13;
+
     // Fixed scripts: configuration values reach them only as positional parameters ("$1"...), never in the text.
 
-    /// <summary>$1 work dir, $2 snapshot name: create the work dirs, drop a stale next, print `show` of last if any.</summary>
-    const string PrepareTargetScript = """
+    /// <summary>
+    /// $1 work dir, $2 snapshot name, $3 source subvolume path: work dirs, a stale next dropped, the read-only snapshot
+    /// next taken, then `show` of last if there is one.
+    /// </summary>
+    const string PrepareSenderScript = """
         set -e
+        btrfs subvolume show "$3" >/dev/null 2>&1 || exit 10
         mkdir -p "$1/next" "$1/last"
         if btrfs subvolume show "$1/next/$2" >/dev/null 2>&1; then btrfs subvolume delete "$1/next/$2" >/dev/null; fi
+        btrfs subvolume snapshot -r "$3" "$1/next/$2" >/dev/null
         btrfs subvolume show "$1/last/$2" 2>/dev/null || true
         """;
 
-    /// <summary>$1 work dir, $2 snapshot name, $3 dst path: rotate next to last, then replace dst with a writable snapshot of last.</summary>
+    /// <summary>
+    /// $1 label, $2 top-level mount point, $3 the same as mountinfo escapes it, $4 work dir, $5 snapshot name. Prints this
+    /// namespace's mountinfo and the label of every mounted btrfs device; exits 11 unless exactly one has the label, 12 when
+    /// $2 holds something other than that device's top level; else mounts the top level there (unless it already is),
+    /// prepares the work dirs, drops a stale next and prints `show` of last if there is one.
+    /// </summary>
+    const string PrepareTargetScript = """
+        set -e
+        cat /proc/self/mountinfo
+        echo "--- labels"
+        dev= n=0
+        for d in $(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "btrfs" && substr($(i + 2), 1, 1) == "/") print $(i + 2); break } }' /proc/self/mountinfo | sort -u); do
+          l=$(btrfs filesystem label "$d" 2>/dev/null) || continue
+          if [ "$l" = "$1" ]; then echo "match $d"; dev=$d; n=$((n + 1)); fi
+        done
+        [ "$n" = 1 ] || exit 11
+        at=$(MP="$3" awk '{ for (i = 7; i < NF; i++) if ($i == "-") break; if ($5 == ENVIRON["MP"]) at = $(i + 1) " " $(i + 2) " " $4 } END { print at }' /proc/self/mountinfo)
+        if [ -n "$at" ]; then
+          if [ "$at" != "btrfs $dev /" ]; then echo "--- root $at"; exit 12; fi
+        else
+          mkdir -p "$2"
+          mount -t btrfs -o subvolid=5 "$dev" "$2"
+          mount --make-private "$2"
+        fi
+        mkdir -p "$4/next" "$4/last"
+        if btrfs subvolume show "$4/next/$5" >/dev/null 2>&1; then btrfs subvolume delete "$4/next/$5" >/dev/null; fi
+        echo "--- last"
+        btrfs subvolume show "$4/last/$5" 2>/dev/null || true
+        """;
+
+    /// <summary>
+    /// $1 work dir, $2 snapshot name, $3 dst path, $4 device, $5 dst subvolume, $6 last_sync dir, $7 last_sync path, $8 its
+    /// JSON, then the mount points of dst to remount: rotate next to last, replace dst with a writable snapshot of last,
+    /// remount (one "remount ok" / "remount failed: ..." line each, never fatal), then write the last_sync file (exit 13 if not).
+    /// </summary>
     const string RotateAndPlaceScript = """
         set -e
         if ! btrfs subvolume show "$3" >/dev/null 2>&1 && [ -e "$3" ]; then echo "$3 exists and is not a subvolume: refusing to replace it" >&2; exit 3; fi
@@ -145,7 +250,45 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         btrfs subvolume snapshot "$1/last/$2" "$3.osync-new" >/dev/null
         if btrfs subvolume show "$3" >/dev/null 2>&1; then btrfs subvolume delete "$3" >/dev/null; fi
         mv "$3.osync-new" "$3"
+        dev=$4 subvol=$5 dir=$6 file=$7 json=$8
+        shift 8
+        for mp in "$@"; do
+          if out=$(umount "$mp" 2>&1) && out=$(mount -t btrfs -o "subvol=$subvol" "$dev" "$mp" 2>&1); then
+            echo "remount ok"
+          else
+            echo "remount failed: $(printf '%s' "$out" | tr '\n' ' ')"
+          fi
+        done
+        { mkdir -p "$dir" && printf '%s' "$json" > "$file.tmp" && mv "$file.tmp" "$file"; } || exit 13
         """;
+
+    /// <summary>$1 work dir, $2 snapshot name: the sender's rotation once the target holds the new parent.</summary>
+    const string RotateSenderScript = """
+        set -e
+        if btrfs subvolume show "$1/last/$2" >/dev/null 2>&1; then btrfs subvolume delete "$1/last/$2" >/dev/null; fi
+        rm -rf "$1/last"
+        mv "$1/next" "$1/last"
+        mkdir -p "$1/next"
+        """;
+
+    /// <summary>What <see cref="PrepareTargetScript"/> printed: the target's mounts, the labelled devices, who holds the root, last's `show`.</summary>
+    sealed record TargetProbe(IReadOnlyList<MountEntry> Mounts, IReadOnlyList<string> Matches, string RootHolder, string Last)
+    {
+        public static TargetProbe Parse(string output)
+        {
+            var lines = output.Split('\n');
+            var labels = Array.IndexOf(lines, "--- labels");
+            var mounts = MountInfo.Parse(string.Join('\n', labels < 0 ? lines : lines[..labels]));
+            var matches = lines.Where(l => l.StartsWith("match ", StringComparison.Ordinal)).Select(l => Unescape(l["match ".Length..])).ToList();
+            var root = lines.FirstOrDefault(l => l.StartsWith("--- root ", StringComparison.Ordinal)) is { } r ? r["--- root ".Length..] : "";
+            var last = Array.IndexOf(lines, "--- last");
+            return new TargetProbe(mounts, matches, root, last < 0 ? "" : string.Join('\n', lines[(last + 1)..]));
+        }
+
+        /// <summary>A device as mountinfo wrote it, back to its path (the same rule as <see cref="MountInfo.Parse"/>).</summary>
+        static string Unescape(string field) =>
+            MountInfo.Parse($"1 1 0:1 / /x rw - btrfs {field} rw").FirstOrDefault()?.Source ?? field;
+    }
 
     /// <summary>A mount of the subvolume (also one already replaced: mountinfo then shows its root as "/data//deleted").</summary>
     static bool MountsSubvolume(MountEntry mount, string subvolume)
@@ -158,28 +301,19 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         service.Resources.OfType<FsResource>().Where(f => !f.Disabled && f.Dev is not null).Select(f => f.Dev!);
 
     /// <summary>
-    /// The block device of the btrfs labelled <paramref name="label"/> among the filesystems this node uses:
-    /// btrfs mounted in its own mount namespace, plus (sender only) the service's configured fs devices.
+    /// The sender's block device of the btrfs labelled <paramref name="label"/> among the filesystems this node uses: btrfs
+    /// mounted in its own mount namespace, plus the service's configured fs devices. (The target's rule, mounted ones only,
+    /// is in <see cref="PrepareTargetScript"/>.)
     /// </summary>
-    static async Task<string> DeviceForLabelAsync(INodeShell shell, string label, IEnumerable<string> configured, bool mountedOnly, ResourceId rid, CancellationToken cancellationToken)
+    static async Task<string> DeviceForLabelAsync(INodeShell shell, IReadOnlyList<MountEntry> mounts, string label, IEnumerable<string> configured, ResourceId rid, CancellationToken cancellationToken)
     {
-        var mounted = (await shell.MountsAsync(cancellationToken).ConfigureAwait(false))
-            .Where(m => m.FsType == "btrfs" && m.Source.StartsWith('/')).Select(m => m.Source).Distinct().ToList();
-        var candidates = mountedOnly ? mounted : mounted.Concat(configured).Distinct().ToList();
-        var matches = new List<string>();
-        foreach (var dev in candidates)
-        {
-            var r = await shell.RunAsync(["btrfs", "filesystem", "label", dev], cancellationToken).ConfigureAwait(false);
-            if (r.Succeeded && r.StdOut.Trim() == label)
-                matches.Add(dev);
-        }
+        var mounted = mounts.Where(m => m.FsType == "btrfs" && m.Source.StartsWith('/')).Select(m => m.Source).Distinct().ToList();
+        var candidates = mounted.Concat(configured).Distinct().ToList();
+        var labels = await Task.WhenAll(candidates.Select(dev => shell.RunAsync(["btrfs", "filesystem", "label", dev], cancellationToken))).ConfigureAwait(false);
+        var matches = candidates.Where((_, i) => labels[i].Succeeded && labels[i].StdOut.Trim() == label).ToList();
         return matches.Count switch
         {
             1 => matches[0],
-            0 when mountedOnly => throw new StepFailedException(
-                $"{rid}: no btrfs labelled {label} is mounted on {shell.Node} " +
-                $"(btrfs mounted there: {(mounted.Count == 0 ? "none" : string.Join(", ", mounted))}): refusing to sync; start the service's standby fs on {shell.Node} first",
-                permanent: true),
             0 => throw new StepFailedException(
                 $"{rid}: no btrfs labelled {label} among the filesystems {shell.Node} uses (mounted: {(mounted.Count == 0 ? "none" : string.Join(", ", mounted))}; configured: {string.Join(", ", configured)})"),
             _ => throw new StepFailedException($"{rid}: several btrfs devices labelled {label} on {shell.Node}: {string.Join(", ", matches)}; refusing to guess"),
@@ -187,9 +321,9 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
     }
 
     /// <summary>Mounts the top-level subvolume of <paramref name="dev"/> at <paramref name="root"/> unless it already is.</summary>
-    static async Task MountTopLevelAsync(INodeShell shell, string dev, string root, ResourceId rid, CancellationToken cancellationToken)
+    static async Task MountTopLevelAsync(INodeShell shell, IReadOnlyList<MountEntry> mounts, string dev, string root, ResourceId rid, CancellationToken cancellationToken)
     {
-        var at = MountInfo.At(await shell.MountsAsync(cancellationToken).ConfigureAwait(false), root);
+        var at = MountInfo.At(mounts, root);
         if (at is not null)
         {
             if (at.FsType == "btrfs" && at.Source == dev && at.Root == "/")
@@ -199,12 +333,6 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         await shell.CheckedAsync(["mkdir", "-p", root], cancellationToken).ConfigureAwait(false);
         await shell.CheckedAsync(["mount", "-t", "btrfs", "-o", "subvolid=5", dev, root], cancellationToken).ConfigureAwait(false);
         await shell.CheckedAsync(["mount", "--make-private", root], cancellationToken).ConfigureAwait(false);
-    }
-
-    static async Task<SubvolumeInfo?> ShowAsync(INodeShell shell, string path, CancellationToken cancellationToken)
-    {
-        var r = await shell.RunAsync(["btrfs", "subvolume", "show", path], cancellationToken).ConfigureAwait(false);
-        return r.Succeeded ? BtrfsSend.ParseShow(r.StdOut) : null;
     }
 
     public Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken) =>

@@ -33,6 +33,20 @@ public static class MountInfo
         return mounts.LastOrDefault(m => Normalize(m.MountPoint) == wanted);
     }
 
+    /// <summary>A path as mountinfo writes it (space, tab, newline and backslash as \ooo octal), to compare with its fields in a script.</summary>
+    public static string Escape(string path)
+    {
+        var sb = new StringBuilder(path.Length);
+        foreach (var c in path)
+        {
+            if (c is ' ' or '\t' or '\n' or '\\')
+                sb.Append('\\').Append(Convert.ToString(c, 8).PadLeft(3, '0'));
+            else
+                sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
     static string Normalize(string path) => path.Length > 1 ? path.TrimEnd('/') : path;
 
     /// <summary>mountinfo escapes space, tab, newline and backslash as \ooo octal.</summary>

@@ -10,6 +10,9 @@ namespace OpenSvc.Infrastructure.Drivers.Sync.Common;
 /// <summary>What a last_sync file records: when a sync of this resource to <see cref="Target"/> last succeeded.</summary>
 public sealed record LastSync(DateTimeOffset At, string Sender, string Target, long Bytes, long DurationMs);
 
+/// <summary>A last_sync file's directory, path and JSON text.</summary>
+public sealed record LastSyncFile(string Dir, string Path, string Json);
+
 /// <summary>
 /// The node-local truth of "last successful sync per (resource, target)", like OpenSVC's last_sync files:
 /// <c>&lt;var&gt;/svc/&lt;name&gt;/&lt;rid&gt;/last_sync_&lt;target&gt;</c>, written on the sender and pushed to the
@@ -37,22 +40,37 @@ public static class SyncState
     /// <summary>Records a success locally, then on the target (same path) through the given connection.</summary>
     public static async Task RecordAsync(string service, string rid, LastSync sync, SshConnection target, CancellationToken cancellationToken)
     {
-        var path = FileFor(service, rid, new NodeName(sync.Target));
-        var text = JsonSerializer.Serialize(sync, Json);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await File.WriteAllTextAsync(path + ".tmp", text, cancellationToken).ConfigureAwait(false);
-        File.Move(path + ".tmp", path, overwrite: true);
-
-        var bytes = Encoding.UTF8.GetBytes(text);
-        var dir = Path.GetDirectoryName(path)!;
-        var r = await target.RunWithInputAsync(["sh", "-c", "mkdir -p \"$1\" && dd of=\"$2.tmp\" status=none && mv \"$2.tmp\" \"$2\"", "last_sync", dir, path],
+        var record = await WriteLocalAsync(service, rid, sync, cancellationToken).ConfigureAwait(false);
+        var bytes = Encoding.UTF8.GetBytes(record.Json);
+        var r = await target.RunWithInputAsync(["sh", "-c", "mkdir -p \"$1\" && dd of=\"$2.tmp\" status=none && mv \"$2.tmp\" \"$2\"", "last_sync", record.Dir, record.Path],
             async (stdin, ct) =>
             {
                 await stdin.WriteAsync(bytes, ct).ConfigureAwait(false);
                 return bytes.Length;
             }, cancellationToken, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         if (!r.Succeeded)
-            throw new StepFailedException($"the data reached {sync.Target} but its last_sync file {path} could not be written there: {r.Tail()}");
+            throw new StepFailedException($"the data reached {sync.Target} but its last_sync file {record.Path} could not be written there: {r.Tail()}");
+    }
+
+    /// <summary>
+    /// Writes the sender's copy and returns what the target's copy needs (same path), for a driver that writes it within a
+    /// command it runs on the target anyway (the fixed script takes the JSON as a positional parameter).
+    /// </summary>
+    public static async Task<LastSyncFile> WriteLocalAsync(string service, string rid, LastSync sync, CancellationToken cancellationToken)
+    {
+        var path = FileFor(service, rid, new NodeName(sync.Target));
+        var text = JsonSerializer.Serialize(sync, Json);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllTextAsync(path + ".tmp", text, cancellationToken).ConfigureAwait(false);
+        File.Move(path + ".tmp", path, overwrite: true);
+        return new LastSyncFile(Path.GetDirectoryName(path)!, path, text);
+    }
+
+    /// <summary>The target's copy of a last_sync file: the same path as on the sender, and its JSON.</summary>
+    public static LastSyncFile FileOf(string service, string rid, LastSync sync)
+    {
+        var path = FileFor(service, rid, new NodeName(sync.Target));
+        return new LastSyncFile(Path.GetDirectoryName(path)!, path, JsonSerializer.Serialize(sync, Json));
     }
 
     /// <summary>

@@ -76,12 +76,14 @@ public static class SyncStep
     }
 
     public static Task RecordAsync(StepContext context, NodeName target, long bytes, Stopwatch sw, SshConnection connection, TimeProvider time, CancellationToken cancellationToken) =>
-        SyncState.RecordAsync(context.Service, context.Step.Rid.ToString(),
-            new LastSync(time.GetUtcNow(), context.LocalNode.Value, target.Value, bytes, sw.ElapsedMilliseconds), connection, cancellationToken);
+        SyncState.RecordAsync(context.Service, context.Step.Rid.ToString(), LastSyncOf(context, target, bytes, sw, time), connection, cancellationToken);
+
+    public static LastSync LastSyncOf(StepContext context, NodeName target, long bytes, Stopwatch sw, TimeProvider time) =>
+        new(time.GetUtcNow(), context.LocalNode.Value, target.Value, bytes, sw.ElapsedMilliseconds);
 
     /// <summary>
     /// Copies a pipeline source into a channel; returns the bytes copied. Reading and writing overlap (a bounded
-    /// queue of buffers between them), so the source and the SSH channel each run at their own pace.
+    /// queue of full buffers between them), so the source and the SSH channel each run at their own pace.
     /// </summary>
     public static async Task<long> CopyAsync(Stream from, Stream to, CancellationToken cancellationToken)
     {
@@ -95,14 +97,21 @@ public static class SyncStep
             {
                 while (true)
                 {
+                    // Fill the whole buffer: sources such as the docker API's chunked stream return ~16 KiB per read, and one
+                    // small write is one small SSH packet (twice the packets, twice the system time of full 32 KiB packets).
                     var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
-                    var n = await from.ReadAsync(buffer.AsMemory(0, size), stop.Token).ConfigureAwait(false);
+                    var n = 0;
+                    int read;
+                    while (n < size && (read = await from.ReadAsync(buffer.AsMemory(n, size - n), stop.Token).ConfigureAwait(false)) > 0)
+                        n += read;
                     if (n == 0)
                     {
                         System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
                         break;
                     }
                     await queue.Writer.WriteAsync((buffer, n), stop.Token).ConfigureAwait(false);
+                    if (n < size)
+                        break;
                 }
                 queue.Writer.Complete();
             }

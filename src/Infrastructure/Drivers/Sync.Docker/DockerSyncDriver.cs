@@ -44,33 +44,60 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         if (refs.Count == 0)
             throw new StepFailedException($"{rid}: {context.Service} has no enabled container.docker resource with an image: nothing to sync");
         using var docker = new DockerClientConfiguration(new Uri($"unix://{socket}")).CreateClient();
+        // The SSH handshake runs while the local daemon is asked for the ids.
+        var connecting = SyncStep.ConnectAsync(ssh, target, rid, cancellationToken);
         var local = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var image in refs)
+        try
+        {
+            // A few inspects at a time: one by one, 50 images cost 50 daemon round trips in a row.
+            var ids = new string?[refs.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, refs.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
+            {
+                try
+                {
+                    ids[i] = ImageIds.Normalize((await docker.Images.InspectImageAsync(refs[i], ct).ConfigureAwait(false)).ID);
+                }
+                catch (DockerImageNotFoundException)
+                {
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
+                {
+                    throw new StepFailedException($"{rid}: cannot reach the docker daemon of {context.Service} on {context.LocalNode} at {socket}: {e.Message}");
+                }
+            }).ConfigureAwait(false);
+            for (var i = 0; i < refs.Count; i++)
+            {
+                if (ids[i] is { } id)
+                    local[refs[i]] = id;
+                else
+                    log.Add($"image {refs[i]} is not present on {context.LocalNode} ({socket}): not sent");
+            }
+            if (local.Count == 0)
+                throw new StepFailedException($"{rid}: none of the service's images is present on {context.LocalNode} ({string.Join(", ", refs)}): nothing to send", string.Join('\n', log));
+        }
+        catch
         {
             try
             {
-                var inspect = await docker.Images.InspectImageAsync(image, cancellationToken).ConfigureAwait(false);
-                local[image] = ImageIds.Normalize(inspect.ID);
+                (await connecting.ConfigureAwait(false)).Dispose();
             }
-            catch (DockerImageNotFoundException)
+            catch (Exception e) when (e is StepFailedException or OperationCanceledException)
             {
-                log.Add($"image {image} is not present on {context.LocalNode} ({socket}): not sent");
+                // The local failure is the one reported.
             }
-            catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
-            {
-                throw new StepFailedException($"{rid}: cannot reach the docker daemon of {context.Service} on {context.LocalNode} at {socket}: {e.Message}");
-            }
+            throw;
         }
-        if (local.Count == 0)
-            throw new StepFailedException($"{rid}: none of the service's images is present on {context.LocalNode} ({string.Join(", ", refs)}): nothing to send", string.Join('\n', log));
 
-        using var connection = await SyncStep.ConnectAsync(ssh, target, rid, cancellationToken).ConfigureAwait(false);
+        using var connection = await connecting.ConfigureAwait(false);
         if (sync.DstFs is { } dstfs)
             await SyncStep.RequireMountedAsync(connection, dstfs, $"holds docker_data_dir {resolved.ContainerDataDir}", rid, cancellationToken).ConfigureAwait(false);
 
         var onTarget = ResolvedConfigs.Resolve(context.ConfigText, context.Service, target);
         var remoteSocket = await sockets.TargetSocketAsync(onTarget, connection, cancellationToken).ConfigureAwait(false);
-        var present = await RemoteImagesAsync(connection, remoteSocket, rid, cancellationToken).ConfigureAwait(false);
+        // Listing the target's images also records an up-to-date target (the common case of a periodic sync) in the same round trip.
+        var upToDate = SyncStep.LastSyncOf(context, target, 0, sw, time);
+        var (present, recorded) = await RemoteImagesAsync(connection, remoteSocket, [.. local.Values.Distinct()],
+            SyncState.FileOf(context.Service, rid.ToString(), upToDate), rid, cancellationToken).ConfigureAwait(false);
         var missing = local.Where(kv => !present.Contains(kv.Value)).Select(kv => kv.Key).ToList();
         long bytes = 0;
         if (missing.Count == 0)
@@ -80,23 +107,30 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         else
         {
             log.Add($"sending {string.Join(", ", missing)} to {target} ({remoteSocket})");
-            var load = await connection.RunWithInputAsync(["docker", "-H", $"unix://{remoteSocket}", "load", "-q"], async (stdin, ct) =>
+            // The load and the check that follows it in one round trip (a fixed script; the socket is a positional parameter).
+            var load = await connection.RunWithInputAsync(["sh", "-c", LoadThenListScript, "load", $"unix://{remoteSocket}"], async (stdin, ct) =>
             {
                 await using var tar = await docker.Images.SaveImagesAsync([.. missing], ct).ConfigureAwait(false);
                 return await SyncStep.CopyAsync(tar, stdin, ct).ConfigureAwait(false);
             }, cancellationToken, TimeSpan.FromHours(2)).ConfigureAwait(false);
             bytes = load.BytesSent;
-            if (!load.Succeeded)
+            var marker = load.StdOut.IndexOf(ListMarker, StringComparison.Ordinal);
+            if (marker < 0)
                 throw new StepFailedException($"{rid}: docker load on {target} failed (exit {load.ExitCode}) after {bytes} bytes: {load.Tail()}", string.Join('\n', log));
-            log.Add(load.StdOut.Trim());
-            // Probe again: the step is done only when the target has every image.
-            var after = await RemoteImagesAsync(connection, remoteSocket, rid, cancellationToken).ConfigureAwait(false);
+            log.Add(load.StdOut[..marker].Trim());
+            if (!load.Succeeded)
+                throw new StepFailedException($"{rid}: cannot list the images of the docker daemon at {remoteSocket} on {target} after the load: {load.Tail()}", string.Join('\n', log));
+            // The step is done only when the target has every image.
+            var after = ImageIds.ParseList(load.StdOut[(marker + ListMarker.Length)..]);
             var still = local.Where(kv => !after.Contains(kv.Value)).Select(kv => kv.Key).ToList();
             if (still.Count > 0)
                 throw new StepFailedException($"{rid}: after the load, {target} still lacks {string.Join(", ", still)}", string.Join('\n', log));
             log.Add($"sent {missing.Count} image(s) to {target}: {SyncStep.Rate(bytes, sw)}");
         }
-        await SyncStep.RecordAsync(context, target, bytes, sw, connection, time, cancellationToken).ConfigureAwait(false);
+        if (missing.Count == 0 && recorded)
+            await SyncState.WriteLocalAsync(context.Service, rid.ToString(), upToDate, cancellationToken).ConfigureAwait(false);
+        else
+            await SyncStep.RecordAsync(context, target, bytes, sw, connection, time, cancellationToken).ConfigureAwait(false);
         var metrics = SyncStep.Metrics(bytes, sw);
         metrics["images_sent"] = missing.Count;
         metrics["images_present"] = local.Count - missing.Count;
@@ -128,12 +162,43 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
             : $"the private dockerd of {context.Service} already runs on {context.LocalNode}: ready to receive");
     }
 
-    static async Task<IReadOnlySet<string>> RemoteImagesAsync(SshConnection connection, string socket, Domain.ResourceId rid, CancellationToken cancellationToken)
+    const string ListMarker = "--- images\n";
+
+    /// <summary>$1 the daemon's socket URI: docker load from stdin, then (only if it succeeded) the ids the daemon holds.</summary>
+    const string LoadThenListScript = """
+        docker -H "$1" load -q || exit
+        echo "--- images"
+        docker -H "$1" images -q --no-trunc
+        """;
+
+    /// <summary>
+    /// $1 the daemon's socket URI, $2 last_sync dir, $3 its path, $4 its JSON, then the image ids the target needs: prints
+    /// the ids the daemon holds; when it holds every needed one (same rule as <see cref="ImageIds"/>: no sha256: prefix,
+    /// any case), writes the last_sync file (exit 13 if it cannot) and prints "--- recorded".
+    /// </summary>
+    const string ListAndRecordScript = """
+        list=$(docker -H "$1" images -q --no-trunc) || exit
+        printf '%s\n' "$list"
+        dir=$2 file=$3 json=$4
+        shift 4
+        for id in "$@"; do
+          printf '%s\n' "$list" | sed 's/^sha256://' | grep -qixF -e "$id" || exit 0
+        done
+        { mkdir -p "$dir" && printf '%s' "$json" > "$file.tmp" && mv "$file.tmp" "$file"; } || exit 13
+        echo "--- recorded"
+        """;
+
+    static async Task<(IReadOnlySet<string> Present, bool Recorded)> RemoteImagesAsync(
+        SshConnection connection, string socket, IReadOnlyList<string> needed, LastSyncFile upToDate, Domain.ResourceId rid, CancellationToken cancellationToken)
     {
-        var r = await connection.RunAsync(["docker", "-H", $"unix://{socket}", "images", "-q", "--no-trunc"], cancellationToken, TimeSpan.FromMinutes(1)).ConfigureAwait(false);
+        var r = await connection.RunAsync(["sh", "-c", ListAndRecordScript, "list", $"unix://{socket}", upToDate.Dir, upToDate.Path, upToDate.Json, .. needed],
+            cancellationToken, TimeSpan.FromMinutes(1)).ConfigureAwait(false);
+        if (r.ExitCode == 13)
+            throw new StepFailedException($"{rid}: {connection.Node} already has every image but its last_sync file {upToDate.Path} could not be written there: {r.Tail()}");
         if (!r.Succeeded)
             throw new StepFailedException($"{rid}: cannot list the images of the docker daemon at {socket} on {connection.Node}: {r.Tail()}");
-        return ImageIds.ParseList(r.StdOut);
+        var lines = r.StdOut.Split('\n');
+        return (ImageIds.ParseList(string.Join('\n', lines.Where(l => !l.StartsWith("--- ", StringComparison.Ordinal)))), lines.Contains("--- recorded"));
     }
 
     public Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken) =>

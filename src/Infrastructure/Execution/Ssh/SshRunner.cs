@@ -167,6 +167,7 @@ public sealed class SshConnection(string node, SshClient client) : IDisposable
             throw new SshConnectException($"connection to {node} lost: {e.Message}", e);
         }
         long sent = 0;
+        Exception? feedError = null;
         if (feed is not null)
         {
             using var stopFeeding = CancellationTokenSource.CreateLinkedTokenSource(limit.Token);
@@ -180,6 +181,11 @@ public sealed class SshConnection(string node, SshClient client) : IDisposable
             catch (OperationCanceledException) when (execution.IsCompleted && !limit.IsCancellationRequested)
             {
                 // Reported below with the remote command's exit status and stderr.
+            }
+            catch (Exception e) when (e is SshException or ObjectDisposedException or InvalidOperationException or IOException)
+            {
+                // Writing into a channel the remote side closed (it exited early): its exit status and stderr say why, below.
+                feedError = e;
             }
             finally
             {
@@ -209,6 +215,12 @@ public sealed class SshConnection(string node, SshClient client) : IDisposable
         var stderr = command.Error;
         if (command.ExitStatus is null && command.ExitSignal is { } sig)
             stderr += $"\nkilled by signal {sig}";
+        if (feedError is not null)
+        {
+            stderr += $"\nits input could not be written: {feedError.Message}";
+            if (exit == 0)
+                exit = -1;
+        }
         return new SshResult(exit, command.Result, stderr, sw.Elapsed, sent);
     }
 
