@@ -12,7 +12,7 @@ public sealed class RsyncArgvTests
 {
     static readonly SshOptions Ssh = new() { KnownHostsPath = "/etc/opensvc/known_hosts", KeyPath = "/root/.ssh/id_ed25519" };
 
-    const string Rsh = "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/opensvc/known_hosts -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=10 -o IdentitiesOnly=yes -i /root/.ssh/id_ed25519 -p 22";
+    const string Rsh = "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/opensvc/known_hosts -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=10 -o IdentitiesOnly=yes -o Ciphers=aes128-gcm@openssh.com,aes128-ctr,aes256-gcm@openssh.com,aes256-ctr,chacha20-poly1305@openssh.com -i /root/.ssh/id_ed25519 -p 22";
 
     /// <summary>Doc case 3 (the seed flex-failover-rsync), resolved for n2, with extra keywords appended to sync#1.</summary>
     static RsyncSync Resource(string extra = "")

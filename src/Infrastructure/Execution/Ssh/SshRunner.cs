@@ -31,7 +31,7 @@ public sealed record SshResult(int ExitCode, string StdOut, string StdErr, TimeS
 public sealed class SshRunner(SshOptions options)
 {
     /// <summary>Ciphers proposed first: AES-NI makes them several times faster than chacha20-poly1305.</summary>
-    static readonly string[] PreferredCiphers = ["aes128-gcm@openssh.com", "aes128-ctr", "aes256-gcm@openssh.com", "aes256-ctr"];
+    public static readonly IReadOnlyList<string> PreferredCiphers = ["aes128-gcm@openssh.com", "aes128-ctr", "aes256-gcm@openssh.com", "aes256-ctr"];
 
     public SshOptions Options => options;
 
