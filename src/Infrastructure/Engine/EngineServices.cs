@@ -19,7 +19,7 @@ namespace OpenSvc.Infrastructure.Engine;
 public static class EngineServices
 {
     /// <summary>
-    /// Wires Marten, Hangfire (PostgreSQL storage, long polling, sliding invisibility), MediatR and the step
+    /// Wires Marten, Hangfire (PostgreSQL storage, agents woken by notifications, sliding invisibility), MediatR and the step
     /// engine. With <see cref="EngineOptions.RunAgent"/> it also runs this node's Hangfire server, heartbeat and reconciler.
     /// </summary>
     public static IServiceCollection AddOpenSvcEngine(this IServiceCollection services, EngineOptions options)
@@ -133,6 +133,13 @@ public static class EngineServices
         const string setting = "-c synchronous_commit=off";
         if (!(b.Options ?? "").Contains("synchronous_commit", StringComparison.Ordinal))
             b.Options = string.IsNullOrWhiteSpace(b.Options) ? setting : $"{b.Options} {setting}";
+        // Hangfire sends the same few dozen statements for every job: prepared once per connection, PostgreSQL
+        // stops parsing and planning them each time (its schema is created before any of them runs).
+        if (b.MaxAutoPrepare == 0)
+        {
+            b.MaxAutoPrepare = 64;
+            b.AutoPrepareMinUsages = 2;
+        }
         return b.ConnectionString;
     }
 
