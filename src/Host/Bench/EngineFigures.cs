@@ -115,7 +115,7 @@ public static class EngineReport
             sb.Append(CultureInfo.InvariantCulture, $"{name,-24}{a,16}{b,18}{ratio,12}").AppendLine();
         void Latency(string name, double a, double b) => Row(name, F(a), F(b), Ratio(b, a));
 
-        Row("", "long polling", "default polling", "ratio");
+        Row("", "notified", "default polling", "ratio");
         Row("workflows completed", $"{longPolling.Completed}/{longPolling.Runs}", $"{baseline.Completed}/{baseline.Runs}", "");
         Row("steps succeeded", I(longPolling.Steps), I(baseline.Steps), "");
         Latency("dispatch p50 ms", longPolling.Dispatch.P50, baseline.Dispatch.P50);
@@ -134,7 +134,7 @@ public static class EngineReport
         Cost("submitter CPU ms/step", c => c.SubmitterCpuMs);
         Cost("PostgreSQL CPU ms/step", c => c.PostgresCpuMs);
         Cost("transactions/step", c => c.Transactions);
-        sb.Append("(ratio: default polling over long polling for latencies, long polling over default polling for workflows/s)").AppendLine();
+        sb.Append("(ratio: default polling over notified for latencies, notified over default polling for workflows/s)").AppendLine();
         sb.Append(Aims(longPolling, steps)).AppendLine();
         return sb.ToString();
     }
@@ -150,7 +150,7 @@ public static class EngineReport
             ? $">= {AimWorkflowsPerSecond:0} three-step workflows/s: {Met(rate)} ({F(f.WorkflowsPerSecond)})"
             : $">= {AimWorkflowsPerSecond:0} three-step workflows/s: not measured (--steps {steps}; {F(f.WorkflowsPerSecond)} {steps}-step workflows/s)";
         return string.Create(CultureInfo.InvariantCulture,
-            $"aims (long polling): dispatch p50 < {AimP50Ms:0} ms: {Met(p50)} ({F(f.Dispatch.P50)}); dispatch p99 < {AimP99Ms:0} ms: {Met(p99)} ({F(f.Dispatch.P99)}); {rateText}");
+            $"aims (notified): dispatch p50 < {AimP50Ms:0} ms: {Met(p50)} ({F(f.Dispatch.P50)}); dispatch p99 < {AimP99Ms:0} ms: {Met(p99)} ({F(f.Dispatch.P99)}); {rateText}");
     }
 
     static string F(double v) => double.IsNaN(v) ? "-" : v.ToString(v >= 100 ? "0" : "0.0", CultureInfo.InvariantCulture);
