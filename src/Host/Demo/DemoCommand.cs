@@ -50,7 +50,7 @@ public static partial class DemoCommand
 }
 
 /// <summary>One demo: set-up, scenario, wait, tear-down. Tear-down runs whatever happened before.</summary>
-sealed partial class DemoRun(string repo, bool wait)
+public sealed partial class DemoRun(string repo, bool wait)
 {
     static readonly string[] Nodes = ["n1", "n2", "n3"];
     static readonly string[] Resources = ["container#1", "ip#0", "container#0", "fs#1", "fs#0"];
@@ -127,17 +127,18 @@ sealed partial class DemoRun(string repo, bool wait)
         var target = Path.Combine(_labDir, "bin");
         if (Directory.Exists(target))
             Directory.Delete(target, recursive: true);
-        Copy(AppContext.BaseDirectory, target);
+        CopyTree(AppContext.BaseDirectory, target);
         return Path.Combine(target, "opensvc.dll");
+    }
 
-        static void Copy(string from, string to)
-        {
-            Directory.CreateDirectory(to);
-            foreach (var file in Directory.GetFiles(from))
-                File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
-            foreach (var dir in Directory.GetDirectories(from))
-                Copy(dir, Path.Combine(to, Path.GetFileName(dir)));
-        }
+    /// <summary>Copies a directory tree (the built product) file by file, overwriting.</summary>
+    public static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
+        foreach (var dir in Directory.GetDirectories(from))
+            CopyTree(dir, Path.Combine(to, Path.GetFileName(dir)));
     }
 
     async Task<string> WriteServiceConfigAsync()

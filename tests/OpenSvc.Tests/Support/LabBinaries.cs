@@ -20,19 +20,10 @@ public static class LabBinaries
             {
                 if (Directory.Exists(target))
                     Directory.Delete(target, recursive: true);
-                Copy(source, target);
+                Host.Demo.DemoRun.CopyTree(source, target);
                 File.WriteAllText(marker, stamp);
             }
         }
         return Path.Combine(target, "opensvc.dll");
-    }
-
-    static void Copy(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
-        foreach (var dir in Directory.GetDirectories(from))
-            Copy(dir, Path.Combine(to, Path.GetFileName(dir)));
     }
 }
