@@ -20,10 +20,7 @@ public sealed record EngineOptions(string ConnectionString, NodeName Node)
     public bool NoopCluster { get; init; }
     public string MartenSchema { get; init; } = Workflows.Engine.WorkflowStore.DefaultSchema;
     public string HangfireSchema { get; init; } = "hangfire";
-    /// <summary>
-    /// Agents fetch their queues when a trigger on Hangfire's queue table notifies them (LISTEN/NOTIFY, see
-    /// NotifiedJobQueueProvider) instead of Hangfire.PostgreSql's 15 s poll: dispatch in milliseconds instead of seconds.
-    /// </summary>
+    /// <summary>Listen/notify instead of polling: step-to-step latency in milliseconds instead of seconds.</summary>
     public bool LongPolling { get; init; } = true;
     public TimeSpan? QueuePollInterval { get; init; }
 

@@ -5,7 +5,6 @@ using Marten;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 using OpenSvc.Infrastructure.Drivers;
 using OpenSvc.Infrastructure.Drivers.Fake;
 using OpenSvc.Infrastructure.Drivers.Noop;
@@ -19,7 +18,7 @@ namespace OpenSvc.Infrastructure.Engine;
 public static class EngineServices
 {
     /// <summary>
-    /// Wires Marten, Hangfire (PostgreSQL storage, agents woken by notifications, sliding invisibility), MediatR and the step
+    /// Wires Marten, Hangfire (PostgreSQL storage, long polling, sliding invisibility), MediatR and the step
     /// engine. With <see cref="EngineOptions.RunAgent"/> it also runs this node's Hangfire server, heartbeat and reconciler.
     /// </summary>
     public static IServiceCollection AddOpenSvcEngine(this IServiceCollection services, EngineOptions options)
@@ -60,36 +59,18 @@ public static class EngineServices
         }
 
         // Registered before AddHangfire so the container's storage is ours, not the static JobStorage.Current.
-        var storageOptions = HangfireStorageOptions(options);
-        var hangfireConnection = HangfireConnectionString(options.ConnectionString);
-        services.AddSingleton(_ => new PostgreSqlStorage(new NpgsqlConnectionFactory(hangfireConnection, storageOptions), storageOptions));
-        services.AddSingleton(sp => new NotifiedJobQueueProvider(sp.GetRequiredService<PostgreSqlStorage>(), hangfireConnection, storageOptions,
-            options.QueuePollInterval ?? TimeSpan.FromSeconds(5), sp.GetRequiredService<ILoggerFactory>().CreateLogger<NotifiedJobQueueProvider>()));
-        services.AddSingleton<JobStorage>(sp =>
+        services.AddSingleton<JobStorage>(_ =>
         {
-            var storage = sp.GetRequiredService<PostgreSqlStorage>();
-            // An agent fetches its own queues through notifications (see NotifiedJobQueueProvider); the baseline keeps Hangfire's polling.
-            if (options.RunAgent && options.LongPolling)
-            {
-                NotifiedJobQueueProvider.InstallTrigger(hangfireConnection, storageOptions.SchemaName);
-                storage.QueueProviders.Add(sp.GetRequiredService<NotifiedJobQueueProvider>(), [options.Node.QueueName, EngineOptions.OrchestrationQueue]);
-            }
-            return storage;
+            var storageOptions = HangfireStorageOptions(options);
+            return new PostgreSqlStorage(new NpgsqlConnectionFactory(options.ConnectionString, storageOptions), storageOptions);
         });
-        services.AddHangfire((sp, c) =>
-        {
-            c.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-                .UseSimpleAssemblyNameTypeSerializer()
-                .UseRecommendedSerializerSettings()
-                // Jobs carry ids only: no culture parameters stored with every job.
-                .UseDefaultCulture(System.Globalization.CultureInfo.InvariantCulture, System.Globalization.CultureInfo.InvariantCulture, captureDefault: false)
-                .UseStorage(sp.GetRequiredService<JobStorage>());
-            // Each of these global filters reads a job parameter before every job runs (a round trip each, on the
-            // path from fetch to step): culture (our jobs carry none, see above) and continuations (we chain steps
-            // through the run's events, never with ContinueJobWith).
-            foreach (var f in GlobalJobFilters.Filters.Where(f => f.Instance is CaptureCultureAttribute or ContinuationsSupportAttribute).ToList())
-                GlobalJobFilters.Filters.Remove(f.Instance);
-        });
+        services.AddHangfire((sp, c) => c
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            // Jobs carry ids only: no culture parameters stored with every job.
+            .UseDefaultCulture(System.Globalization.CultureInfo.InvariantCulture, System.Globalization.CultureInfo.InvariantCulture, captureDefault: false)
+            .UseStorage(sp.GetRequiredService<JobStorage>()));
         services.AddSingleton<IStepDispatcher, HangfireStepDispatcher>();
         services.AddTransient<StepJob>();
         services.AddTransient<ReconcileJob>();
@@ -117,41 +98,14 @@ public static class EngineServices
         return services;
     }
 
-    /// <summary>
-    /// Hangfire's connections commit without waiting for the WAL flush (<c>synchronous_commit = off</c>, for these
-    /// sessions only). Hangfire's rows are delivery bookkeeping, not the record: the run's events are, and Marten
-    /// commits them synchronously. A PostgreSQL crash can lose the last few hundred milliseconds of Hangfire
-    /// commits, never corrupt them; what is lost is an enqueue (the reconciler enqueues a step scheduled but in no
-    /// queue again), a fetch or a job state (the job runs again, and the executor skips a step already handled),
-    /// the same cases an agent killed between Marten's commit and Hangfire's already produces. Every step pays
-    /// several Hangfire commits (enqueue, processing, succeeded, the lock around each state change), so not
-    /// waiting for the disk there shortens the dispatch of every step.
-    /// </summary>
-    public static string HangfireConnectionString(string connectionString)
-    {
-        var b = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        const string setting = "-c synchronous_commit=off";
-        if (!(b.Options ?? "").Contains("synchronous_commit", StringComparison.Ordinal))
-            b.Options = string.IsNullOrWhiteSpace(b.Options) ? setting : $"{b.Options} {setting}";
-        // Hangfire sends the same few dozen statements for every job: prepared once per connection, PostgreSQL
-        // stops parsing and planning them each time (its schema is created before any of them runs).
-        if (b.MaxAutoPrepare == 0)
-        {
-            b.MaxAutoPrepare = 64;
-            b.AutoPrepareMinUsages = 2;
-        }
-        return b.ConnectionString;
-    }
-
     static PostgreSqlStorageOptions HangfireStorageOptions(EngineOptions options) => new()
     {
         SchemaName = options.HangfireSchema,
         PrepareSchemaIfNecessary = true,
-        // Hangfire.PostgreSql's long polling stays off: with LongPolling, a trigger on the queue table notifies the
-        // queue of every job and agents fetch on it (NotifiedJobQueueProvider), polling only as a safety net.
-        // Without it (the benchmark's baseline), Hangfire.PostgreSql polls every 15 s, its default.
-        EnableLongPolling = false,
-        QueuePollInterval = options.QueuePollInterval ?? TimeSpan.FromSeconds(15),
+        EnableLongPolling = options.LongPolling,
+        // With long polling a notification wakes the workers; the poll is only the safety net for one that
+        // is missed (Hangfire.PostgreSql issues LISTEN after its first fetch attempt), so keep it short.
+        QueuePollInterval = options.QueuePollInterval ?? (options.LongPolling ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(15)),
         // A long sync must never be fetched twice: the invisibility window slides while the job runs.
         UseSlidingInvisibilityTimeout = true,
         InvisibilityTimeout = TimeSpan.FromMinutes(5),

@@ -11,7 +11,7 @@ using OpenSvc.Workflows.Runs;
 namespace OpenSvc.Tests.Support;
 
 /// <summary>
-/// The engine for real (Marten, Hangfire on PostgreSQL with notified agents, MediatR) with one agent host per
+/// The engine for real (Marten, Hangfire on PostgreSQL with long polling, MediatR) with one agent host per
 /// node in this process, all driving the fake cluster. A client host without a Hangfire server submits.
 /// </summary>
 public sealed class InProcessCluster : IAsyncDisposable
