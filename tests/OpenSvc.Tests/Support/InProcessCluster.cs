@@ -68,8 +68,44 @@ public sealed class InProcessCluster : IAsyncDisposable
                 return run;
             if (DateTimeOffset.UtcNow > deadline)
                 throw new TimeoutException($"run {runId} did not end in time; last state: {run?.Status}, steps: " +
-                    string.Join(", ", run?.Steps.Select(s => $"{s.Step.Index + 1}:{s.Status}") ?? []));
+                    string.Join(", ", run?.Steps.Select(s => $"{s.Step.Index + 1}:{s.Status}") ?? []) +
+                    $"\nHangfire's view (newest jobs):\n{await HangfireViewAsync()}");
             await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// The newest Hangfire jobs with their state and queue row, and the servers' heartbeats: what a run stuck with a
+    /// step Scheduled needs to tell "never enqueued", "enqueued but not fetched" and "fetched but not started" apart.
+    /// </summary>
+    async Task<string> HangfireViewAsync()
+    {
+        try
+        {
+            await using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                SELECT 'job ' || j.id || ' ' || coalesce(j.statename, '?') || ' created ' || to_char(j.createdat, 'HH24:MI:SS.MS')
+                       || coalesce(' queue ' || q.queue || ' fetched ' || coalesce(to_char(q.fetchedat, 'HH24:MI:SS.MS'), 'no'), ' (no queue row)')
+                       || ' ' || left(j.invocationdata::text, 160)
+                FROM hangfire.job j LEFT JOIN hangfire.jobqueue q ON q.jobid = j.id
+                ORDER BY j.id DESC LIMIT 8
+                """;
+            var lines = new List<string>();
+            await using (var reader = await command.ExecuteReaderAsync())
+                while (await reader.ReadAsync())
+                    lines.Add("  " + reader.GetString(0));
+            command.CommandText = "SELECT 'server ' || id || ' heartbeat ' || to_char(lastheartbeat, 'HH24:MI:SS.MS') || ' ' || left(data::text, 120) FROM hangfire.server";
+            await using (var reader = await command.ExecuteReaderAsync())
+                while (await reader.ReadAsync())
+                    lines.Add("  " + reader.GetString(0));
+            lines.Add($"  now {DateTime.UtcNow:HH:mm:ss.fff} UTC");
+            return string.Join('\n', lines);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException)
+        {
+            return $"  (cannot read Hangfire's tables: {e.Message})";
         }
     }
 
