@@ -10,7 +10,8 @@ using Scalar.AspNetCore;
 
 namespace OpenSvc.Host.Agent;
 
-public sealed record AgentSettings(NodeName Node, string Listen, string? Connection, bool FakeCluster, int Workers, bool NoopCluster = false);
+/// <param name="QueuePoll">Poll the queues at this interval instead of long polling (hosts sharing one process: Hangfire.PostgreSql's in-process wake-up is process-wide).</param>
+public sealed record AgentSettings(NodeName Node, string Listen, string? Connection, bool FakeCluster, int Workers, bool NoopCluster = false, TimeSpan? QueuePoll = null);
 
 /// <summary>
 /// `opensvc agent`: this node's Hangfire server (its own queue and the orchestration queue), heartbeat,
@@ -103,6 +104,8 @@ public static class AgentHost
             FakeCluster = settings.FakeCluster,
             NoopCluster = settings.NoopCluster,
             Workers = settings.Workers,
+            LongPolling = settings.QueuePoll is null,
+            QueuePollInterval = settings.QueuePoll,
         }));
 
         builder.Services.ConfigureHttpJsonOptions(o => Api.ApiJson.Configure(o.SerializerOptions));

@@ -35,14 +35,14 @@ public sealed class ApiTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _connection = await PostgresServer.NewDatabaseAsync("api");
-        _n1 = AgentHost.Build(new AgentSettings(new NodeName("n1"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2), _connection,
+        _n1 = AgentHost.Build(new AgentSettings(new NodeName("n1"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2, QueuePoll: SharedProcess.QueuePoll), _connection,
             access: new AccessPolicy("op-token", "viewer-token"));
         await _n1.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         await _n1.StartAsync();
         _url = _n1.Urls.First();
-        _n2 = AgentHost.Build(new AgentSettings(new NodeName("n2"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2), _connection);
+        _n2 = AgentHost.Build(new AgentSettings(new NodeName("n2"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2, QueuePoll: SharedProcess.QueuePoll), _connection);
         await _n2.StartAsync();
-        _n3 = AgentHost.Build(new AgentSettings(new NodeName("n3"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2), _connection);
+        _n3 = AgentHost.Build(new AgentSettings(new NodeName("n3"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2, QueuePoll: SharedProcess.QueuePoll), _connection);
         await _n3.StartAsync();
         // Plans refuse to act while a peer's agent is silent: wait for every agent's first heartbeat.
         using var client = Client();

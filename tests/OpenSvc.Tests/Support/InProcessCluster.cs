@@ -53,6 +53,8 @@ public sealed class InProcessCluster : IAsyncDisposable
             ReconcileEvery = TimeSpan.FromSeconds(1),
             ScheduledGrace = TimeSpan.FromSeconds(3),
             AgentDeadAfter = TimeSpan.FromSeconds(3),
+            LongPolling = false,
+            QueuePollInterval = SharedProcess.QueuePoll,
         });
         return builder.Build();
     }
@@ -126,4 +128,15 @@ public sealed class InProcessCluster : IAsyncDisposable
         await _client.StopAsync();
         _client.Dispose();
     }
+}
+
+/// <summary>
+/// Hosts sharing this test process poll their queues instead of long polling: Hangfire.PostgreSql's in-process
+/// wake-up is shared by every storage of a process, so one host's worker could take the wake-up meant for another's
+/// job, and that job then waited for a notification that had come (a run's first step left Scheduled). Production
+/// agents are one storage per process and keep long polling.
+/// </summary>
+public static class SharedProcess
+{
+    public static readonly TimeSpan QueuePoll = TimeSpan.FromMilliseconds(200);
 }
