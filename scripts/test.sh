@@ -28,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 dotnet test OpenSvc.sln --no-build -nologo --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" 2>&1 \
-  | grep -E -A4 "^\s*(Failed|Skipped) [A-Za-z]|Failed!|Passed!|Error Message" | grep -vE "^\s+at |^--$" || true
+  | grep -E -A30 "^\s*(Failed|Skipped) [A-Za-z]|Failed!|Passed!|Error Message" | grep -vE "^\s+at |^--$" || true
 status=${PIPESTATUS[0]}
 
 passed=0; failed=0; skipped=0

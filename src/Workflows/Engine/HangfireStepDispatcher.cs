@@ -1,5 +1,6 @@
 using System.Globalization;
 using Hangfire;
+using Hangfire.States;
 using Hangfire.Storage;
 using OpenSvc.Domain;
 using OpenSvc.Domain.Planning;
@@ -18,15 +19,21 @@ public sealed class HangfireStepDispatcher(IBackgroundJobClient client, JobStora
             client.Enqueue<StepJob>(queue, j => j.RunAsync(runId, step, attempt, action, label, CancellationToken.None));
     }
 
-    public IReadOnlySet<(Guid RunId, int Step, int Attempt)> QueuedSteps()
+    public QueuedSteps QueuedSteps(TimeSpan startGrace)
     {
         var api = storage.GetMonitoringApi();
-        var found = new HashSet<(Guid, int, int)>();
+        var live = new HashSet<(Guid, int, int)>();
+        var stalled = new Dictionary<(Guid, int, int), DateTimeOffset>();
+        var now = time.GetUtcNow();
+        static (Guid, int, int)? Key(Hangfire.Common.Job? job) =>
+            job is { Args.Count: >= 3 } && job.Type == typeof(StepJob)
+            && Guid.TryParse(Convert.ToString(job.Args[0], CultureInfo.InvariantCulture), out var run)
+                ? (run, Convert.ToInt32(job.Args[1], CultureInfo.InvariantCulture), Convert.ToInt32(job.Args[2], CultureInfo.InvariantCulture))
+                : null;
         void Add(Hangfire.Common.Job? job)
         {
-            if (job is { Args.Count: >= 3 } && job.Type == typeof(StepJob)
-                && Guid.TryParse(Convert.ToString(job.Args[0], CultureInfo.InvariantCulture), out var run))
-                found.Add((run, Convert.ToInt32(job.Args[1], CultureInfo.InvariantCulture), Convert.ToInt32(job.Args[2], CultureInfo.InvariantCulture)));
+            if (Key(job) is { } key)
+                live.Add(key);
         }
 
         const int page = 5000;
@@ -35,12 +42,24 @@ public sealed class HangfireStepDispatcher(IBackgroundJobClient client, JobStora
             foreach (var j in api.EnqueuedJobs(queue.Name, 0, page))
                 Add(j.Value?.Job);
             foreach (var j in api.FetchedJobs(queue.Name, 0, page))
-                Add(j.Value?.Job);
+            {
+                // A worker moves what it fetches to Processing within milliseconds; one still Enqueued long after
+                // its fetch belongs to a worker that stalled, and the queue keeps it from everyone else.
+                if (j.Value is { FetchedAt: { } fetched } dto
+                    && string.Equals(dto.State, EnqueuedState.StateName, StringComparison.OrdinalIgnoreCase)
+                    && now - new DateTimeOffset(DateTime.SpecifyKind(fetched, DateTimeKind.Utc)) > startGrace
+                    && Key(dto.Job) is { } key)
+                    stalled[key] = new DateTimeOffset(DateTime.SpecifyKind(fetched, DateTimeKind.Utc));
+                else
+                    Add(j.Value?.Job);
+            }
         }
         foreach (var j in api.ProcessingJobs(0, page))
             Add(j.Value?.Job);
         foreach (var j in api.ScheduledJobs(0, page))
             Add(j.Value?.Job);
-        return found;
+        foreach (var key in live)
+            stalled.Remove(key); // another job of the same attempt is alive
+        return new QueuedSteps(live, stalled);
     }
 }

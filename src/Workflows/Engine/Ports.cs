@@ -64,10 +64,17 @@ public interface IStepDispatcher
 
     /// <summary>
     /// Every step attempt that has a job waiting, scheduled or running in the queues, read in one pass
-    /// (the reconciler asks once per pass, not once per step).
+    /// (the reconciler asks once per pass, not once per step). A job that a worker fetched more than
+    /// <paramref name="startGrace"/> ago without ever starting it is not live: it is listed as stalled, since
+    /// the queue hides it from every other worker until its invisibility timeout.
     /// </summary>
-    IReadOnlySet<(Guid RunId, int Step, int Attempt)> QueuedSteps();
+    QueuedSteps QueuedSteps(TimeSpan startGrace);
 }
+
+/// <summary>What the queues hold for steps: live jobs, and jobs fetched at some time but never started.</summary>
+public sealed record QueuedSteps(
+    IReadOnlySet<(Guid RunId, int Step, int Attempt)> Live,
+    IReadOnlyDictionary<(Guid RunId, int Step, int Attempt), DateTimeOffset> StalledSince);
 
 /// <summary>Crash points for the fault-injection suite. In production this does nothing.</summary>
 public interface IFaultInjector

@@ -10,8 +10,9 @@ using OpenSvc.Workflows.Engine;
 namespace OpenSvc.Workflows.Runs;
 
 /// <summary>
-/// Marten and Hangfire commit separately. This finds steps that were scheduled but never reached a queue,
-/// and steps started by an agent instance that is no longer alive, records why, and enqueues them again.
+/// Marten and Hangfire commit separately. This finds steps that were scheduled but never reached a queue (or whose
+/// job a worker fetched and then never started), and steps started by an agent instance that is no longer alive,
+/// records why, and enqueues them again.
 /// Safe to run anywhere, any time: steps are idempotent and claims are guarded by the stream version.
 /// </summary>
 public sealed record ReconcileRuns(TimeSpan ScheduledGrace, TimeSpan AgentDeadAfter) : IRequest<ReconcileReport>
@@ -35,7 +36,7 @@ public sealed class ReconcileRunsHandler(
             agents = await query.Query<AgentHeartbeat>().ToListAsync(cancellationToken).ConfigureAwait(false);
         }
         int requeued = 0, advanced = 0;
-        IReadOnlySet<(Guid, int, int)>? queued = null; // read once, and only when a step looks stale
+        QueuedSteps? queued = null; // read once, and only when a step looks stale
         foreach (var candidate in active)
         {
             var now = time.GetUtcNow();
@@ -44,8 +45,10 @@ public sealed class ReconcileRunsHandler(
             {
                 if (s.Status == StepStatus.Scheduled && s.ScheduledAt is { } at && now - at > request.ScheduledGrace
                     && (s.NotBefore is null || s.NotBefore < now - request.ScheduledGrace)
-                    && !(queued ??= dispatcher.QueuedSteps()).Contains((candidate.Id, s.Step.Index, s.Attempt)))
-                    reasons.Add((s, $"scheduled at {at:O} but not in queue {s.Step.Node.QueueName}"));
+                    && !(queued ??= dispatcher.QueuedSteps(request.ScheduledGrace)).Live.Contains((candidate.Id, s.Step.Index, s.Attempt)))
+                    reasons.Add((s, queued.StalledSince.TryGetValue((candidate.Id, s.Step.Index, s.Attempt), out var fetched)
+                        ? $"scheduled at {at:O}; a worker of queue {s.Step.Node.QueueName} fetched its job at {fetched:O} but never started it"
+                        : $"scheduled at {at:O} but not in queue {s.Step.Node.QueueName}"));
                 else if (s.Status == StepStatus.Running && s.Agent is { } instance)
                 {
                     var live = agents.FirstOrDefault(a => a.Id == s.Step.Node.Value);

@@ -70,6 +70,26 @@ public sealed class WorkflowEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task a_step_whose_job_a_worker_fetched_and_never_started_is_requeued()
+    {
+        // n3 has no agent yet, so its step's job waits in n3's queue.
+        var submitted = await Submit(Plans.Start("svc-f", Plans.Step(0, "n3", "fs#0", ResourceAction.Start)));
+        var job = await _cluster.WaitForQueuedJobAsync("node_n3");
+        // A worker fetched it and stalled before moving it to Processing: the queue now hides it from every other
+        // worker until its invisibility timeout (minutes), so only the reconciler can get the step going.
+        await _cluster.MarkFetchedAsync(job, TimeSpan.FromSeconds(10));
+        await _cluster.AddAgentAsync("n3");
+
+        var run = await _cluster.WaitForEndAsync(submitted.RunId);
+
+        run.Status.Should().Be(RunStatus.Completed);
+        var events = await _cluster.EventsAsync(run.Id);
+        events.OfType<StepRequeued>().Should().ContainSingle().Which.Because.Should()
+            .Contain("fetched its job").And.Contain("never started").And.Contain("node_n3");
+        events.OfType<StepStarted>().Should().ContainSingle();
+    }
+
+    [Fact]
     public async Task a_failed_attempt_is_retried_with_backoff_as_recorded_policy()
     {
         await FakeCluster.InjectAsync(_cluster.Store, "n2", "fs#0", ResourceAction.Start, "fail", times: 1);

@@ -1,3 +1,4 @@
+using FluentAssertions;
 using Marten;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
@@ -40,6 +41,43 @@ public sealed class InProcessCluster : IAsyncDisposable
         return cluster;
     }
 
+    /// <summary>Starts the agent of one more node (a node whose queue had no worker until now).</summary>
+    public async Task AddAgentAsync(string node)
+    {
+        var host = Build(ConnectionString, new NodeName(node), agent: true);
+        await host.StartAsync();
+        _agents.Add(host);
+    }
+
+    /// <summary>The id of the first job waiting in a Hangfire queue, once there is one.</summary>
+    public async Task<long> WaitForQueuedJobAsync(string queue, TimeSpan? within = null)
+    {
+        var deadline = DateTimeOffset.UtcNow + (within ?? TimeSpan.FromSeconds(30));
+        await using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        while (true)
+        {
+            await using var command = new Npgsql.NpgsqlCommand("SELECT jobid FROM hangfire.jobqueue WHERE queue = $1 ORDER BY id LIMIT 1", connection);
+            command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = queue });
+            if (await command.ExecuteScalarAsync() is long id)
+                return id;
+            if (DateTimeOffset.UtcNow > deadline)
+                throw new TimeoutException($"no job reached queue {queue} in time");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Marks a queued job as fetched <paramref name="ago"/> by a worker that never started it.</summary>
+    public async Task MarkFetchedAsync(long jobId, TimeSpan ago)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("UPDATE hangfire.jobqueue SET fetchedat = now() - $2 WHERE jobid = $1", connection);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = jobId });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = ago });
+        (await command.ExecuteNonQueryAsync()).Should().Be(1);
+    }
+
     static IHost Build(string cs, NodeName node, bool agent)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
@@ -71,7 +109,7 @@ public sealed class InProcessCluster : IAsyncDisposable
             if (DateTimeOffset.UtcNow > deadline)
                 throw new TimeoutException($"run {runId} did not end in time; last state: {run?.Status}, steps: " +
                     string.Join(", ", run?.Steps.Select(s => $"{s.Step.Index + 1}:{s.Status}") ?? []) +
-                    $"\nHangfire's view (newest jobs):\n{await HangfireViewAsync()}");
+                    $"\nHangfire's view (newest jobs):\n{await HangfireViewAsync()}{await StacksAsync()}");
             await Task.Delay(50);
         }
     }
@@ -102,6 +140,18 @@ public sealed class InProcessCluster : IAsyncDisposable
             await using (var reader = await command.ExecuteReaderAsync())
                 while (await reader.ReadAsync())
                     lines.Add("  " + reader.GetString(0));
+            command.CommandText = "SELECT 'lock ' || resource || ' acquired ' || coalesce(to_char(acquired, 'HH24:MI:SS.MS'), '?') FROM hangfire.lock";
+            await using (var reader = await command.ExecuteReaderAsync())
+                while (await reader.ReadAsync())
+                    lines.Add("  " + reader.GetString(0));
+            command.CommandText = """
+                SELECT 'backend ' || pid || ' ' || coalesce(state, '?') || ' since ' || coalesce(to_char(state_change, 'HH24:MI:SS.MS'), '?')
+                       || coalesce(' wait ' || wait_event_type || ':' || wait_event, '') || ' ' || left(regexp_replace(query, '\s+', ' ', 'g'), 140)
+                FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+                """;
+            await using (var reader = await command.ExecuteReaderAsync())
+                while (await reader.ReadAsync())
+                    lines.Add("  " + reader.GetString(0));
             lines.Add($"  now {DateTime.UtcNow:HH:mm:ss.fff} UTC");
             return string.Join('\n', lines);
         }
@@ -109,6 +159,26 @@ public sealed class InProcessCluster : IAsyncDisposable
         {
             return $"  (cannot read Hangfire's tables: {e.Message})";
         }
+    }
+
+    /// <summary>
+    /// When OPENSVC_TEST_STACKS names a dotnet-stack executable (a diagnostics run, never CI), the managed stacks
+    /// of this process go to a file: what a stuck Hangfire worker was doing.
+    /// </summary>
+    static async Task<string> StacksAsync()
+    {
+        var tool = Environment.GetEnvironmentVariable("OPENSVC_TEST_STACKS");
+        if (string.IsNullOrEmpty(tool) || !File.Exists(tool))
+            return "";
+        var file = Path.Combine(Path.GetTempPath(), $"opensvc-stacks-{Environment.ProcessId}-{DateTime.UtcNow:HHmmss}.txt");
+        var psi = new System.Diagnostics.ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "report", "-p", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        await File.WriteAllTextAsync(file, output);
+        return $"\n  stacks: {file}";
     }
 
     public async Task<IReadOnlyList<object>> EventsAsync(Guid runId)
