@@ -87,7 +87,7 @@ public sealed class MountInfoTests
     {
         var mounts = MountInfo.Parse(Sample);
         mounts.Should().HaveCount(4);
-        mounts[1].Should().Be(new MountEntry("/var/lib/lab/n1/docker", "/var/lib/docker", "ext4", "/dev/vda", "rw"));
+        mounts[1].Should().Be(new OpenSvc.Infrastructure.Drivers.Fs.MountEntry("/var/lib/lab/n1/docker", "/var/lib/docker", "rw,relatime", "ext4", "/dev/vda", "rw"));
         mounts[3].MountPoint.Should().Be("/srv/my data");
         mounts[3].Root.Should().Be("/data//deleted");
     }

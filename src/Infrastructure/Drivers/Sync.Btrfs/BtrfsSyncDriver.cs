@@ -2,6 +2,7 @@ using System.Diagnostics;
 using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
+using OpenSvc.Infrastructure.Drivers.Fs;
 using OpenSvc.Infrastructure.Drivers.Sync.Common;
 using OpenSvc.Infrastructure.Execution;
 using OpenSvc.Infrastructure.Execution.Ssh;

@@ -1,3 +1,4 @@
+using OpenSvc.Infrastructure.Drivers.Fs;
 using OpenSvc.Infrastructure.Execution;
 using OpenSvc.Infrastructure.Execution.Ssh;
 
