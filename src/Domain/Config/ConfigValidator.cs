@@ -83,14 +83,24 @@ public static class ConfigValidator
             var (group, type) = ConfigReader.SectionType(section);
             if (!isDefault && !KeywordTable.IsSupported(group, type))
             {
-                Add(section, section.Get("type"), Severity.Warning,
-                    $"ignored section: driver {group}.{type ?? "(none)"} is not supported by this agent", null);
+                // A resource this agent cannot run would silently be missing from every action: an error, unless the
+                // section is disabled anyway.
+                var disabled = Converters.TryBool(section.Get("disable")?.Value, out var off) && off;
+                var written = section.Get("type")?.Value.Trim();
+                Add(section, section.Get("type"), disabled ? Severity.Warning : Severity.Error,
+                    $"{(disabled ? "ignored section" : "unsupported resource")}: driver {group}.{written ?? type ?? "(none)"} is not supported by this agent"
+                    + (disabled ? "" : $", the service would run without {section.Name}"),
+                    disabled ? null : UnsupportedTypeFix(group, written));
                 continue;
             }
 
             foreach (var entry in section.Entries)
                 CheckEntry(section, entry, group, type, isDefault, declared, Add);
+            if (!isDefault)
+                CheckAlwaysOn(section, declared, Add);
         }
+        CheckMountPoints(doc, Add);
+        CheckNodesAndDrpnodes(doc, Add);
 
         var def = doc.Default;
         var flexPrimary = def.Get("flex_primary");
@@ -108,6 +118,106 @@ public static class ConfigValidator
                     $"add {value} to nodes or drpnodes, or name a declared node");
         }
         return problems;
+    }
+
+    /// <summary>The types a user may write per resource group (as written: an ip joining a container's netns is "docker").</summary>
+    static readonly IReadOnlyDictionary<string, string[]> WritableTypes = new Dictionary<string, string[]>
+    {
+        ["container"] = ["docker"],
+        ["ip"] = ["docker"],
+        ["sync"] = ["docker", "btrfs", "rsync"],
+    };
+
+    static string UnsupportedTypeFix(string group, string? written)
+    {
+        if (!WritableTypes.TryGetValue(group, out var types))
+            return $"remove the section or add disable = true: this agent has no {group} driver";
+        if (types.Length == 1)
+            return $"type = {types[0]}";
+        if (written is not null)
+        {
+            var near = types.Where(t => Distance(t, written.ToLowerInvariant()) <= 2).ToList();
+            if (near.Count == 1)
+                return $"type = {near[0]}";
+        }
+        return $"set {string.Join(" or ", types.Select(t => $"type = {t}"))}, or add disable = true";
+    }
+
+    /// <summary>Edit distance, for "did you mean" on short words.</summary>
+    static int Distance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var previous = row[0];
+            row[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var current = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), previous + (a[i - 1] == b[j - 1] ? 0 : 1));
+                previous = current;
+            }
+        }
+        return row[b.Length];
+    }
+
+    /// <summary>always_on names node sets or declared nodes; anything else would quietly leave the resource not standby.</summary>
+    static void CheckAlwaysOn(ConfigSection section, HashSet<string> declared, Action<ConfigSection, ConfigEntry?, Severity, string, string?> add)
+    {
+        var entry = section.Get("always_on");
+        if (entry is null || entry.Value.Contains('{'))
+            return;
+        foreach (var token in Converters.List(entry.Value))
+        {
+            if (token is "nodes" or "drpnodes" || declared.Contains(token))
+                continue;
+            var lower = token.ToLowerInvariant();
+            var fix = lower is "nodes" or "drpnodes" || declared.Contains(lower) ? $"write {lower} in lower case"
+                : lower is "drpnode" or "drp" ? "always_on = drpnodes"
+                : "use nodes, drpnodes or a node declared in nodes or drpnodes";
+            add(section, entry, Severity.Error, $"always_on: '{ValueReader.Shorten(token)}' is neither nodes, drpnodes nor a declared node", fix);
+        }
+    }
+
+    /// <summary>Every fs mounts on an absolute path of its own (a relative one would land in the agent's working directory).</summary>
+    static void CheckMountPoints(ConfigDocument doc, Action<ConfigSection, ConfigEntry?, Severity, string, string?> add)
+    {
+        var seen = new Dictionary<(string? Scope, string Path), string>();
+        foreach (var section in doc.Sections.Where(s => s.Group == "fs" && s.Index is not null))
+        {
+            foreach (var entry in section.Entries.Where(e => e.Keyword == "mnt"))
+            {
+                var value = entry.Value.Trim();
+                if (value.Length == 0 || value.Contains('{'))
+                    continue;
+                if (!value.StartsWith('/'))
+                {
+                    add(section, entry, Severity.Error, $"mount point '{ValueReader.Shorten(value)}' is not an absolute path", $"{entry.Key} = /{value.TrimStart('.', '/')}");
+                    continue;
+                }
+                var path = value.Length > 1 ? value.TrimEnd('/') : value;
+                if (seen.TryGetValue((entry.Scope, path), out var other))
+                    add(section, entry, Severity.Error, $"{section.Name} and {other} both mount on {path}", "give each fs its own mnt");
+                else
+                    seen[(entry.Scope, path)] = section.Name;
+            }
+        }
+    }
+
+    /// <summary>A node is production or DR, never both: the planner refuses every action on such a service.</summary>
+    static void CheckNodesAndDrpnodes(ConfigDocument doc, Action<ConfigSection, ConfigEntry?, Severity, string, string?> add)
+    {
+        var def = doc.Default;
+        var nodes = Converters.List(def.Get("nodes")?.Value).Select(n => n.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in new[] { "drpnodes", "drpnode" })
+        {
+            var entry = def.Get(key);
+            if (entry is null || entry.Value.Contains('{'))
+                continue;
+            foreach (var node in Converters.List(entry.Value).Select(n => n.ToLowerInvariant()).Where(nodes.Contains).Distinct())
+                add(def, entry, Severity.Error, $"{node} is listed in both nodes and {key}: a node is either a production or a DR node",
+                    $"remove {node} from nodes or from {key}");
+        }
     }
 
     static void CheckEntry(ConfigSection section, ConfigEntry entry, string group, string? type, bool isDefault,

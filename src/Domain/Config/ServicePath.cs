@@ -13,6 +13,32 @@ public readonly record struct ServicePath(string Name, string? Namespace)
         return new ServicePath(text[(slash + 1)..], ns.Length == 0 || ns == "root" ? null : ns);
     }
 
+    /// <summary>
+    /// Why <paramref name="text"/> is not a usable service name, or null. A name (and its optional namespace) is
+    /// letters, digits, '-', '_' and '.', starting with a letter or digit: it ends up in paths on every node
+    /// (<c>svc/&lt;name&gt;/docker.sock</c>) and in container names, so no "..", no empty segment, one '/' at most.
+    /// </summary>
+    public static string? Invalid(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            return "a service name is required";
+        var segments = text.Split('/');
+        if (segments.Length > 2)
+            return $"'{text}' has more than one '/': a service name is NAME or NAMESPACE/NAME";
+        foreach (var segment in segments)
+        {
+            if (segment.Length == 0 || segment.Length > 63)
+                return $"'{text}' has an empty or over-long part (1 to 63 characters each)";
+            if (!char.IsAsciiLetterOrDigit(segment[0]))
+                return $"'{text}' must start each part with a letter or digit";
+            if (segment.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+                return $"'{text}' may only use letters, digits, '-', '_' and '.'";
+            if (segment.Contains(".."))
+                return $"'{text}' may not contain '..'";
+        }
+        return null;
+    }
+
     /// <summary>OpenSVC's docker container name: <c>svc1.container.0</c>, or <c>ns1..svc1.container.0</c>.</summary>
     public string ContainerName(ResourceId rid) =>
         Namespace is null ? $"{Name}.{rid.Group}.{rid.Index}" : $"{Namespace}..{Name}.{rid.Group}.{rid.Index}";

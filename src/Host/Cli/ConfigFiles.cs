@@ -36,8 +36,8 @@ public static class ConfigFiles
     public static string ServiceName(string path, string? option)
     {
         var name = option ?? Path.GetFileNameWithoutExtension(path);
-        if (string.IsNullOrWhiteSpace(name) || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/')))
-            throw new UserError($"'{name}' is not a valid service name (letters, digits, '-', '_', '.'): use --service NAME");
+        if (Domain.Config.ServicePath.Invalid(name) is { } reason)
+            throw new UserError($"{reason}: {(option is null ? "name the service with --service NAME" : "choose another --service NAME")}");
         return name;
     }
 

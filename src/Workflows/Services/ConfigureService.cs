@@ -22,6 +22,8 @@ public sealed class ConfigureServiceHandler(IDocumentStore store, Syncs.SyncSche
 {
     public async Task<ConfigureResult> Handle(ConfigureService request, CancellationToken cancellationToken)
     {
+        if (ServicePath.Invalid(request.Service) is { } invalid)
+            return new ConfigureResult(false, 0, $"not a valid service name: {invalid}", "", []);
         var doc = ConfigParser.Parse(request.ConfigText, request.Service + ".conf");
         var problems = ConfigValidator.Validate(doc, request.Service);
         var global = problems.Where(p => p.Severity == Severity.Error && p.Node is null).ToList();

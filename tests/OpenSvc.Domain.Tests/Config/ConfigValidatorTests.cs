@@ -134,10 +134,59 @@ public class ConfigValidatorTests
     }
 
     [Fact]
-    public void unsupported_drivers_are_said_to_be_ignored()
+    public void a_resource_this_agent_cannot_run_is_an_error_unless_disabled()
     {
-        Seed.Validate("[DEFAULT]\nnodes = n1\n[app#0]\nstart = /bin/true\n")
-            .Should().ContainSingle(p => p.Section == "app#0" && p.Reason.Contains("not supported"));
+        var problem = Seed.Validate("[DEFAULT]\nnodes = n1\n[app#0]\nstart = /bin/true\n")
+            .Should().ContainSingle(p => p.Section == "app#0" && p.Reason.Contains("not supported")).Which;
+        problem.Severity.Should().Be(Severity.Error);
+        problem.Reason.Should().Contain("the service would run without app#0");
+        problem.Fix.Should().Contain("disable = true");
+
+        Seed.Validate("[DEFAULT]\nnodes = n1\n[app#0]\nstart = /bin/true\ndisable = true\n")
+            .Should().ContainSingle(p => p.Section == "app#0").Which.Severity.Should().Be(Severity.Warning);
+    }
+
+    [Theory]
+    [InlineData("[container#0]\ntype = dokcer\nimage = x", 4, "type = docker")]
+    [InlineData("[sync#0]\ntype = btrf", 4, "type = btrfs")]
+    [InlineData("[sync#0]\ntype = zfs", 4, "set type = docker or type = btrfs or type = rsync, or add disable = true")]
+    [InlineData("[ip#0]\nipname = 10.0.0.1", 3, "type = docker")]
+    public void a_mistyped_or_missing_type_names_the_type_to_write(string section, int line, string fix)
+    {
+        var problem = Seed.Validate($"[DEFAULT]\nnodes = n1\n{section}\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+        problem.Line.Should().Be(line);
+        problem.Fix.Should().Be(fix);
+    }
+
+    [Fact]
+    public void a_node_in_both_nodes_and_drpnodes_is_an_error_on_the_drpnodes_line()
+    {
+        var problem = Seed.Validate("[DEFAULT]\nnodes = n1 n2\ndrpnodes = n2 n3\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+        (problem.Line, problem.Keyword).Should().Be((3, "drpnodes"));
+        problem.Reason.Should().Contain("n2 is listed in both nodes and drpnodes");
+        problem.Fix.Should().Be("remove n2 from nodes or from drpnodes");
+    }
+
+    [Theory]
+    [InlineData("always_on = drpnode", "always_on = drpnodes")]
+    [InlineData("always_on = DRPNODES", "write drpnodes in lower case")]
+    [InlineData("always_on = n9", "use nodes, drpnodes or a node declared in nodes or drpnodes")]
+    public void always_on_names_node_sets_or_declared_nodes(string line, string fix)
+    {
+        Seed.Validate($"[DEFAULT]\nnodes = n1\ndrpnodes = n3\n[fs#0]\ndev = /dev/x\nmnt = /srv/x\n{line}\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error && p.Keyword == "always_on").Which.Fix.Should().Be(fix);
+    }
+
+    [Fact]
+    public void mount_points_are_absolute_and_each_fs_has_its_own()
+    {
+        var problems = Seed.Validate("[DEFAULT]\nnodes = n1\n[fs#0]\ndev = /dev/x\nmnt = relative\n[fs#1]\ndev = /dev/y\nmnt = /srv/x\n[fs#2]\ndev = /dev/z\nmnt = /srv/x/\n")
+            .Where(p => p.Severity == Severity.Error).ToList();
+        problems.Should().HaveCount(2);
+        problems.Should().Contain(p => p.Section == "fs#0" && p.Reason.Contains("not an absolute path") && p.Fix == "mnt = /relative");
+        problems.Should().Contain(p => p.Section == "fs#2" && p.Reason == "fs#2 and fs#1 both mount on /srv/x");
     }
 
     [Theory]
