@@ -5,6 +5,7 @@ using Marten;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using OpenSvc.Infrastructure.Drivers;
 using OpenSvc.Infrastructure.Drivers.Fake;
 using OpenSvc.Infrastructure.Drivers.Noop;
@@ -64,7 +65,11 @@ public static class EngineServices
             var storageOptions = HangfireStorageOptions(options);
             return new PostgreSqlStorage(new NpgsqlConnectionFactory(options.ConnectionString, storageOptions), storageOptions);
         });
+        // Hangfire.NetCore would hand the server whatever the static JobActivator.Current is when it is resolved: with
+        // several hosts in one process that can be another host's, disposed later. Each container activates its own jobs.
+        services.AddSingleton<JobActivator>(sp => new Hangfire.AspNetCore.AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
         services.AddHangfire((sp, c) => c
+            .UseLogProvider(new HostLogProvider(sp.GetService<ILoggerFactory>() ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance))
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()

@@ -240,7 +240,7 @@ public sealed class ApiTests : IAsyncLifetime
 
     static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
-    static async Task<WorkflowRun> WaitAsync(IClusterClient client, Guid id)
+    async Task<WorkflowRun> WaitAsync(IClusterClient client, Guid id)
     {
         var deadline = DateTime.UtcNow.AddSeconds(120);
         while (true)
@@ -249,7 +249,8 @@ public sealed class ApiTests : IAsyncLifetime
             if (run is { IsFinished: true })
                 return run;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"run {id} still {run?.Status}: " + string.Join(", ", run?.Steps.Select(s => $"{s.Step.Index + 1} {s.Step.Rid}:{s.Status}/{s.Attempt}") ?? []));
+                throw new TimeoutException($"run {id} still {run?.Status}: " + string.Join(", ", run?.Steps.Select(s => $"{s.Step.Index + 1} {s.Step.Rid}:{s.Status}/{s.Attempt}") ?? [])
+                    + $"\nHangfire's view (newest jobs):\n{await InProcessCluster.HangfireViewAsync(_connection)}{await InProcessCluster.StacksAsync()}");
             await Task.Delay(100);
         }
     }

@@ -1,4 +1,7 @@
 using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using OpenSvc.Domain;
+using OpenSvc.Infrastructure.Engine;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
 using OpenSvc.Infrastructure.Drivers.Fake;
@@ -87,6 +90,29 @@ public sealed class WorkflowEngineTests : IAsyncLifetime
         events.OfType<StepRequeued>().Should().ContainSingle().Which.Because.Should()
             .Contain("fetched its job").And.Contain("never started").And.Contain("node_n3");
         events.OfType<StepStarted>().Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task agents_keep_running_steps_after_another_host_of_the_process_is_disposed()
+    {
+        var first = await Submit(Plans.Start("svc-g", Plans.Step(0, "n1", "fs#0", ResourceAction.Start)));
+        (await _cluster.WaitForEndAsync(first.RunId)).Status.Should().Be(RunStatus.Completed);
+
+        // Another container of this process configures Hangfire after the agents did (Hangfire keeps its log provider
+        // and job activator in statics) and goes away, as one test's client does while another test's agents run.
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddOpenSvcEngine(new EngineOptions(_cluster.ConnectionString, new NodeName("passer-by")) { RunAgent = false, FakeCluster = true });
+        await using (var other = services.BuildServiceProvider())
+            _ = other.GetRequiredService<Hangfire.IGlobalConfiguration>();
+
+        var second = await Submit(Plans.Start("svc-g",
+            Plans.Step(0, "n1", "fs#1", ResourceAction.Start),
+            Plans.Step(1, "n2", "fs#2", ResourceAction.Start)));
+
+        var run = await _cluster.WaitForEndAsync(second.RunId, TimeSpan.FromSeconds(30));
+        run.Status.Should().Be(RunStatus.Completed);
+        (await _cluster.EventsAsync(run.Id)).OfType<StepRequeued>().Should().BeEmpty("no job was lost on the way");
     }
 
     [Fact]

@@ -109,7 +109,7 @@ public sealed class InProcessCluster : IAsyncDisposable
             if (DateTimeOffset.UtcNow > deadline)
                 throw new TimeoutException($"run {runId} did not end in time; last state: {run?.Status}, steps: " +
                     string.Join(", ", run?.Steps.Select(s => $"{s.Step.Index + 1}:{s.Status}") ?? []) +
-                    $"\nHangfire's view (newest jobs):\n{await HangfireViewAsync()}{await StacksAsync()}");
+                    $"\nHangfire's view (newest jobs):\n{await HangfireViewAsync(ConnectionString)}{await StacksAsync()}");
             await Task.Delay(50);
         }
     }
@@ -118,11 +118,11 @@ public sealed class InProcessCluster : IAsyncDisposable
     /// The newest Hangfire jobs with their state and queue row, and the servers' heartbeats: what a run stuck with a
     /// step Scheduled needs to tell "never enqueued", "enqueued but not fetched" and "fetched but not started" apart.
     /// </summary>
-    async Task<string> HangfireViewAsync()
+    public static async Task<string> HangfireViewAsync(string connectionString)
     {
         try
         {
-            await using var connection = new Npgsql.NpgsqlConnection(ConnectionString);
+            await using var connection = new Npgsql.NpgsqlConnection(connectionString);
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = """
@@ -165,7 +165,7 @@ public sealed class InProcessCluster : IAsyncDisposable
     /// When OPENSVC_TEST_STACKS names a dotnet-stack executable (a diagnostics run, never CI), the managed stacks
     /// of this process go to a file: what a stuck Hangfire worker was doing.
     /// </summary>
-    static async Task<string> StacksAsync()
+    public static async Task<string> StacksAsync()
     {
         var tool = Environment.GetEnvironmentVariable("OPENSVC_TEST_STACKS");
         if (string.IsNullOrEmpty(tool) || !File.Exists(tool))
