@@ -118,7 +118,7 @@ public static class EngineBenchmark
                 $"{settings.Agents} agent processes (n1..n{settings.Agents}) x {settings.Workers} workers, {settings.Parallel} submissions in flight, " +
                 $"{Environment.ProcessorCount} CPUs, load average {LoadAverage()}; {where}"));
 
-            var phase = new Phase(settings, agents, output);
+            var phase = new Phase(settings, agents, output, embedded is null ? () => double.NaN : embedded.CpuMilliseconds);
             var fast = await phase.RunAsync("long polling", longPollingDb, settings.Workflows, longPolling: true, deadline.Token).ConfigureAwait(false);
             var slow = settings.BaselineWorkflows > 0
                 ? await phase.RunAsync("default polling", baselineDb, settings.BaselineWorkflows, longPolling: false, deadline.Token).ConfigureAwait(false)
@@ -171,7 +171,7 @@ public static class EngineBenchmark
     }
 
     /// <summary>One measured phase: fresh agents on one database, N workflows submitted, waited for and read back.</summary>
-    sealed class Phase(EngineBenchmarkSettings settings, AgentChildren agents, TextWriter output)
+    sealed class Phase(EngineBenchmarkSettings settings, AgentChildren agents, TextWriter output, Func<double> postgresCpuMs)
     {
         static readonly StepPolicy Policy = new(TimeSpan.FromSeconds(60), 1, TimeSpan.FromSeconds(1));
 
@@ -179,7 +179,6 @@ public static class EngineBenchmark
         {
             var services = new ServiceCollection();
             services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
-            // The submitter enqueues the first steps: its storage must notify listeners exactly as the agents' does.
             services.AddOpenSvcEngine(new EngineOptions(connection, new NodeName("bench")) { RunAgent = false, LongPolling = longPolling });
             await using var client = services.BuildServiceProvider();
             // Create both schemas before the agents start, so they never race to migrate.
@@ -204,6 +203,7 @@ public static class EngineBenchmark
             var config = $"[DEFAULT]\nnodes = {string.Join(' ', nodes)}\n";
             var mediator = client.GetRequiredService<IMediator>();
             var ids = new Guid[workflows];
+            var before = (Agents: agents.CpuMilliseconds(), Self: SelfCpuMs(), Postgres: postgresCpuMs(), Transactions: await TransactionsAsync(connection, ct).ConfigureAwait(false));
             var submit = Stopwatch.StartNew();
             await Parallel.ForEachAsync(Enumerable.Range(0, workflows), new ParallelOptions { MaxDegreeOfParallelism = settings.Parallel, CancellationToken = ct },
                 async (i, token) =>
@@ -218,8 +218,30 @@ public static class EngineBenchmark
 
             var finished = await WaitForEndAsync(store, ids, ct).ConfigureAwait(false);
             output.WriteLine($"{name}: {finished} of {workflows} workflows ended {submit.Elapsed.TotalSeconds:0.0} s after the first submission");
+            var agentCpu = agents.CpuMilliseconds() - before.Agents;
+            var selfCpu = SelfCpuMs() - before.Self;
+            var postgresCpu = postgresCpuMs() - before.Postgres;
             await agents.StopAllAsync().ConfigureAwait(false);
-            return EngineFigures.From(await StreamsAsync(store, ids, ct).ConfigureAwait(false));
+            // Read after the agents stopped: their backends flush their statistics when they exit.
+            var transactions = await TransactionsAsync(connection, ct).ConfigureAwait(false) - before.Transactions;
+            return EngineFigures.From(await StreamsAsync(store, ids, ct).ConfigureAwait(false)) with
+            {
+                Cost = new PhaseCost(agentCpu, selfCpu, postgresCpu, transactions),
+            };
+        }
+
+        static double SelfCpuMs() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
+
+        /// <summary>Transactions committed or rolled back in this database so far (PostgreSQL's statistics).</summary>
+        static async Task<double> TransactionsAsync(string connection, CancellationToken ct)
+        {
+            await using var c = new NpgsqlConnection(connection);
+            await c.OpenAsync(ct).ConfigureAwait(false);
+            await using var cmd = new NpgsqlCommand(
+                "SELECT pg_stat_clear_snapshot(); SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()", c);
+            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await reader.NextResultAsync(ct).ConfigureAwait(false);
+            return await reader.ReadAsync(ct).ConfigureAwait(false) ? Convert.ToDouble(reader.GetValue(0), CultureInfo.InvariantCulture) : double.NaN;
         }
 
         Plan Plan(string service, IReadOnlyList<NodeName> nodes)
@@ -309,6 +331,25 @@ public static class EngineBenchmark
                     throw new UserError($"agents not ready within {within.TotalSeconds:0} s:\n{Logs()}", ExitCodes.Failed);
                 await Task.Delay(50, ct).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>CPU time the running agents have used so far, in milliseconds.</summary>
+        public double CpuMilliseconds()
+        {
+            var total = 0.0;
+            foreach (var c in _children.Values)
+            {
+                try
+                {
+                    c.Process.Refresh();
+                    total += c.Process.TotalProcessorTime.TotalMilliseconds;
+                }
+                catch (InvalidOperationException)
+                {
+                    return double.NaN;
+                }
+            }
+            return total;
         }
 
         public void ThrowIfOneExited()
