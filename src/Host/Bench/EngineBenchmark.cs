@@ -19,7 +19,11 @@ using OpenSvc.Workflows.Runs;
 namespace OpenSvc.Host.Bench;
 
 public sealed record EngineBenchmarkSettings(
-    int Workflows, int Steps, int Agents, string? Connection, int BaselineWorkflows, int Workers, int Parallel, TimeSpan Timeout);
+    int Workflows, int Steps, int Agents, string? Connection, int BaselineWorkflows, int Workers, int Parallel, TimeSpan Timeout)
+{
+    /// <summary>Workflows run through fresh agents before the measured ones, and not counted (0: measure cold agents).</summary>
+    public int Warmup { get; init; } = 10;
+}
 
 /// <summary>
 /// `opensvc bench engine`: runs workflows of no-op steps on the real stack (PostgreSQL, real `opensvc agent`
@@ -36,17 +40,25 @@ public static class EngineBenchmark
         var baseline = new Option<int>("--baseline-workflows") { Description = "workflows run with default polling (the baseline; 0 skips it)", DefaultValueFactory = _ => 20 };
         var workers = new Option<int>("--workers") { Description = "Hangfire workers per agent", DefaultValueFactory = _ => 8 };
         var parallel = new Option<int>("--parallel") { Description = "submissions in flight at once", DefaultValueFactory = _ => 16 };
+        var warmup = new Option<int>("--warmup")
+        {
+            Description = "workflows run (all at once) through fresh agents before the measured ones in each phase, not counted: agents are long-lived, so the figures are those of warm code (0: cold agents)",
+            DefaultValueFactory = _ => 10,
+        };
         var timeout = new Option<int>("--timeout") { Description = "seconds the whole benchmark may take", DefaultValueFactory = _ => 600 };
         var engine = new Command("engine",
-            "Run no-op workflows through the engine (PostgreSQL, agent processes, Hangfire, Marten) with long polling, then with default polling, and print latencies and workflows/s. " +
+            "Run no-op workflows through the engine (PostgreSQL, agent processes, Hangfire, Marten) with long polling, then with Hangfire.PostgreSql's default polling, and print latencies and workflows/s. " +
             "Uses a private PostgreSQL in a temporary directory unless --connection names a scratch database.")
         {
-            workflows, steps, agents, baseline, workers, parallel, timeout,
+            workflows, steps, agents, baseline, workers, parallel, warmup, timeout,
         };
         engine.SetAction(async (p, ct) =>
         {
             var s = new EngineBenchmarkSettings(p.GetValue(workflows), p.GetValue(steps), p.GetValue(agents), p.GetValue(connection),
-                p.GetValue(baseline), p.GetValue(workers), p.GetValue(parallel), TimeSpan.FromSeconds(p.GetValue(timeout)));
+                p.GetValue(baseline), p.GetValue(workers), p.GetValue(parallel), TimeSpan.FromSeconds(p.GetValue(timeout)))
+            {
+                Warmup = p.GetValue(warmup),
+            };
             Validate(s);
             return await RunAsync(s, Console.Out, ct).ConfigureAwait(false);
         });
@@ -71,6 +83,8 @@ public static class EngineBenchmark
             throw new UserError($"--workers {s.Workers} is out of range (1-64)");
         if (s.Parallel is < 1 or > 256)
             throw new UserError($"--parallel {s.Parallel} is out of range (1-256)");
+        if (s.Warmup is < 0 or > 1000)
+            throw new UserError($"--warmup {s.Warmup} is out of range (0-1000)");
         if (s.Timeout < TimeSpan.FromSeconds(10))
             throw new UserError("--timeout must be at least 10 seconds");
     }
@@ -114,7 +128,7 @@ public static class EngineBenchmark
                 baselineDb = await embedded.CreateDatabaseAsync("bench_default_polling", deadline.Token).ConfigureAwait(false);
             }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"opensvc bench engine: {settings.Workflows} workflows (baseline {settings.BaselineWorkflows}) of {settings.Steps} no-op steps, " +
+                $"opensvc bench engine: {settings.Workflows} workflows (baseline {settings.BaselineWorkflows}) of {settings.Steps} no-op steps after {settings.Warmup} warm-up workflows, " +
                 $"{settings.Agents} agent processes (n1..n{settings.Agents}) x {settings.Workers} workers, {settings.Parallel} submissions in flight, " +
                 $"{Environment.ProcessorCount} CPUs, load average {LoadAverage()}; {where}"));
 
@@ -202,18 +216,16 @@ public static class EngineBenchmark
             var tag = Guid.NewGuid().ToString("N")[..6];
             var config = $"[DEFAULT]\nnodes = {string.Join(' ', nodes)}\n";
             var mediator = client.GetRequiredService<IMediator>();
-            var ids = new Guid[workflows];
+            if (settings.Warmup > 0)
+            {
+                var warm = Stopwatch.StartNew();
+                var warmIds = await SubmitAsync(mediator, $"warmup-{tag}", settings.Warmup, settings.Warmup, nodes, config, ct).ConfigureAwait(false);
+                await WaitForEndAsync(store, warmIds, ct).ConfigureAwait(false);
+                output.WriteLine($"{name}: {settings.Warmup} warm-up workflows ended in {warm.Elapsed.TotalSeconds:0.0} s (not counted)");
+            }
             var before = (Agents: agents.CpuMilliseconds(), Self: SelfCpuMs(), Postgres: postgresCpuMs(), Transactions: await TransactionsAsync(connection, ct).ConfigureAwait(false));
             var submit = Stopwatch.StartNew();
-            await Parallel.ForEachAsync(Enumerable.Range(0, workflows), new ParallelOptions { MaxDegreeOfParallelism = settings.Parallel, CancellationToken = ct },
-                async (i, token) =>
-                {
-                    var plan = Plan($"bench-{tag}-{i}", nodes);
-                    var result = await mediator.Send(new SubmitRun(plan, "bench", "opensvc bench engine", false, config), token).ConfigureAwait(false);
-                    if (!result.Accepted)
-                        throw new UserError($"workflow {i} refused: {result.Refusal}", ExitCodes.Failed);
-                    ids[i] = result.RunId;
-                }).ConfigureAwait(false);
+            var ids = await SubmitAsync(mediator, $"bench-{tag}", workflows, settings.Parallel, nodes, config, ct).ConfigureAwait(false);
             output.WriteLine($"{name}: {workflows} workflows submitted in {submit.Elapsed.TotalSeconds:0.0} s");
 
             var finished = await WaitForEndAsync(store, ids, ct).ConfigureAwait(false);
@@ -242,6 +254,21 @@ public static class EngineBenchmark
             await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             await reader.NextResultAsync(ct).ConfigureAwait(false);
             return await reader.ReadAsync(ct).ConfigureAwait(false) ? Convert.ToDouble(reader.GetValue(0), CultureInfo.InvariantCulture) : double.NaN;
+        }
+
+        async Task<Guid[]> SubmitAsync(IMediator mediator, string prefix, int count, int parallel, IReadOnlyList<NodeName> nodes, string config, CancellationToken ct)
+        {
+            var ids = new Guid[count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = ct },
+                async (i, token) =>
+                {
+                    var plan = Plan($"{prefix}-{i}", nodes);
+                    var result = await mediator.Send(new SubmitRun(plan, "bench", "opensvc bench engine", false, config), token).ConfigureAwait(false);
+                    if (!result.Accepted)
+                        throw new UserError($"workflow {i} refused: {result.Refusal}", ExitCodes.Failed);
+                    ids[i] = result.RunId;
+                }).ConfigureAwait(false);
+            return ids;
         }
 
         Plan Plan(string service, IReadOnlyList<NodeName> nodes)
