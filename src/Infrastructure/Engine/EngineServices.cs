@@ -64,13 +64,20 @@ public static class EngineServices
             var storageOptions = HangfireStorageOptions(options);
             return new PostgreSqlStorage(new NpgsqlConnectionFactory(options.ConnectionString, storageOptions), storageOptions);
         });
-        services.AddHangfire((sp, c) => c
-            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            // Jobs carry ids only: no culture parameters stored with every job.
-            .UseDefaultCulture(System.Globalization.CultureInfo.InvariantCulture, System.Globalization.CultureInfo.InvariantCulture, captureDefault: false)
-            .UseStorage(sp.GetRequiredService<JobStorage>()));
+        services.AddHangfire((sp, c) =>
+        {
+            c.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings()
+                // Jobs carry ids only: no culture parameters stored with every job.
+                .UseDefaultCulture(System.Globalization.CultureInfo.InvariantCulture, System.Globalization.CultureInfo.InvariantCulture, captureDefault: false)
+                .UseStorage(sp.GetRequiredService<JobStorage>());
+            // Each of these global filters reads a job parameter before every job runs (a round trip each, on the
+            // path from fetch to step): culture (our jobs carry none, see above) and continuations (we chain steps
+            // through the run's events, never with ContinueJobWith).
+            foreach (var f in GlobalJobFilters.Filters.Where(f => f.Instance is CaptureCultureAttribute or ContinuationsSupportAttribute).ToList())
+                GlobalJobFilters.Filters.Remove(f.Instance);
+        });
         services.AddSingleton<IStepDispatcher, HangfireStepDispatcher>();
         services.AddTransient<StepJob>();
         services.AddTransient<ReconcileJob>();
