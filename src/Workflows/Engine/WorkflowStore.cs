@@ -14,9 +14,18 @@ public static class WorkflowStore
 {
     public const string DefaultSchema = "opensvc";
 
+    /// <summary>
+    /// Marten's sessions open a pooled connection for each fetch and each SaveChanges. Npgsql resets a pooled
+    /// connection when it is taken again (DISCARD ALL: one more statement, about ten per step); Marten leaves no
+    /// session state behind (no SET, LISTEN, temporary table or session advisory lock on these connections: the
+    /// schema lock is taken on an unpooled connection of its own), so there is nothing to reset.
+    /// </summary>
+    public static string ConnectionString(string connectionString) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString;
+
     public static void Configure(StoreOptions options, string connectionString, string schema = DefaultSchema)
     {
-        options.Connection(connectionString);
+        options.Connection(ConnectionString(connectionString));
         options.DatabaseSchemaName = schema;
         options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
