@@ -46,6 +46,17 @@ public static class WorkflowStore
 /// <summary>Keeps the WorkflowRun document of each run stream, folded by the pure domain Apply.</summary>
 public sealed class WorkflowRunProjection : SingleStreamProjection<WorkflowRun, Guid>
 {
+    /// <summary>
+    /// Only run events: with an untyped Evolve Marten cannot tell which events this projection takes, and
+    /// otherwise loads a WorkflowRun document for every service stream a transaction appends to (and the other
+    /// projection a ServiceActivity for every run stream: one more query in each step's two transactions).
+    /// </summary>
+    public WorkflowRunProjection()
+    {
+        foreach (var type in RunEventNames.All.Keys.Where(t => !ServiceActivityProjection.EventTypes.Contains(t)))
+            IncludeType(type);
+    }
+
     public override WorkflowRun? Evolve(WorkflowRun? snapshot, Guid id, IEvent e) => (snapshot, e.Data) switch
     {
         (null, RunRequested r) => WorkflowRun.From(r),
@@ -58,6 +69,18 @@ public sealed class WorkflowRunProjection : SingleStreamProjection<WorkflowRun, 
 /// <summary>Keeps each service's activity (the run holding it) from the service stream.</summary>
 public sealed class ServiceActivityProjection : SingleStreamProjection<ServiceActivity, Guid>
 {
+    /// <summary>The events of a service stream (every other event belongs to a run stream).</summary>
+    public static readonly IReadOnlySet<Type> EventTypes = new HashSet<Type>
+    {
+        typeof(ServiceConfigured), typeof(ServiceDeleted), typeof(ServiceRunStarted), typeof(ServiceRunEnded),
+    };
+
+    public ServiceActivityProjection()
+    {
+        foreach (var type in EventTypes)
+            IncludeType(type);
+    }
+
     public override ServiceActivity? Evolve(ServiceActivity? snapshot, Guid id, IEvent e) => (snapshot, e.Data) switch
     {
         (null, ServiceRunStarted s) => ServiceActivity.From(s),
