@@ -74,8 +74,10 @@ public static class EngineServices
                 .UseStorage(sp.GetRequiredService<JobStorage>());
             // Each of these global filters reads a job parameter before every job runs (a round trip each, on the
             // path from fetch to step): culture (our jobs carry none, see above) and continuations (we chain steps
-            // through the run's events, never with ContinueJobWith).
-            foreach (var f in GlobalJobFilters.Filters.Where(f => f.Instance is CaptureCultureAttribute or ContinuationsSupportAttribute).ToList())
+            // through the run's events, never with ContinueJobWith). StatisticsHistory adds two counter rows (the
+            // dashboard's daily and hourly history graph, two more statements in the succeeded transaction of every
+            // step): the dashboard's totals and realtime graph stay, the run's events are the record.
+            foreach (var f in GlobalJobFilters.Filters.Where(f => f.Instance is CaptureCultureAttribute or ContinuationsSupportAttribute or StatisticsHistoryAttribute).ToList())
                 GlobalJobFilters.Filters.Remove(f.Instance);
         });
         services.AddSingleton<IStepDispatcher, HangfireStepDispatcher>();
