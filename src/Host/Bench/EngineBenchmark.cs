@@ -19,7 +19,11 @@ using OpenSvc.Workflows.Runs;
 namespace OpenSvc.Host.Bench;
 
 public sealed record EngineBenchmarkSettings(
-    int Workflows, int Steps, int Agents, string? Connection, int BaselineWorkflows, int Workers, int Parallel, TimeSpan Timeout);
+    int Workflows, int Steps, int Agents, string? Connection, int BaselineWorkflows, int Workers, int Parallel, TimeSpan Timeout)
+{
+    /// <summary>Workflows run through fresh agents before the measured ones, and not counted (0: measure cold agents).</summary>
+    public int Warmup { get; init; } = 10;
+}
 
 /// <summary>
 /// `opensvc bench engine`: runs workflows of no-op steps on the real stack (PostgreSQL, real `opensvc agent`
@@ -36,17 +40,25 @@ public static class EngineBenchmark
         var baseline = new Option<int>("--baseline-workflows") { Description = "workflows run with default polling (the baseline; 0 skips it)", DefaultValueFactory = _ => 20 };
         var workers = new Option<int>("--workers") { Description = "Hangfire workers per agent", DefaultValueFactory = _ => 8 };
         var parallel = new Option<int>("--parallel") { Description = "submissions in flight at once", DefaultValueFactory = _ => 16 };
+        var warmup = new Option<int>("--warmup")
+        {
+            Description = "workflows run (all at once) through fresh agents before the measured ones in each phase, not counted: agents are long-lived, so the figures are those of warm code (0: cold agents)",
+            DefaultValueFactory = _ => 10,
+        };
         var timeout = new Option<int>("--timeout") { Description = "seconds the whole benchmark may take", DefaultValueFactory = _ => 600 };
         var engine = new Command("engine",
-            "Run no-op workflows through the engine (PostgreSQL, agent processes, Hangfire, Marten) with long polling, then with default polling, and print latencies and workflows/s. " +
+            "Run no-op workflows through the engine (PostgreSQL, agent processes, Hangfire, Marten) with long polling, then with Hangfire.PostgreSql's default polling, and print latencies and workflows/s. " +
             "Uses a private PostgreSQL in a temporary directory unless --connection names a scratch database.")
         {
-            workflows, steps, agents, baseline, workers, parallel, timeout,
+            workflows, steps, agents, baseline, workers, parallel, warmup, timeout,
         };
         engine.SetAction(async (p, ct) =>
         {
             var s = new EngineBenchmarkSettings(p.GetValue(workflows), p.GetValue(steps), p.GetValue(agents), p.GetValue(connection),
-                p.GetValue(baseline), p.GetValue(workers), p.GetValue(parallel), TimeSpan.FromSeconds(p.GetValue(timeout)));
+                p.GetValue(baseline), p.GetValue(workers), p.GetValue(parallel), TimeSpan.FromSeconds(p.GetValue(timeout)))
+            {
+                Warmup = p.GetValue(warmup),
+            };
             Validate(s);
             return await RunAsync(s, Console.Out, ct).ConfigureAwait(false);
         });
@@ -71,6 +83,8 @@ public static class EngineBenchmark
             throw new UserError($"--workers {s.Workers} is out of range (1-64)");
         if (s.Parallel is < 1 or > 256)
             throw new UserError($"--parallel {s.Parallel} is out of range (1-256)");
+        if (s.Warmup is < 0 or > 1000)
+            throw new UserError($"--warmup {s.Warmup} is out of range (0-1000)");
         if (s.Timeout < TimeSpan.FromSeconds(10))
             throw new UserError("--timeout must be at least 10 seconds");
     }
@@ -114,11 +128,11 @@ public static class EngineBenchmark
                 baselineDb = await embedded.CreateDatabaseAsync("bench_default_polling", deadline.Token).ConfigureAwait(false);
             }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"opensvc bench engine: {settings.Workflows} workflows (baseline {settings.BaselineWorkflows}) of {settings.Steps} no-op steps, " +
+                $"opensvc bench engine: {settings.Workflows} workflows (baseline {settings.BaselineWorkflows}) of {settings.Steps} no-op steps after {settings.Warmup} warm-up workflows, " +
                 $"{settings.Agents} agent processes (n1..n{settings.Agents}) x {settings.Workers} workers, {settings.Parallel} submissions in flight, " +
                 $"{Environment.ProcessorCount} CPUs, load average {LoadAverage()}; {where}"));
 
-            var phase = new Phase(settings, agents, output);
+            var phase = new Phase(settings, agents, output, embedded is null ? () => double.NaN : embedded.CpuMilliseconds);
             var fast = await phase.RunAsync("long polling", longPollingDb, settings.Workflows, longPolling: true, deadline.Token).ConfigureAwait(false);
             var slow = settings.BaselineWorkflows > 0
                 ? await phase.RunAsync("default polling", baselineDb, settings.BaselineWorkflows, longPolling: false, deadline.Token).ConfigureAwait(false)
@@ -171,7 +185,7 @@ public static class EngineBenchmark
     }
 
     /// <summary>One measured phase: fresh agents on one database, N workflows submitted, waited for and read back.</summary>
-    sealed class Phase(EngineBenchmarkSettings settings, AgentChildren agents, TextWriter output)
+    sealed class Phase(EngineBenchmarkSettings settings, AgentChildren agents, TextWriter output, Func<double> postgresCpuMs)
     {
         static readonly StepPolicy Policy = new(TimeSpan.FromSeconds(60), 1, TimeSpan.FromSeconds(1));
 
@@ -179,7 +193,6 @@ public static class EngineBenchmark
         {
             var services = new ServiceCollection();
             services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
-            // The submitter enqueues the first steps: its storage must notify listeners exactly as the agents' does.
             services.AddOpenSvcEngine(new EngineOptions(connection, new NodeName("bench")) { RunAgent = false, LongPolling = longPolling });
             await using var client = services.BuildServiceProvider();
             // Create both schemas before the agents start, so they never race to migrate.
@@ -203,23 +216,59 @@ public static class EngineBenchmark
             var tag = Guid.NewGuid().ToString("N")[..6];
             var config = $"[DEFAULT]\nnodes = {string.Join(' ', nodes)}\n";
             var mediator = client.GetRequiredService<IMediator>();
-            var ids = new Guid[workflows];
+            if (settings.Warmup > 0)
+            {
+                var warm = Stopwatch.StartNew();
+                var warmIds = await SubmitAsync(mediator, $"warmup-{tag}", settings.Warmup, settings.Warmup, nodes, config, ct).ConfigureAwait(false);
+                await WaitForEndAsync(store, warmIds, ct).ConfigureAwait(false);
+                output.WriteLine($"{name}: {settings.Warmup} warm-up workflows ended in {warm.Elapsed.TotalSeconds:0.0} s (not counted)");
+            }
+            var before = (Agents: agents.CpuMilliseconds(), Self: SelfCpuMs(), Postgres: postgresCpuMs(), Transactions: await TransactionsAsync(connection, ct).ConfigureAwait(false));
             var submit = Stopwatch.StartNew();
-            await Parallel.ForEachAsync(Enumerable.Range(0, workflows), new ParallelOptions { MaxDegreeOfParallelism = settings.Parallel, CancellationToken = ct },
+            var ids = await SubmitAsync(mediator, $"bench-{tag}", workflows, settings.Parallel, nodes, config, ct).ConfigureAwait(false);
+            output.WriteLine($"{name}: {workflows} workflows submitted in {submit.Elapsed.TotalSeconds:0.0} s");
+
+            var finished = await WaitForEndAsync(store, ids, ct).ConfigureAwait(false);
+            output.WriteLine($"{name}: {finished} of {workflows} workflows ended {submit.Elapsed.TotalSeconds:0.0} s after the first submission");
+            var agentCpu = agents.CpuMilliseconds() - before.Agents;
+            var selfCpu = SelfCpuMs() - before.Self;
+            var postgresCpu = postgresCpuMs() - before.Postgres;
+            await agents.StopAllAsync().ConfigureAwait(false);
+            // Read after the agents stopped: their backends flush their statistics when they exit.
+            var transactions = await TransactionsAsync(connection, ct).ConfigureAwait(false) - before.Transactions;
+            return EngineFigures.From(await StreamsAsync(store, ids, ct).ConfigureAwait(false)) with
+            {
+                Cost = new PhaseCost(agentCpu, selfCpu, postgresCpu, transactions),
+            };
+        }
+
+        static double SelfCpuMs() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
+
+        /// <summary>Transactions committed or rolled back in this database so far (PostgreSQL's statistics).</summary>
+        static async Task<double> TransactionsAsync(string connection, CancellationToken ct)
+        {
+            await using var c = new NpgsqlConnection(connection);
+            await c.OpenAsync(ct).ConfigureAwait(false);
+            await using var cmd = new NpgsqlCommand(
+                "SELECT pg_stat_clear_snapshot(); SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()", c);
+            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await reader.NextResultAsync(ct).ConfigureAwait(false);
+            return await reader.ReadAsync(ct).ConfigureAwait(false) ? Convert.ToDouble(reader.GetValue(0), CultureInfo.InvariantCulture) : double.NaN;
+        }
+
+        async Task<Guid[]> SubmitAsync(IMediator mediator, string prefix, int count, int parallel, IReadOnlyList<NodeName> nodes, string config, CancellationToken ct)
+        {
+            var ids = new Guid[count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = ct },
                 async (i, token) =>
                 {
-                    var plan = Plan($"bench-{tag}-{i}", nodes);
+                    var plan = Plan($"{prefix}-{i}", nodes);
                     var result = await mediator.Send(new SubmitRun(plan, "bench", "opensvc bench engine", false, config), token).ConfigureAwait(false);
                     if (!result.Accepted)
                         throw new UserError($"workflow {i} refused: {result.Refusal}", ExitCodes.Failed);
                     ids[i] = result.RunId;
                 }).ConfigureAwait(false);
-            output.WriteLine($"{name}: {workflows} workflows submitted in {submit.Elapsed.TotalSeconds:0.0} s");
-
-            var finished = await WaitForEndAsync(store, ids, ct).ConfigureAwait(false);
-            output.WriteLine($"{name}: {finished} of {workflows} workflows ended {submit.Elapsed.TotalSeconds:0.0} s after the first submission");
-            await agents.StopAllAsync().ConfigureAwait(false);
-            return EngineFigures.From(await StreamsAsync(store, ids, ct).ConfigureAwait(false));
+            return ids;
         }
 
         Plan Plan(string service, IReadOnlyList<NodeName> nodes)
@@ -309,6 +358,25 @@ public static class EngineBenchmark
                     throw new UserError($"agents not ready within {within.TotalSeconds:0} s:\n{Logs()}", ExitCodes.Failed);
                 await Task.Delay(50, ct).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>CPU time the running agents have used so far, in milliseconds.</summary>
+        public double CpuMilliseconds()
+        {
+            var total = 0.0;
+            foreach (var c in _children.Values)
+            {
+                try
+                {
+                    c.Process.Refresh();
+                    total += c.Process.TotalProcessorTime.TotalMilliseconds;
+                }
+                catch (InvalidOperationException)
+                {
+                    return double.NaN;
+                }
+            }
+            return total;
         }
 
         public void ThrowIfOneExited()

@@ -29,6 +29,11 @@ public sealed record EngineFigures(
 {
     public double WorkflowsPerSecond => Span > TimeSpan.Zero ? Completed / Span.TotalSeconds : double.NaN;
 
+    /// <summary>What the phase cost, from first submission to last run ended (<see cref="PhaseCost"/>), if measured.</summary>
+    public PhaseCost Cost { get; init; } = PhaseCost.None;
+
+    public double PerStep(double total) => Steps > 0 && !double.IsNaN(total) ? total / Steps : double.NaN;
+
     /// <summary>Figures from each run's events, in stream order.</summary>
     public static EngineFigures From(IReadOnlyCollection<IReadOnlyList<object>> streams)
     {
@@ -86,6 +91,16 @@ public sealed record EngineFigures(
     static double Ms(TimeSpan t) => t.TotalMilliseconds;
 }
 
+/// <summary>
+/// The work a phase cost, which unlike latencies barely depends on what else the machine runs: CPU time of the
+/// agent processes, of the submitting process (this one) and of the PostgreSQL server (embedded server only),
+/// and the transactions PostgreSQL committed or rolled back in the phase's database. NaN: not measured.
+/// </summary>
+public sealed record PhaseCost(double AgentCpuMs, double SubmitterCpuMs, double PostgresCpuMs, double Transactions)
+{
+    public static readonly PhaseCost None = new(double.NaN, double.NaN, double.NaN, double.NaN);
+}
+
 /// <summary>The printed report: both phases side by side, ratios, and a last line stating the aims.</summary>
 public static class EngineReport
 {
@@ -113,6 +128,12 @@ public static class EngineReport
         Latency("run p50 ms", longPolling.RunDuration.P50, baseline.RunDuration.P50);
         Row("workflows/s", F(longPolling.WorkflowsPerSecond), F(baseline.WorkflowsPerSecond), Ratio(longPolling.WorkflowsPerSecond, baseline.WorkflowsPerSecond));
         Row("span s", F(longPolling.Span.TotalSeconds), F(baseline.Span.TotalSeconds), "");
+        void Cost(string name, Func<PhaseCost, double> of) =>
+            Row(name, F(longPolling.PerStep(of(longPolling.Cost))), F(baseline.PerStep(of(baseline.Cost))), "");
+        Cost("agents CPU ms/step", c => c.AgentCpuMs);
+        Cost("submitter CPU ms/step", c => c.SubmitterCpuMs);
+        Cost("PostgreSQL CPU ms/step", c => c.PostgresCpuMs);
+        Cost("transactions/step", c => c.Transactions);
         sb.Append("(ratio: default polling over long polling for latencies, long polling over default polling for workflows/s)").AppendLine();
         sb.Append(Aims(longPolling, steps)).AppendLine();
         return sb.ToString();

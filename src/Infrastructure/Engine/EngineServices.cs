@@ -19,7 +19,7 @@ namespace OpenSvc.Infrastructure.Engine;
 public static class EngineServices
 {
     /// <summary>
-    /// Wires Marten, Hangfire (PostgreSQL storage, long polling, sliding invisibility), MediatR and the step
+    /// Wires Marten, Hangfire (PostgreSQL storage, agents woken by notifications, sliding invisibility), MediatR and the step
     /// engine. With <see cref="EngineOptions.RunAgent"/> it also runs this node's Hangfire server, heartbeat and reconciler.
     /// </summary>
     public static IServiceCollection AddOpenSvcEngine(this IServiceCollection services, EngineOptions options)
@@ -63,19 +63,28 @@ public static class EngineServices
         services.AddSingleton<JobStorage>(_ =>
         {
             var storageOptions = HangfireStorageOptions(options);
-            return new PostgreSqlStorage(new NpgsqlConnectionFactory(options.ConnectionString, storageOptions), storageOptions);
+            return new PostgreSqlStorage(new NpgsqlConnectionFactory(HangfireConnectionString(options.ConnectionString), storageOptions), storageOptions);
         });
         // Hangfire.NetCore would hand the server whatever the static JobActivator.Current is when it is resolved: with
         // several hosts in one process that can be another host's, disposed later. Each container activates its own jobs.
         services.AddSingleton<JobActivator>(sp => new Hangfire.AspNetCore.AspNetCoreJobActivator(sp.GetRequiredService<IServiceScopeFactory>()));
-        services.AddHangfire((sp, c) => c
-            .UseLogProvider(new HostLogProvider(sp.GetService<ILoggerFactory>() ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance))
-            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            // Jobs carry ids only: no culture parameters stored with every job.
-            .UseDefaultCulture(System.Globalization.CultureInfo.InvariantCulture, System.Globalization.CultureInfo.InvariantCulture, captureDefault: false)
-            .UseStorage(sp.GetRequiredService<JobStorage>()));
+        services.AddHangfire((sp, c) =>
+        {
+            c.UseLogProvider(new HostLogProvider(sp.GetService<ILoggerFactory>() ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance))
+                .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings()
+                // Jobs carry ids only: no culture parameters stored with every job.
+                .UseDefaultCulture(System.Globalization.CultureInfo.InvariantCulture, System.Globalization.CultureInfo.InvariantCulture, captureDefault: false)
+                .UseStorage(sp.GetRequiredService<JobStorage>());
+            // Each of these global filters reads a job parameter before every job runs (a round trip each, on the
+            // path from fetch to step): culture (our jobs carry none, see above) and continuations (we chain steps
+            // through the run's events, never with ContinueJobWith). StatisticsHistory adds two counter rows (the
+            // dashboard's daily and hourly history graph, two more statements in the succeeded transaction of every
+            // step): the dashboard's totals and realtime graph stay, the run's events are the record.
+            foreach (var f in GlobalJobFilters.Filters.Where(f => f.Instance is CaptureCultureAttribute or ContinuationsSupportAttribute or StatisticsHistoryAttribute).ToList())
+                GlobalJobFilters.Filters.Remove(f.Instance);
+        });
         services.AddSingleton<IStepDispatcher, HangfireStepDispatcher>();
         services.AddTransient<StepJob>();
         services.AddTransient<ReconcileJob>();
@@ -101,6 +110,32 @@ public static class EngineServices
             services.AddHostedService<ConfigWatchService>();
         }
         return services;
+    }
+
+    /// <summary>
+    /// Hangfire's connections commit without waiting for the WAL flush (<c>synchronous_commit = off</c>, for these
+    /// sessions only). Hangfire's rows are delivery bookkeeping, not the record: the run's events are, and Marten
+    /// commits them synchronously. A PostgreSQL crash can lose the last few hundred milliseconds of Hangfire
+    /// commits, never corrupt them; what is lost is an enqueue (the reconciler enqueues a step scheduled but in no
+    /// queue again), a fetch or a job state (the job runs again, and the executor skips a step already handled),
+    /// the same cases an agent killed between Marten's commit and Hangfire's already produces. Every step pays
+    /// several Hangfire commits (enqueue, processing, succeeded, the lock around each state change), so not
+    /// waiting for the disk there shortens the dispatch of every step.
+    /// </summary>
+    public static string HangfireConnectionString(string connectionString)
+    {
+        var b = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        const string setting = "-c synchronous_commit=off";
+        if (!(b.Options ?? "").Contains("synchronous_commit", StringComparison.Ordinal))
+            b.Options = string.IsNullOrWhiteSpace(b.Options) ? setting : $"{b.Options} {setting}";
+        // Hangfire sends the same few dozen statements for every job: prepared once per connection, PostgreSQL
+        // stops parsing and planning them each time (its schema is created before any of them runs).
+        if (b.MaxAutoPrepare == 0)
+        {
+            b.MaxAutoPrepare = 64;
+            b.AutoPrepareMinUsages = 2;
+        }
+        return b.ConnectionString;
     }
 
     static PostgreSqlStorageOptions HangfireStorageOptions(EngineOptions options) => new()

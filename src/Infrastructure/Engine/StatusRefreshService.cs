@@ -13,6 +13,7 @@ namespace OpenSvc.Infrastructure.Engine;
 public sealed class StatusRefreshService(IMediator mediator, EngineOptions options, TimeProvider time, ILogger<StatusRefreshService> log)
     : BackgroundService, IStatusSignal
 {
+    const int MaxBatch = 64;
     readonly Channel<string> _requests = Channel.CreateBounded<string>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest });
 
     public void Request(string service) => _requests.Writer.TryWrite(service);
@@ -36,9 +37,18 @@ public sealed class StatusRefreshService(IMediator mediator, EngineOptions optio
                 {
                 }
             }
+            // Steps that ended while the previous refresh ran are refreshed together: one read and one write for
+            // all of their services rather than a transaction per step.
+            HashSet<string>? some = null;
+            if (one is not null)
+            {
+                some = [one];
+                while (some.Count < MaxBatch && _requests.Reader.TryRead(out var more))
+                    some.Add(more);
+            }
             try
             {
-                await mediator.Send(new RefreshStatus(one), stoppingToken).ConfigureAwait(false);
+                await mediator.Send(new RefreshStatus(some), stoppingToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -10,13 +10,18 @@ namespace OpenSvc.Workflows.Engine;
 /// <summary>Enqueues a step's job on its node's Hangfire queue, so only that node's agent runs it.</summary>
 public sealed class HangfireStepDispatcher(IBackgroundJobClient client, JobStorage storage, TimeProvider time) : IStepDispatcher
 {
+    static readonly System.Reflection.MethodInfo Run = typeof(StepJob).GetMethod(nameof(StepJob.RunAsync))!;
+
     public void Dispatch(Guid runId, int step, int attempt, ResourceAction action, NodeName node, DateTimeOffset? notBefore, string label)
     {
         var queue = node.QueueName;
-        if (notBefore is { } at && at > time.GetUtcNow())
-            client.Schedule<StepJob>(queue, j => j.RunAsync(runId, step, attempt, action, label, CancellationToken.None), at);
-        else
-            client.Enqueue<StepJob>(queue, j => j.RunAsync(runId, step, attempt, action, label, CancellationToken.None));
+        // The job is built from the method and its arguments, not from a lambda: the same stored job as
+        // Enqueue<StepJob>(queue, j => j.RunAsync(...)), without compiling an expression tree for every step.
+        var job = new Hangfire.Common.Job(typeof(StepJob), Run, [runId, step, attempt, action, label, CancellationToken.None], queue);
+        IState state = notBefore is { } at && at > time.GetUtcNow()
+            ? new ScheduledState(at.UtcDateTime)
+            : new EnqueuedState(queue);
+        client.Create(job, state);
     }
 
     public QueuedSteps QueuedSteps(TimeSpan startGrace)

@@ -8,8 +8,16 @@ using OpenSvc.Workflows.Engine;
 
 namespace OpenSvc.Workflows.Monitoring;
 
-/// <summary>Probe every resource of the services this node serves (or one service) and store the instance status.</summary>
-public sealed record RefreshStatus(string? Service) : IRequest<int>;
+/// <summary>
+/// Probe every resource of the services this node serves (or of the services named) and store the instance
+/// status, in one read and one write for all of them.
+/// </summary>
+public sealed record RefreshStatus(IReadOnlyCollection<string>? Services) : IRequest<int>
+{
+    public RefreshStatus(string? service) : this(service is null ? null : [service])
+    {
+    }
+}
 
 public sealed class RefreshStatusHandler(IDocumentStore store, DriverRegistry drivers, AgentIdentity agent, TimeProvider time, ILogger<RefreshStatusHandler> log)
     : IRequestHandler<RefreshStatus, int>
@@ -19,8 +27,8 @@ public sealed class RefreshStatusHandler(IDocumentStore store, DriverRegistry dr
         IReadOnlyList<ServiceActivity> services;
         await using (var query = store.QuerySession())
         {
-            services = request.Service is { } one
-                ? (await query.LoadAsync<ServiceActivity>(ServiceActivity.StreamId(one), cancellationToken).ConfigureAwait(false)) is { } s ? [s] : []
+            services = request.Services is { } some
+                ? await query.LoadManyAsync<ServiceActivity>(cancellationToken, some.Distinct().Select(ServiceActivity.StreamId)).ConfigureAwait(false)
                 : await query.Query<ServiceActivity>().Where(s => s.ConfigVersion > 0).ToListAsync(cancellationToken).ConfigureAwait(false);
         }
         var written = 0;

@@ -62,6 +62,11 @@ public sealed class ReconcileRunsHandler(
                         reasons.Add((s, $"running on {instance} since {started:O}, past its {s.Step.Policy.Timeout} timeout with no outcome"));
                 }
             }
+            // Most active runs have a step in flight and nothing stale: nothing to read again or write. (The pass
+            // used to fetch every active run for writing, twice a pass per agent: as many document loads as steps.)
+            if (reasons.Count == 0 && (candidate.Steps.Any(s => s.Status is StepStatus.Scheduled or StepStatus.Running)
+                                       || RunDecider.Advance(candidate, now).Count == 0))
+                continue;
             var changed = await RequeueAsync(candidate.Id, reasons, cancellationToken).ConfigureAwait(false);
             requeued += changed.Requeued;
             advanced += changed.Advanced;
