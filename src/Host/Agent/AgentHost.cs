@@ -10,7 +10,7 @@ using Scalar.AspNetCore;
 
 namespace OpenSvc.Host.Agent;
 
-/// <param name="QueuePoll">Poll the queues at this interval instead of long polling (hosts sharing one process: Hangfire.PostgreSql's in-process wake-up is process-wide).</param>
+/// <param name="QueuePoll">The safety-net poll of the notified queues (default 5 s; tests shorten it).</param>
 public sealed record AgentSettings(NodeName Node, string Listen, string? Connection, bool FakeCluster, int Workers, bool NoopCluster = false, TimeSpan? QueuePoll = null);
 
 /// <summary>
@@ -104,7 +104,6 @@ public static class AgentHost
             FakeCluster = settings.FakeCluster,
             NoopCluster = settings.NoopCluster,
             Workers = settings.Workers,
-            LongPolling = settings.QueuePoll is null,
             QueuePollInterval = settings.QueuePoll,
         }));
 
@@ -149,8 +148,8 @@ public static class AgentHost
 
     /// <summary>
     /// Timing knobs for tests and benchmarks (milliseconds): OPENSVC_HEARTBEAT_MS, OPENSVC_RECONCILE_MS,
-    /// OPENSVC_SCHEDULED_GRACE_MS, OPENSVC_AGENT_DEAD_MS, OPENSVC_QUEUE_POLL_MS, OPENSVC_STATUS_MS (status refresh period), and OPENSVC_LONG_POLLING=0 (Hangfire's
-    /// plain polling: the benchmark's baseline). Operators keep the defaults.
+    /// OPENSVC_SCHEDULED_GRACE_MS, OPENSVC_AGENT_DEAD_MS, OPENSVC_QUEUE_POLL_MS, OPENSVC_STATUS_MS (status refresh period), and
+    /// OPENSVC_QUEUE_WAKEUP=polling|hangfire-long-polling|notified (the benchmark's comparisons; notified is the default). Operators keep the defaults.
     /// </summary>
     static EngineOptions Tuning(EngineOptions o)
     {
@@ -165,7 +164,13 @@ public static class AgentHost
             AgentDeadAfter = Ms("OPENSVC_AGENT_DEAD_MS") ?? o.AgentDeadAfter,
             StatusEvery = Ms("OPENSVC_STATUS_MS") ?? o.StatusEvery,
             QueuePollInterval = Ms("OPENSVC_QUEUE_POLL_MS") ?? o.QueuePollInterval,
-            LongPolling = Environment.GetEnvironmentVariable("OPENSVC_LONG_POLLING") is not "0" && o.LongPolling,
+            Wakeup = Environment.GetEnvironmentVariable("OPENSVC_QUEUE_WAKEUP") switch
+            {
+                "polling" => QueueWakeup.Polling,
+                "hangfire-long-polling" => QueueWakeup.HangfireLongPolling,
+                "notified" => QueueWakeup.Notified,
+                _ => o.Wakeup,
+            },
         };
     }
 }

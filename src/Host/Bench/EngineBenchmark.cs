@@ -21,14 +21,18 @@ namespace OpenSvc.Host.Bench;
 public sealed record EngineBenchmarkSettings(
     int Workflows, int Steps, int Agents, string? Connection, int BaselineWorkflows, int Workers, int Parallel, TimeSpan Timeout)
 {
+    /// <summary>Workflows run with Hangfire.PostgreSql's own long polling, for comparison (0 skips that phase).</summary>
+    public int HangfireLongPollingWorkflows { get; init; }
+
     /// <summary>Workflows run through fresh agents before the measured ones, and not counted (0: measure cold agents).</summary>
     public int Warmup { get; init; } = 10;
 }
 
 /// <summary>
 /// `opensvc bench engine`: runs workflows of no-op steps on the real stack (PostgreSQL, real `opensvc agent`
-/// child processes, Hangfire queues, Marten events), first with long polling, then with Hangfire.PostgreSql's
-/// default polling as the baseline, and prints latencies and throughput read from the event store.
+/// child processes, Hangfire queues, Marten events), first with the agents' notified queues (the product's
+/// default), then with Hangfire.PostgreSql's own long polling and with its default polling (the baseline), and
+/// prints latencies and throughput read from the event store.
 /// </summary>
 public static class EngineBenchmark
 {
@@ -37,7 +41,11 @@ public static class EngineBenchmark
         var workflows = new Option<int>("--workflows") { Description = "workflows run with long polling", DefaultValueFactory = _ => 300 };
         var steps = new Option<int>("--steps") { Description = "no-op steps per workflow, alternating nodes", DefaultValueFactory = _ => 3 };
         var agents = new Option<int>("--agents") { Description = "agent processes (nodes n1..nN)", DefaultValueFactory = _ => 2 };
-        var baseline = new Option<int>("--baseline-workflows") { Description = "workflows run with default polling (the baseline; 0 skips it)", DefaultValueFactory = _ => 20 };
+        var baseline = new Option<int>("--baseline-workflows") { Description = "workflows run with Hangfire.PostgreSql's default polling (the baseline; 0 skips it)", DefaultValueFactory = _ => 20 };
+        var hangfireLongPolling = new Option<int>("--hangfire-long-polling-workflows")
+        {
+            Description = "workflows run with Hangfire.PostgreSql's own long polling, for comparison (0 skips it)", DefaultValueFactory = _ => 100,
+        };
         var workers = new Option<int>("--workers") { Description = "Hangfire workers per agent", DefaultValueFactory = _ => 8 };
         var parallel = new Option<int>("--parallel") { Description = "submissions in flight at once", DefaultValueFactory = _ => 16 };
         var warmup = new Option<int>("--warmup")
@@ -47,10 +55,10 @@ public static class EngineBenchmark
         };
         var timeout = new Option<int>("--timeout") { Description = "seconds the whole benchmark may take", DefaultValueFactory = _ => 600 };
         var engine = new Command("engine",
-            "Run no-op workflows through the engine (PostgreSQL, agent processes, Hangfire, Marten) with long polling, then with Hangfire.PostgreSql's default polling, and print latencies and workflows/s. " +
+            "Run no-op workflows through the engine (PostgreSQL, agent processes, Hangfire, Marten) with the agents' notified queues, then with Hangfire.PostgreSql's long polling and its default polling, and print latencies and workflows/s. " +
             "Uses a private PostgreSQL in a temporary directory unless --connection names a scratch database.")
         {
-            workflows, steps, agents, baseline, workers, parallel, warmup, timeout,
+            workflows, steps, agents, baseline, hangfireLongPolling, workers, parallel, warmup, timeout,
         };
         engine.SetAction(async (p, ct) =>
         {
@@ -58,6 +66,7 @@ public static class EngineBenchmark
                 p.GetValue(baseline), p.GetValue(workers), p.GetValue(parallel), TimeSpan.FromSeconds(p.GetValue(timeout)))
             {
                 Warmup = p.GetValue(warmup),
+                HangfireLongPollingWorkflows = p.GetValue(hangfireLongPolling),
             };
             Validate(s);
             return await RunAsync(s, Console.Out, ct).ConfigureAwait(false);
@@ -79,6 +88,8 @@ public static class EngineBenchmark
             throw new UserError($"--agents {s.Agents} is out of range (1-16)");
         if (s.BaselineWorkflows is < 0 or > 10_000)
             throw new UserError($"--baseline-workflows {s.BaselineWorkflows} is out of range (0-10000)");
+        if (s.HangfireLongPollingWorkflows is < 0 or > 100_000)
+            throw new UserError($"--hangfire-long-polling-workflows {s.HangfireLongPollingWorkflows} is out of range (0-100000)");
         if (s.Workers is < 1 or > 64)
             throw new UserError($"--workers {s.Workers} is out of range (1-64)");
         if (s.Parallel is < 1 or > 256)
@@ -100,13 +111,13 @@ public static class EngineBenchmark
         string? home = null;
         try
         {
-            string longPollingDb, baselineDb, where;
+            string notifiedDb, hangfireLongPollingDb, baselineDb, where;
             if (!string.IsNullOrWhiteSpace(settings.Connection))
             {
                 await Database.CheckReachableAsync(settings.Connection, deadline.Token).ConfigureAwait(false);
                 var b = new NpgsqlConnectionStringBuilder(settings.Connection);
-                where = $"PostgreSQL {b.Host}:{b.Port}/{b.Database} (--connection; both phases share it)";
-                longPollingDb = baselineDb = settings.Connection;
+                where = $"PostgreSQL {b.Host}:{b.Port}/{b.Database} (--connection; every phase shares it)";
+                notifiedDb = hangfireLongPollingDb = baselineDb = settings.Connection;
             }
             else
             {
@@ -124,23 +135,29 @@ public static class EngineBenchmark
                     throw new UserError(ex.Message, ExitCodes.Failed);
                 }
                 where = $"embedded PostgreSQL 127.0.0.1:{port} in {home} (stopped at the end)";
-                longPollingDb = await embedded.CreateDatabaseAsync("bench_long_polling", deadline.Token).ConfigureAwait(false);
+                notifiedDb = await embedded.CreateDatabaseAsync("bench_notified", deadline.Token).ConfigureAwait(false);
+                hangfireLongPollingDb = await embedded.CreateDatabaseAsync("bench_hangfire_long_polling", deadline.Token).ConfigureAwait(false);
                 baselineDb = await embedded.CreateDatabaseAsync("bench_default_polling", deadline.Token).ConfigureAwait(false);
             }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"opensvc bench engine: {settings.Workflows} workflows (baseline {settings.BaselineWorkflows}) of {settings.Steps} no-op steps after {settings.Warmup} warm-up workflows, " +
+                $"opensvc bench engine: {settings.Workflows} workflows (Hangfire long polling {settings.HangfireLongPollingWorkflows}, default polling {settings.BaselineWorkflows}) of {settings.Steps} no-op steps after {settings.Warmup} warm-up workflows, " +
                 $"{settings.Agents} agent processes (n1..n{settings.Agents}) x {settings.Workers} workers, {settings.Parallel} submissions in flight, " +
                 $"{Environment.ProcessorCount} CPUs, load average {LoadAverage()}; {where}"));
 
             var phase = new Phase(settings, agents, output, embedded is null ? () => double.NaN : embedded.CpuMilliseconds);
-            var fast = await phase.RunAsync("long polling", longPollingDb, settings.Workflows, longPolling: true, deadline.Token).ConfigureAwait(false);
-            var slow = settings.BaselineWorkflows > 0
-                ? await phase.RunAsync("default polling", baselineDb, settings.BaselineWorkflows, longPolling: false, deadline.Token).ConfigureAwait(false)
-                : EngineFigures.From([]);
+            const string measuredName = "notified queues";
+            var measured = await phase.RunAsync(measuredName, notifiedDb, settings.Workflows, QueueWakeup.Notified, deadline.Token).ConfigureAwait(false);
+            var comparisons = new List<(string Name, EngineFigures Figures)>();
+            if (settings.HangfireLongPollingWorkflows > 0)
+                comparisons.Add(("Hangfire long polling", await phase.RunAsync("Hangfire long polling", hangfireLongPollingDb,
+                    settings.HangfireLongPollingWorkflows, QueueWakeup.HangfireLongPolling, deadline.Token).ConfigureAwait(false)));
+            if (settings.BaselineWorkflows > 0)
+                comparisons.Add(("default polling", await phase.RunAsync("default polling", baselineDb, settings.BaselineWorkflows,
+                    QueueWakeup.Polling, deadline.Token).ConfigureAwait(false)));
             output.WriteLine();
-            output.Write(EngineReport.Table(fast, slow, settings.Steps));
+            output.Write(EngineReport.Table(measuredName, measured, comparisons, settings.Steps));
             output.WriteLine($"load average at the end: {LoadAverage()} (other processes on this machine weigh on every figure)");
-            return fast.Completed == fast.Runs && slow.Completed == slow.Runs ? ExitCodes.Ok : ExitCodes.Failed;
+            return measured.Completed == measured.Runs && comparisons.All(c => c.Figures.Completed == c.Figures.Runs) ? ExitCodes.Ok : ExitCodes.Failed;
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
         {
@@ -189,11 +206,11 @@ public static class EngineBenchmark
     {
         static readonly StepPolicy Policy = new(TimeSpan.FromSeconds(60), 1, TimeSpan.FromSeconds(1));
 
-        public async Task<EngineFigures> RunAsync(string name, string connection, int workflows, bool longPolling, CancellationToken ct)
+        public async Task<EngineFigures> RunAsync(string name, string connection, int workflows, QueueWakeup wakeup, CancellationToken ct)
         {
             var services = new ServiceCollection();
             services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
-            services.AddOpenSvcEngine(new EngineOptions(connection, new NodeName("bench")) { RunAgent = false, LongPolling = longPolling });
+            services.AddOpenSvcEngine(new EngineOptions(connection, new NodeName("bench")) { RunAgent = false, Wakeup = wakeup });
             await using var client = services.BuildServiceProvider();
             // Create both schemas before the agents start, so they never race to migrate.
             var store = client.GetRequiredService<IDocumentStore>();
@@ -203,7 +220,12 @@ public static class EngineBenchmark
             var nodes = Enumerable.Range(1, settings.Agents).Select(i => new NodeName($"n{i}")).ToList();
             var env = new Dictionary<string, string>
             {
-                ["OPENSVC_LONG_POLLING"] = longPolling ? "1" : "0",
+                ["OPENSVC_QUEUE_WAKEUP"] = wakeup switch
+                {
+                    QueueWakeup.Polling => "polling",
+                    QueueWakeup.HangfireLongPolling => "hangfire-long-polling",
+                    _ => "notified",
+                },
                 // Every step logs a line at Information; the figures are the engine's, not the console's.
                 ["Logging__LogLevel__Default"] = "Warning",
             };

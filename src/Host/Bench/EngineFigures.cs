@@ -101,45 +101,58 @@ public sealed record PhaseCost(double AgentCpuMs, double SubmitterCpuMs, double 
     public static readonly PhaseCost None = new(double.NaN, double.NaN, double.NaN, double.NaN);
 }
 
-/// <summary>The printed report: both phases side by side, ratios, and a last line stating the aims.</summary>
+/// <summary>
+/// The printed report: the measured phase (notified queues) and the comparison phases side by side, each comparison
+/// with its ratio to the measured phase, and a last line stating the aims.
+/// </summary>
 public static class EngineReport
 {
     public const double AimP50Ms = 20, AimP99Ms = 100, AimWorkflowsPerSecond = 100;
 
-    public static string Table(EngineFigures longPolling, EngineFigures baseline, int steps)
+    /// <param name="measured">The phase the aims are about.</param>
+    /// <param name="comparisons">Other phases of the same run (skipped ones have no runs), printed with their ratio to the measured phase.</param>
+    public static string Table(string measuredName, EngineFigures measured, IReadOnlyList<(string Name, EngineFigures Figures)> comparisons, int steps)
     {
-        ArgumentNullException.ThrowIfNull(longPolling);
-        ArgumentNullException.ThrowIfNull(baseline);
+        ArgumentNullException.ThrowIfNull(measured);
+        ArgumentNullException.ThrowIfNull(comparisons);
+        var others = comparisons.Where(c => c.Figures.Runs > 0).ToList();
         var sb = new StringBuilder();
-        void Row(string name, string a, string b, string ratio) =>
-            sb.Append(CultureInfo.InvariantCulture, $"{name,-24}{a,16}{b,18}{ratio,12}").AppendLine();
-        void Latency(string name, double a, double b) => Row(name, F(a), F(b), Ratio(b, a));
+        void Row(string name, string a, IEnumerable<(string Value, string Ratio)> rest)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"{name,-24}{a,14}");
+            foreach (var (value, ratio) in rest)
+                sb.Append(CultureInfo.InvariantCulture, $"{value,24}{ratio,8}");
+            sb.AppendLine();
+        }
+        void Latency(string name, Func<EngineFigures, double> of) =>
+            Row(name, F(of(measured)), others.Select(o => (F(of(o.Figures)), Ratio(of(o.Figures), of(measured)))));
 
-        Row("", "long polling", "default polling", "ratio");
-        Row("workflows completed", $"{longPolling.Completed}/{longPolling.Runs}", $"{baseline.Completed}/{baseline.Runs}", "");
-        Row("steps succeeded", I(longPolling.Steps), I(baseline.Steps), "");
-        Latency("dispatch p50 ms", longPolling.Dispatch.P50, baseline.Dispatch.P50);
-        Latency("dispatch p95 ms", longPolling.Dispatch.P95, baseline.Dispatch.P95);
-        Latency("dispatch p99 ms", longPolling.Dispatch.P99, baseline.Dispatch.P99);
-        Latency("dispatch max ms", longPolling.Dispatch.Max, baseline.Dispatch.Max);
-        Latency("step-to-step p50 ms", longPolling.StepToStep.P50, baseline.StepToStep.P50);
-        Latency("step-to-step p95 ms", longPolling.StepToStep.P95, baseline.StepToStep.P95);
-        Latency("step-to-step p99 ms", longPolling.StepToStep.P99, baseline.StepToStep.P99);
-        Latency("run p50 ms", longPolling.RunDuration.P50, baseline.RunDuration.P50);
-        Row("workflows/s", F(longPolling.WorkflowsPerSecond), F(baseline.WorkflowsPerSecond), Ratio(longPolling.WorkflowsPerSecond, baseline.WorkflowsPerSecond));
-        Row("span s", F(longPolling.Span.TotalSeconds), F(baseline.Span.TotalSeconds), "");
+        Row("", measuredName, others.Select(o => (o.Name, "ratio")));
+        Row("workflows completed", $"{measured.Completed}/{measured.Runs}", others.Select(o => ($"{o.Figures.Completed}/{o.Figures.Runs}", "")));
+        Row("steps succeeded", I(measured.Steps), others.Select(o => (I(o.Figures.Steps), "")));
+        Latency("dispatch p50 ms", f => f.Dispatch.P50);
+        Latency("dispatch p95 ms", f => f.Dispatch.P95);
+        Latency("dispatch p99 ms", f => f.Dispatch.P99);
+        Latency("dispatch max ms", f => f.Dispatch.Max);
+        Latency("step-to-step p50 ms", f => f.StepToStep.P50);
+        Latency("step-to-step p95 ms", f => f.StepToStep.P95);
+        Latency("step-to-step p99 ms", f => f.StepToStep.P99);
+        Latency("run p50 ms", f => f.RunDuration.P50);
+        Row("workflows/s", F(measured.WorkflowsPerSecond), others.Select(o => (F(o.Figures.WorkflowsPerSecond), Ratio(measured.WorkflowsPerSecond, o.Figures.WorkflowsPerSecond))));
+        Row("span s", F(measured.Span.TotalSeconds), others.Select(o => (F(o.Figures.Span.TotalSeconds), "")));
         void Cost(string name, Func<PhaseCost, double> of) =>
-            Row(name, F(longPolling.PerStep(of(longPolling.Cost))), F(baseline.PerStep(of(baseline.Cost))), "");
+            Row(name, F(measured.PerStep(of(measured.Cost))), others.Select(o => (F(o.Figures.PerStep(of(o.Figures.Cost))), Ratio(o.Figures.PerStep(of(o.Figures.Cost)), measured.PerStep(of(measured.Cost))))));
         Cost("agents CPU ms/step", c => c.AgentCpuMs);
         Cost("submitter CPU ms/step", c => c.SubmitterCpuMs);
         Cost("PostgreSQL CPU ms/step", c => c.PostgresCpuMs);
         Cost("transactions/step", c => c.Transactions);
-        sb.Append("(ratio: default polling over long polling for latencies, long polling over default polling for workflows/s)").AppendLine();
-        sb.Append(Aims(longPolling, steps)).AppendLine();
+        if (others.Count > 0)
+            sb.Append(CultureInfo.InvariantCulture, $"(ratio: the other phase over {measuredName} for latencies and costs, {measuredName} over the other phase for workflows/s: above 1x, {measuredName} does better)").AppendLine();
+        sb.Append(Aims(measured, steps, measuredName)).AppendLine();
         return sb.ToString();
     }
 
-    public static string Aims(EngineFigures f, int steps)
+    public static string Aims(EngineFigures f, int steps, string phase = "notified queues")
     {
         ArgumentNullException.ThrowIfNull(f);
         static string Met(bool ok) => ok ? "met" : "NOT met";
@@ -150,7 +163,7 @@ public static class EngineReport
             ? $">= {AimWorkflowsPerSecond:0} three-step workflows/s: {Met(rate)} ({F(f.WorkflowsPerSecond)})"
             : $">= {AimWorkflowsPerSecond:0} three-step workflows/s: not measured (--steps {steps}; {F(f.WorkflowsPerSecond)} {steps}-step workflows/s)";
         return string.Create(CultureInfo.InvariantCulture,
-            $"aims (long polling): dispatch p50 < {AimP50Ms:0} ms: {Met(p50)} ({F(f.Dispatch.P50)}); dispatch p99 < {AimP99Ms:0} ms: {Met(p99)} ({F(f.Dispatch.P99)}); {rateText}");
+            $"aims ({phase}): dispatch p50 < {AimP50Ms:0} ms: {Met(p50)} ({F(f.Dispatch.P50)}); dispatch p99 < {AimP99Ms:0} ms: {Met(p99)} ({F(f.Dispatch.P99)}); {rateText}");
     }
 
     static string F(double v) => double.IsNaN(v) ? "-" : v.ToString(v >= 100 ? "0" : "0.0", CultureInfo.InvariantCulture);

@@ -20,9 +20,24 @@ public sealed record EngineOptions(string ConnectionString, NodeName Node)
     public bool NoopCluster { get; init; }
     public string MartenSchema { get; init; } = Workflows.Engine.WorkflowStore.DefaultSchema;
     public string HangfireSchema { get; init; } = "hangfire";
-    /// <summary>Listen/notify instead of polling: step-to-step latency in milliseconds instead of seconds.</summary>
-    public bool LongPolling { get; init; } = true;
+    /// <summary>How an agent learns that a job waits in one of its queues (see <see cref="QueueWakeup"/>).</summary>
+    public QueueWakeup Wakeup { get; init; } = QueueWakeup.Notified;
+    /// <summary>The poll: the safety net of a notified queue (default 5 s), Hangfire's interval otherwise (default 1 s with its long polling, 15 s without).</summary>
     public TimeSpan? QueuePollInterval { get; init; }
 
     public const string OrchestrationQueue = "orchestration";
+}
+
+/// <summary>How an agent learns that a job waits in one of its queues.</summary>
+public enum QueueWakeup
+{
+    /// <summary>
+    /// Long polling on the queue's own notification (the default): a trigger on Hangfire's queue table notifies the
+    /// queue's name, and one worker of the agent serving it fetches (<see cref="NotifiedJobQueueProvider"/>).
+    /// </summary>
+    Notified,
+    /// <summary>Hangfire.PostgreSql's <c>EnableLongPolling</c>: one channel for every queue, every waiting worker of every agent woken.</summary>
+    HangfireLongPolling,
+    /// <summary>Hangfire.PostgreSql's plain polling (the benchmark's baseline, and hosts sharing one test process).</summary>
+    Polling,
 }

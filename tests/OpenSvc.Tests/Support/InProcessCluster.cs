@@ -12,29 +12,36 @@ using OpenSvc.Workflows.Runs;
 namespace OpenSvc.Tests.Support;
 
 /// <summary>
-/// The engine for real (Marten, Hangfire on PostgreSQL with long polling, MediatR) with one agent host per
+/// The engine for real (Marten, Hangfire on PostgreSQL with notified queues, MediatR) with one agent host per
 /// node in this process, all driving the fake cluster. A client host without a Hangfire server submits.
 /// </summary>
 public sealed class InProcessCluster : IAsyncDisposable
 {
     readonly List<IHost> _agents = [];
     IHost _client = null!;
+    QueueWakeup _wakeup;
+    TimeSpan _queuePoll;
 
     public string ConnectionString { get; private init; } = "";
     public IServiceProvider Client => _client.Services;
     public IDocumentStore Store => Client.GetRequiredService<IDocumentStore>();
     public IMediator Mediator => Client.GetRequiredService<IMediator>();
 
-    public static async Task<InProcessCluster> StartAsync(string name, params string[] nodes)
+    public static Task<InProcessCluster> StartAsync(string name, params string[] nodes) =>
+        StartAsync(name, SharedProcess.Wakeup, SharedProcess.QueuePoll, nodes);
+
+    /// <param name="wakeup">How the agents learn of their jobs.</param>
+    /// <param name="queuePoll">The poll: Hangfire's interval, or the safety net of notified queues.</param>
+    public static async Task<InProcessCluster> StartAsync(string name, QueueWakeup wakeup, TimeSpan queuePoll, params string[] nodes)
     {
         var cs = await PostgresServer.NewDatabaseAsync(name);
-        var cluster = new InProcessCluster { ConnectionString = cs };
-        cluster._client = Build(cs, new NodeName("client"), agent: false);
+        var cluster = new InProcessCluster { ConnectionString = cs, _wakeup = wakeup, _queuePoll = queuePoll };
+        cluster._client = cluster.Build(cs, new NodeName("client"), agent: false);
         await cluster._client.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         await cluster._client.StartAsync();
         foreach (var n in nodes)
         {
-            var host = Build(cs, new NodeName(n), agent: true);
+            var host = cluster.Build(cs, new NodeName(n), agent: true);
             await host.StartAsync();
             cluster._agents.Add(host);
         }
@@ -78,7 +85,7 @@ public sealed class InProcessCluster : IAsyncDisposable
         (await command.ExecuteNonQueryAsync()).Should().Be(1);
     }
 
-    static IHost Build(string cs, NodeName node, bool agent)
+    IHost Build(string cs, NodeName node, bool agent)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -91,8 +98,8 @@ public sealed class InProcessCluster : IAsyncDisposable
             ReconcileEvery = TimeSpan.FromSeconds(1),
             ScheduledGrace = TimeSpan.FromSeconds(3),
             AgentDeadAfter = TimeSpan.FromSeconds(3),
-            LongPolling = false,
-            QueuePollInterval = SharedProcess.QueuePoll,
+            Wakeup = _wakeup,
+            QueuePollInterval = _queuePoll,
         });
         return builder.Build();
     }
@@ -201,12 +208,13 @@ public sealed class InProcessCluster : IAsyncDisposable
 }
 
 /// <summary>
-/// Hosts sharing this test process poll their queues instead of long polling: Hangfire.PostgreSql's in-process
-/// wake-up is shared by every storage of a process, so one host's worker could take the wake-up meant for another's
-/// job, and that job then waited for a notification that had come (a run's first step left Scheduled). Production
-/// agents are one storage per process and keep long polling.
+/// Hosts sharing this test process are woken as agents are (notified queues: each host listens on its own
+/// connection, so hosts of one process do not take each other's wake-ups), with a short poll as the safety net so
+/// that a test never waits long for a job. NotifiedQueueTests prove the notifications alone, with a poll too long
+/// to help.
 /// </summary>
 public static class SharedProcess
 {
+    public const QueueWakeup Wakeup = QueueWakeup.Notified;
     public static readonly TimeSpan QueuePoll = TimeSpan.FromMilliseconds(200);
 }
