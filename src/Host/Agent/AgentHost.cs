@@ -130,7 +130,7 @@ public static class AgentHost
             {
                 return Results.Json(new { status = "unhealthy", node = settings.Node.Value, database = ex.Message }, statusCode: 503);
             }
-            return Results.Json(new { status = "ok", node = settings.Node.Value, database = "ok" });
+            return Results.Json(new { status = "ok", node = settings.Node.Value, database = "ok", runtime = RuntimeFigures.Now() });
         });
         app.UseHangfireDashboard("/hangfire", new DashboardOptions
         {
@@ -173,4 +173,20 @@ public static class AgentHost
             },
         };
     }
+}
+
+/// <summary>
+/// What the agent's runtime has spent so far, on /health: CPU, JIT (a fresh agent compiles its hot paths again,
+/// optimized, for its first minutes) and GC pauses. The benchmark reads it to tell warm-up from steady state.
+/// </summary>
+public sealed record RuntimeFigures(double CpuMs, double JitMs, long JitMethods, double GcPauseMs, double UptimeS)
+{
+    static readonly DateTime Started = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
+    public static RuntimeFigures Now() => new(
+        System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds,
+        System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds,
+        System.Runtime.JitInfo.GetCompiledMethodCount(),
+        GC.GetTotalPauseDuration().TotalMilliseconds,
+        (DateTime.UtcNow - Started).TotalSeconds);
 }

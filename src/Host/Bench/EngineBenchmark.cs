@@ -21,8 +21,14 @@ namespace OpenSvc.Host.Bench;
 public sealed record EngineBenchmarkSettings(
     int Workflows, int Steps, int Agents, string? Connection, int BaselineWorkflows, int Workers, int Parallel, TimeSpan Timeout)
 {
+    /// <summary>Submit each workflow once the previous one ended: latencies without queueing.</summary>
+    public bool Sequential { get; init; }
+
     /// <summary>Workflows run with Hangfire.PostgreSql's own long polling, for comparison (0 skips that phase).</summary>
     public int HangfireLongPollingWorkflows { get; init; }
+
+    /// <summary>Seconds more of warm-up workflows after <see cref="Warmup"/>, until the agents' JIT has settled.</summary>
+    public int WarmupSeconds { get; init; }
 
     /// <summary>Workflows run through fresh agents before the measured ones, and not counted (0: measure cold agents).</summary>
     public int Warmup { get; init; } = 10;
@@ -48,17 +54,23 @@ public static class EngineBenchmark
         };
         var workers = new Option<int>("--workers") { Description = "Hangfire workers per agent", DefaultValueFactory = _ => 8 };
         var parallel = new Option<int>("--parallel") { Description = "submissions in flight at once", DefaultValueFactory = _ => 16 };
+        var sequential = new Option<bool>("--sequential") { Description = "submit each workflow once the previous one ended (latencies without queueing; --parallel is ignored)" };
         var warmup = new Option<int>("--warmup")
         {
             Description = "workflows run (all at once) through fresh agents before the measured ones in each phase, not counted: agents are long-lived, so the figures are those of warm code (0: cold agents)",
             DefaultValueFactory = _ => 10,
+        };
+        var warmupSeconds = new Option<int>("--warmup-seconds")
+        {
+            Description = "then keep running warm-up workflows (20 at a time) for this many seconds before measuring: a fresh agent's JIT recompiles its hot paths for its first minutes",
+            DefaultValueFactory = _ => 0,
         };
         var timeout = new Option<int>("--timeout") { Description = "seconds the whole benchmark may take", DefaultValueFactory = _ => 600 };
         var engine = new Command("engine",
             "Run no-op workflows through the engine (PostgreSQL, agent processes, Hangfire, Marten) with the agents' notified queues, then with Hangfire.PostgreSql's long polling and its default polling, and print latencies and workflows/s. " +
             "Uses a private PostgreSQL in a temporary directory unless --connection names a scratch database.")
         {
-            workflows, steps, agents, baseline, hangfireLongPolling, workers, parallel, warmup, timeout,
+            workflows, steps, agents, baseline, hangfireLongPolling, workers, parallel, sequential, warmup, warmupSeconds, timeout,
         };
         engine.SetAction(async (p, ct) =>
         {
@@ -67,6 +79,8 @@ public static class EngineBenchmark
             {
                 Warmup = p.GetValue(warmup),
                 HangfireLongPollingWorkflows = p.GetValue(hangfireLongPolling),
+                Sequential = p.GetValue(sequential),
+                WarmupSeconds = p.GetValue(warmupSeconds),
             };
             Validate(s);
             return await RunAsync(s, Console.Out, ct).ConfigureAwait(false);
@@ -96,6 +110,8 @@ public static class EngineBenchmark
             throw new UserError($"--parallel {s.Parallel} is out of range (1-256)");
         if (s.Warmup is < 0 or > 1000)
             throw new UserError($"--warmup {s.Warmup} is out of range (0-1000)");
+        if (s.WarmupSeconds is < 0 or > 3600)
+            throw new UserError($"--warmup-seconds {s.WarmupSeconds} is out of range (0-3600)");
         if (s.Timeout < TimeSpan.FromSeconds(10))
             throw new UserError("--timeout must be at least 10 seconds");
     }
@@ -140,8 +156,8 @@ public static class EngineBenchmark
                 baselineDb = await embedded.CreateDatabaseAsync("bench_default_polling", deadline.Token).ConfigureAwait(false);
             }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"opensvc bench engine: {settings.Workflows} workflows (Hangfire long polling {settings.HangfireLongPollingWorkflows}, default polling {settings.BaselineWorkflows}) of {settings.Steps} no-op steps after {settings.Warmup} warm-up workflows, " +
-                $"{settings.Agents} agent processes (n1..n{settings.Agents}) x {settings.Workers} workers, {settings.Parallel} submissions in flight, " +
+                $"opensvc bench engine: {settings.Workflows} workflows (Hangfire long polling {settings.HangfireLongPollingWorkflows}, default polling {settings.BaselineWorkflows}) of {settings.Steps} no-op steps after {settings.Warmup} warm-up workflows{(settings.WarmupSeconds > 0 ? $" and {settings.WarmupSeconds} s more" : "")}, " +
+                $"{settings.Agents} agent processes (n1..n{settings.Agents}) x {settings.Workers} workers, {(settings.Sequential ? "one workflow at a time" : $"{settings.Parallel} submissions in flight")}, " +
                 $"{Environment.ProcessorCount} CPUs, load average {LoadAverage()}; {where}"));
 
             var phase = new Phase(settings, agents, output, embedded is null ? () => double.NaN : embedded.CpuMilliseconds);
@@ -245,9 +261,34 @@ public static class EngineBenchmark
                 await WaitForEndAsync(store, warmIds, ct).ConfigureAwait(false);
                 output.WriteLine($"{name}: {settings.Warmup} warm-up workflows ended in {warm.Elapsed.TotalSeconds:0.0} s (not counted)");
             }
-            var before = (Agents: agents.CpuMilliseconds(), Self: SelfCpuMs(), Postgres: postgresCpuMs(), Transactions: await TransactionsAsync(connection, ct).ConfigureAwait(false));
+            if (settings.WarmupSeconds > 0)
+            {
+                // The agents' JIT recompiles their hot paths, optimized, for their first minutes: keep them busy
+                // until the warm-up time is over, so the measured figures are those of steady state.
+                var warm = Stopwatch.StartNew();
+                var batches = 0;
+                while (warm.Elapsed.TotalSeconds < settings.WarmupSeconds)
+                {
+                    var more = await SubmitAsync(mediator, $"warmup-{tag}-{batches++}", 20, settings.Parallel, nodes, config, ct).ConfigureAwait(false);
+                    await WaitForEndAsync(store, more, ct).ConfigureAwait(false);
+                }
+                output.WriteLine($"{name}: {batches * 20} more warm-up workflows in {warm.Elapsed.TotalSeconds:0} s (not counted)");
+            }
+            var before = (Agents: agents.CpuMilliseconds(), Self: SelfCpuMs(), Postgres: postgresCpuMs(), Transactions: await TransactionsAsync(connection, ct).ConfigureAwait(false),
+                Jit: await agents.JitMillisecondsAsync(ct).ConfigureAwait(false));
             var submit = Stopwatch.StartNew();
-            var ids = await SubmitAsync(mediator, $"bench-{tag}", workflows, settings.Parallel, nodes, config, ct).ConfigureAwait(false);
+            Guid[] ids;
+            if (settings.Sequential)
+            {
+                ids = new Guid[workflows];
+                for (var i = 0; i < workflows; i++)
+                {
+                    ids[i] = (await SubmitAsync(mediator, $"bench-{tag}-{i}", 1, 1, nodes, config, ct).ConfigureAwait(false))[0];
+                    await WaitForEndAsync(store, [ids[i]], ct, TimeSpan.FromMilliseconds(5)).ConfigureAwait(false);
+                }
+            }
+            else
+                ids = await SubmitAsync(mediator, $"bench-{tag}", workflows, settings.Parallel, nodes, config, ct).ConfigureAwait(false);
             output.WriteLine($"{name}: {workflows} workflows submitted in {submit.Elapsed.TotalSeconds:0.0} s");
 
             var finished = await WaitForEndAsync(store, ids, ct).ConfigureAwait(false);
@@ -255,12 +296,13 @@ public static class EngineBenchmark
             var agentCpu = agents.CpuMilliseconds() - before.Agents;
             var selfCpu = SelfCpuMs() - before.Self;
             var postgresCpu = postgresCpuMs() - before.Postgres;
+            var agentJit = await agents.JitMillisecondsAsync(ct).ConfigureAwait(false) - before.Jit;
             await agents.StopAllAsync().ConfigureAwait(false);
             // Read after the agents stopped: their backends flush their statistics when they exit.
             var transactions = await TransactionsAsync(connection, ct).ConfigureAwait(false) - before.Transactions;
             return EngineFigures.From(await StreamsAsync(store, ids, ct).ConfigureAwait(false)) with
             {
-                Cost = new PhaseCost(agentCpu, selfCpu, postgresCpu, transactions),
+                Cost = new PhaseCost(agentCpu, selfCpu, postgresCpu, transactions) { AgentJitMs = agentJit },
             };
         }
 
@@ -302,7 +344,7 @@ public static class EngineBenchmark
             return new Plan(service, ServiceAction.Start, nodes[0], null, false, steps);
         }
 
-        async Task<int> WaitForEndAsync(IDocumentStore store, Guid[] ids, CancellationToken ct)
+        async Task<int> WaitForEndAsync(IDocumentStore store, Guid[] ids, CancellationToken ct, TimeSpan? poll = null)
         {
             while (true)
             {
@@ -314,7 +356,7 @@ public static class EngineBenchmark
                     if (running == 0)
                         return ids.Length;
                 }
-                await Task.Delay(100, ct).ConfigureAwait(false);
+                await Task.Delay(poll ?? TimeSpan.FromMilliseconds(100), ct).ConfigureAwait(false);
             }
         }
 
@@ -380,6 +422,28 @@ public static class EngineBenchmark
                     throw new UserError($"agents not ready within {within.TotalSeconds:0} s:\n{Logs()}", ExitCodes.Failed);
                 await Task.Delay(50, ct).ConfigureAwait(false);
             }
+        }
+
+        /// <summary>Milliseconds the running agents' JIT has compiled so far (their /health), NaN if one did not answer.</summary>
+        public async Task<double> JitMillisecondsAsync(CancellationToken ct)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var total = 0.0;
+            foreach (var c in _children.Values)
+            {
+                if (c.Log.HealthUrl is not { } url)
+                    return double.NaN;
+                try
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri(url), ct).ConfigureAwait(false));
+                    total += doc.RootElement.GetProperty("runtime").GetProperty("jitMs").GetDouble();
+                }
+                catch (Exception ex) when (ex is HttpRequestException or System.Text.Json.JsonException or KeyNotFoundException or TaskCanceledException)
+                {
+                    return double.NaN;
+                }
+            }
+            return total;
         }
 
         /// <summary>CPU time the running agents have used so far, in milliseconds.</summary>
@@ -459,6 +523,9 @@ public static class EngineBenchmark
         readonly Lock _gate = new();
         bool _ready;
 
+        /// <summary>The agent's health endpoint, from its readiness line.</summary>
+        public string? HealthUrl { get; private set; }
+
         public void Add(string? line)
         {
             if (line is null)
@@ -466,6 +533,8 @@ public static class EngineBenchmark
             lock (_gate)
             {
                 _ready |= line.Contains("ready:", StringComparison.Ordinal);
+                if (HealthUrl is null && System.Text.RegularExpressions.Regex.Match(line, @"health (\S+/health)") is { Success: true } m)
+                    HealthUrl = m.Groups[1].Value.TrimEnd(',');
                 _lines.Enqueue(line);
                 while (_lines.Count > 40)
                     _lines.Dequeue();

@@ -98,6 +98,9 @@ public sealed record EngineFigures(
 /// </summary>
 public sealed record PhaseCost(double AgentCpuMs, double SubmitterCpuMs, double PostgresCpuMs, double Transactions)
 {
+    /// <summary>The part of the agents' CPU their JIT took (warm-up that has not settled yet), from their /health.</summary>
+    public double AgentJitMs { get; init; } = double.NaN;
+
     public static readonly PhaseCost None = new(double.NaN, double.NaN, double.NaN, double.NaN);
 }
 
@@ -143,6 +146,7 @@ public static class EngineReport
         void Cost(string name, Func<PhaseCost, double> of) =>
             Row(name, F(measured.PerStep(of(measured.Cost))), others.Select(o => (F(o.Figures.PerStep(of(o.Figures.Cost))), Ratio(o.Figures.PerStep(of(o.Figures.Cost)), measured.PerStep(of(measured.Cost))))));
         Cost("agents CPU ms/step", c => c.AgentCpuMs);
+        Cost("  of which JIT ms/step", c => c.AgentJitMs);
         Cost("submitter CPU ms/step", c => c.SubmitterCpuMs);
         Cost("PostgreSQL CPU ms/step", c => c.PostgresCpuMs);
         Cost("transactions/step", c => c.Transactions);
