@@ -21,6 +21,9 @@ namespace OpenSvc.Host.Bench;
 public sealed record EngineBenchmarkSettings(
     int Workflows, int Steps, int Agents, string? Connection, int BaselineWorkflows, int Workers, int Parallel, TimeSpan Timeout)
 {
+    /// <summary>Chains of no-op Hangfire jobs run without the engine, the ceiling for its workflows/s (0 skips that phase).</summary>
+    public int HangfireAloneChains { get; init; }
+
     /// <summary>Submit each workflow once the previous one ended: latencies without queueing.</summary>
     public bool Sequential { get; init; }
 
@@ -60,6 +63,11 @@ public static class EngineBenchmark
             Description = "workflows run (all at once) through fresh agents before the measured ones in each phase, not counted: agents are long-lived, so the figures are those of warm code (0: cold agents)",
             DefaultValueFactory = _ => 10,
         };
+        var hangfireAlone = new Option<int>("--hangfire-alone-chains")
+        {
+            Description = "chains of --steps no-op Hangfire jobs run on Hangfire alone (no Marten, no step logic), the ceiling for the engine's workflows/s on this machine (0 skips it)",
+            DefaultValueFactory = _ => 300,
+        };
         var warmupSeconds = new Option<int>("--warmup-seconds")
         {
             Description = "then keep running warm-up workflows (20 at a time) for this many seconds before measuring: a fresh agent's JIT recompiles its hot paths for its first minutes",
@@ -70,7 +78,7 @@ public static class EngineBenchmark
             "Run no-op workflows through the engine (PostgreSQL, agent processes, Hangfire, Marten) with the agents' notified queues, then with Hangfire.PostgreSql's long polling and its default polling, and print latencies and workflows/s. " +
             "Uses a private PostgreSQL in a temporary directory unless --connection names a scratch database.")
         {
-            workflows, steps, agents, baseline, hangfireLongPolling, workers, parallel, sequential, warmup, warmupSeconds, timeout,
+            workflows, steps, agents, baseline, hangfireLongPolling, hangfireAlone, workers, parallel, sequential, warmup, warmupSeconds, timeout,
         };
         engine.SetAction(async (p, ct) =>
         {
@@ -81,6 +89,7 @@ public static class EngineBenchmark
                 HangfireLongPollingWorkflows = p.GetValue(hangfireLongPolling),
                 Sequential = p.GetValue(sequential),
                 WarmupSeconds = p.GetValue(warmupSeconds),
+                HangfireAloneChains = p.GetValue(hangfireAlone),
             };
             Validate(s);
             return await RunAsync(s, Console.Out, ct).ConfigureAwait(false);
@@ -110,6 +119,8 @@ public static class EngineBenchmark
             throw new UserError($"--parallel {s.Parallel} is out of range (1-256)");
         if (s.Warmup is < 0 or > 1000)
             throw new UserError($"--warmup {s.Warmup} is out of range (0-1000)");
+        if (s.HangfireAloneChains is < 0 or > 100_000)
+            throw new UserError($"--hangfire-alone-chains {s.HangfireAloneChains} is out of range (0-100000)");
         if (s.WarmupSeconds is < 0 or > 3600)
             throw new UserError($"--warmup-seconds {s.WarmupSeconds} is out of range (0-3600)");
         if (s.Timeout < TimeSpan.FromSeconds(10))
@@ -127,13 +138,13 @@ public static class EngineBenchmark
         string? home = null;
         try
         {
-            string notifiedDb, hangfireLongPollingDb, baselineDb, where;
+            string notifiedDb, hangfireLongPollingDb, baselineDb, aloneDb, where;
             if (!string.IsNullOrWhiteSpace(settings.Connection))
             {
                 await Database.CheckReachableAsync(settings.Connection, deadline.Token).ConfigureAwait(false);
                 var b = new NpgsqlConnectionStringBuilder(settings.Connection);
                 where = $"PostgreSQL {b.Host}:{b.Port}/{b.Database} (--connection; every phase shares it)";
-                notifiedDb = hangfireLongPollingDb = baselineDb = settings.Connection;
+                notifiedDb = hangfireLongPollingDb = baselineDb = aloneDb = settings.Connection;
             }
             else
             {
@@ -154,6 +165,7 @@ public static class EngineBenchmark
                 notifiedDb = await embedded.CreateDatabaseAsync("bench_notified", deadline.Token).ConfigureAwait(false);
                 hangfireLongPollingDb = await embedded.CreateDatabaseAsync("bench_hangfire_long_polling", deadline.Token).ConfigureAwait(false);
                 baselineDb = await embedded.CreateDatabaseAsync("bench_default_polling", deadline.Token).ConfigureAwait(false);
+                aloneDb = await embedded.CreateDatabaseAsync("bench_hangfire_alone", deadline.Token).ConfigureAwait(false);
             }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"opensvc bench engine: {settings.Workflows} workflows (Hangfire long polling {settings.HangfireLongPollingWorkflows}, default polling {settings.BaselineWorkflows}) of {settings.Steps} no-op steps after {settings.Warmup} warm-up workflows{(settings.WarmupSeconds > 0 ? $" and {settings.WarmupSeconds} s more" : "")}, " +
@@ -170,10 +182,21 @@ public static class EngineBenchmark
             if (settings.BaselineWorkflows > 0)
                 comparisons.Add(("default polling", await phase.RunAsync("default polling", baselineDb, settings.BaselineWorkflows,
                     QueueWakeup.Polling, deadline.Token).ConfigureAwait(false)));
+            HangfireFloor.Figures? alone = null;
+            if (settings.HangfireAloneChains > 0)
+            {
+                output.WriteLine($"Hangfire alone: {settings.HangfireAloneChains} chains of {settings.Steps} no-op jobs after {settings.Warmup * 10} warm-up chains");
+                alone = await HangfireFloor.RunAsync(aloneDb, settings.HangfireAloneChains, settings.Steps, settings.Workers,
+                    settings.Sequential ? 1 : settings.Parallel, settings.Warmup * 10,
+                    embedded is null ? () => double.NaN : embedded.CpuMilliseconds, Phase.TransactionsAsync, deadline.Token).ConfigureAwait(false);
+            }
             output.WriteLine();
             output.Write(EngineReport.Table(measuredName, measured, comparisons, settings.Steps));
+            if (alone is not null)
+                output.Write(HangfireFloor.Report(alone, measured, settings.Steps));
             output.WriteLine($"load average at the end: {LoadAverage()} (other processes on this machine weigh on every figure)");
-            return measured.Completed == measured.Runs && comparisons.All(c => c.Figures.Completed == c.Figures.Runs) ? ExitCodes.Ok : ExitCodes.Failed;
+            return measured.Completed == measured.Runs && comparisons.All(c => c.Figures.Completed == c.Figures.Runs)
+                && (alone is null || alone.Completed == alone.Chains) ? ExitCodes.Ok : ExitCodes.Failed;
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
         {
@@ -309,7 +332,7 @@ public static class EngineBenchmark
         static double SelfCpuMs() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
 
         /// <summary>Transactions committed or rolled back in this database so far (PostgreSQL's statistics).</summary>
-        static async Task<double> TransactionsAsync(string connection, CancellationToken ct)
+        public static async Task<double> TransactionsAsync(string connection, CancellationToken ct)
         {
             await using var c = new NpgsqlConnection(connection);
             await c.OpenAsync(ct).ConfigureAwait(false);
