@@ -85,25 +85,27 @@ internal sealed class ResourceContext(
         var runArgs = values.Shlex(section, "run_args");
         var netnsRead = values.Get(section, "netns");
         var netns = string.IsNullOrWhiteSpace(netnsRead?.Value) ? null : netnsRead!.Value.Trim();
-        string? networkArg;
+        string? netnsNetwork = null;
         ResourceId? joins = null;
         if (netns == "host")
-            networkArg = "--net=host";
+            netnsNetwork = "host";
         else if (netns is not null && ContainerSection(netns) is { } other && ResourceId.TryParse(other.Name, out var otherRid))
         {
-            networkArg = $"--net=container:{ContainerName(other)}";
+            netnsNetwork = $"container:{ContainerName(other)}";
             joins = otherRid;
         }
-        else
+        else if (netns is not null)
+            ReportNoContainer(section, netnsRead!, netns);
+
+        var hostname = values.String(section, "hostname");
+        var options = DockerRunOptions.Parse(section.Name, runArgs, values.Shlex(section, "environment"), values.Shlex(section, "volume_mounts"),
+            hostname?.Trim(), netnsNetwork);
+        foreach (var problem in options.Problems)
+            values.Error(section, problem.Keyword, problem.Reason, problem.Fix);
+
+        if (joins is null && options.Network.StartsWith("container:", StringComparison.Ordinal))
         {
-            if (netns is not null)
-                ReportNoContainer(section, netnsRead!, netns);
-            networkArg = NetworkInArgs(runArgs) is null ? "--net=none" : null;
-        }
-        var effective = networkArg ?? NetworkInArgs(runArgs);
-        if (joins is null && effective is not null && effective.StartsWith("--net=container:", StringComparison.Ordinal))
-        {
-            var name = effective["--net=container:".Length..];
+            var name = options.Network["container:".Length..];
             var joined = Doc.Sections.FirstOrDefault(s => s.Group == "container" && s.Index is not null && ContainerName(s) == name);
             if (joined is not null && ResourceId.TryParse(joined.Name, out var joinedRid))
                 joins = joinedRid;
@@ -117,11 +119,12 @@ internal sealed class ResourceContext(
             Command = values.Shlex(section, "command"),
             RunArgs = runArgs,
             Name = ContainerName(section),
-            Hostname = values.String(section, "hostname"),
+            Hostname = hostname,
             NetNs = netns,
-            NetworkArg = networkArg,
-            EffectiveNetwork = effective,
+            NetworkArg = netnsNetwork is not null ? "--net=" + netnsNetwork : options.RunArgsNetwork is null ? "--net=none" : null,
+            EffectiveNetwork = "--net=" + options.Network,
             JoinsNetworkOf = joins,
+            RunOptions = options,
             Rm = values.Bool(section, "rm") ?? false,
             Detach = values.Bool(section, "detach") ?? true,
         };
@@ -328,18 +331,6 @@ internal sealed class ResourceContext(
     string ContainerName(ConfigSection section) =>
         NullIfBlank(section.Get("name")?.Value) is { } name ? reader.Expand(name, section)
         : ResourceId.TryParse(section.Name, out var rid) ? path.ContainerName(rid) : section.Name;
-
-    static string? NetworkInArgs(IReadOnlyList<string> args)
-    {
-        for (var i = 0; i < args.Count; i++)
-        {
-            if (args[i].StartsWith("--net=", StringComparison.Ordinal) || args[i].StartsWith("--network=", StringComparison.Ordinal))
-                return "--net=" + args[i][(args[i].IndexOf('=') + 1)..];
-            if (args[i] is "--net" or "--network" && i + 1 < args.Count)
-                return "--net=" + args[i + 1];
-        }
-        return null;
-    }
 
     void ReportNoContainer(ConfigSection section, ConfigReader.Read read, string netns)
     {

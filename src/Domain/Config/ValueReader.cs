@@ -112,6 +112,15 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
             reason, fix, reader.Node));
     }
 
+    /// <summary>Reports an error about keyword <paramref name="name"/> at the line its value comes from.</summary>
+    public void Error(ConfigSection section, string name, string reason, string? fix)
+    {
+        if (Get(section, name) is { } read)
+            Report(section, name, read, reason, fix);
+        else
+            Add(new ConfigProblem(Doc.File, section.Line, section.Name, name, Severity.Error, reason, fix, reader.Node));
+    }
+
     public void Add(ConfigProblem problem) => problems.Add(problem);
 
     static string? NullIfBlank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
