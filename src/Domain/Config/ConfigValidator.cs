@@ -35,8 +35,12 @@ public static class ConfigValidator
         }
 
         // A finding every node shares is a finding about the file, not about a node.
+        // A value the document check already reports as written is not reported again per node.
+        var documentLevel = problems.ToHashSet();
         foreach (var group in perNode.GroupBy(x => x.Problem with { Node = null }))
         {
+            if (documentLevel.Contains(group.Key))
+                continue;
             var nodes = group.Select(x => x.Node).Distinct().ToList();
             if (nodes.Count == declared.Count)
                 problems.Add(group.Key);
@@ -258,7 +262,11 @@ public static class ConfigValidator
                     $"add {entry.Scope} to nodes or drpnodes, or use @nodes / @drpnodes");
         }
 
-        if (keyword.Candidates is { } candidates && !entry.Value.Contains('{'))
+        if (entry.Value.Contains('{'))
+            return; // References expand per node: the resolver checks the expanded value.
+        if (ValueReader.Unreadable(keyword, entry.Key, entry.Value) is { } unreadable)
+            add(section, entry, Severity.Error, unreadable.Reason, unreadable.Fix);
+        if (keyword.Candidates is { } candidates)
         {
             var tokens = keyword.Kind == ValueKind.List ? Converters.List(entry.Value) : [entry.Value.Trim().ToLowerInvariant()];
             foreach (var token in tokens.Where(t => !candidates.Contains(t)))

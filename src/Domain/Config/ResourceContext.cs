@@ -100,8 +100,10 @@ internal sealed class ResourceContext(
         var hostname = values.String(section, "hostname");
         var options = DockerRunOptions.Parse(section.Name, runArgs, values.Shlex(section, "environment"), values.Shlex(section, "volume_mounts"),
             hostname?.Trim(), netnsNetwork);
-        foreach (var problem in options.Problems)
-            values.Error(section, problem.Keyword, problem.Reason, problem.Fix);
+        // A disabled container is never run: what its options say does not matter until it is enabled.
+        if (!c.Disabled)
+            foreach (var problem in options.Problems)
+                values.Error(section, problem.Keyword, problem.Reason, problem.Fix);
 
         if (joins is null && options.Network.StartsWith("container:", StringComparison.Ordinal))
         {
@@ -140,17 +142,30 @@ internal sealed class ResourceContext(
         foreach (var tag in new[] { "docker", netns }.OfType<string>())
             if (!tags.Contains(tag))
                 tags.Add(tag);
-        return new DockerIp
+        var ip = new DockerIp
         {
             Id = c.Id, Driver = c.Driver, Line = c.Line, Standby = c.Standby, Disabled = c.Disabled, Optional = c.Optional,
             Tags = tags, Keywords = c.Keywords,
-            IpName = values.String(section, "ipname"),
+            IpName = values.String(section, "ipname")?.Trim(),
             IpDev = values.String(section, "ipdev"),
-            Netmask = values.String(section, "netmask"),
-            Gateway = values.String(section, "gateway"),
+            Netmask = values.String(section, "netmask")?.Trim(),
+            Gateway = values.String(section, "gateway")?.Trim(),
             NetNs = netns,
-            Mode = values.String(section, "mode") ?? "bridge",
+            Mode = values.String(section, "mode")?.Trim() ?? "bridge",
         };
+        // A disabled ip is never plumbed: what it says does not matter until it is enabled.
+        if (!c.Disabled)
+        {
+            foreach (var problem in IpAddressing.Check(ip.IpName, ip.Netmask, ip.Gateway, ip.Mode))
+            {
+                // A value set for other nodes only: the fix names this node's scope.
+                var unsetHere = values.Get(section, problem.Keyword) is null;
+                var scopedElsewhere = section.Entries.Any(e => e.Keyword == problem.Keyword && e.Scope is not null);
+                values.Error(section, problem.Keyword, problem.Reason,
+                    unsetHere && scopedElsewhere ? $"add {problem.Keyword}@{Node} = ..." : problem.Fix);
+            }
+        }
+        return ip;
     }
 
     T BuildSync<T>(ConfigSection section, Common c, Func<SyncCommon, T> create) where T : SyncResource
@@ -320,7 +335,10 @@ internal sealed class ResourceContext(
         foreach (var keyword in KeywordTable.For(group, type))
         {
             if (reader.Get(section, keyword) is { } read)
+            {
                 result[keyword.Name] = read.Value;
+                values.CheckExpanded(section, keyword, read);
+            }
         }
         return result;
     }

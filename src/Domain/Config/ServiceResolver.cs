@@ -17,7 +17,8 @@ public static class ServiceResolver
         problems.AddRange(ConfigValidator.DocumentProblems(doc));
         var nodeProblems = new List<ConfigProblem>();
         var service = ResolveForNode(doc, ServicePath.Parse(serviceName), node, environment, nodeProblems);
-        problems.AddRange(nodeProblems.Distinct());
+        // A value the document check already reports as written is not reported again for this node.
+        problems.AddRange(nodeProblems.Distinct().Where(p => !problems.Contains(p with { Node = null })));
         return service with { Problems = problems };
     }
 
@@ -70,6 +71,10 @@ public static class ServiceResolver
         };
         var containerDataDir = NullIfEmpty(values.DefaultString("container_data_dir")?.Trim());
         var syncScheduleEntry = reader.ReadRaw(doc.Default, KeywordTable.Find(ConfigDocument.DefaultSection, null, "sync_schedule")!).Entry;
+
+        foreach (var keyword in KeywordTable.For(ConfigDocument.DefaultSection, null))
+            if (reader.Get(doc.Default, keyword) is { } read)
+                values.CheckExpanded(doc.Default, keyword, read);
 
         var context = new ResourceContext(reader, values, path, nodes, drpnodes, nodeNames, drpNodeNames, problems);
         var resources = new List<ServiceResource>();

@@ -215,7 +215,7 @@ public class ConfigValidatorTests
     }
 
     [Theory]
-    [InlineData("ip#0", "[ip#0]\ntype = docker\nipdev = eth0\ncontainer_rid = container#5\n")]
+    [InlineData("ip#0", "[ip#0]\ntype = docker\nipdev = eth0\nipname = 10.0.0.5\nnetmask = 24\ncontainer_rid = container#5\n")]
     [InlineData("container#1", "[container#1]\ntype = docker\nimage = x\nnetns = container#5\n")]
     public void netns_naming_no_container_is_an_error(string section, string text)
     {
@@ -259,6 +259,41 @@ public class ConfigValidatorTests
         Seed.Validate("[DEFAULT]\nnodes = n1\nrollback = maybe\nsync_max_delay = soon\n")
             .Where(p => p.Severity == Severity.Error).Select(p => (p.Keyword, p.Line))
             .Should().BeEquivalentTo([("rollback", 3), ("sync_max_delay", 4)]);
+    }
+
+    [Theory]
+    [InlineData("[sync#0]\nsrc = /d\ndst = /d\ntarget = nodes\ntimeout = 5 minutes", "timeout", "'5 minutes' is not a duration", "timeout = 5m")]
+    [InlineData("[sync#0]\nsrc = /d\ndst = /d\ntarget = nodes\ntimeout = soon", "timeout", "'soon' is not a duration", "write a number of seconds or units s, m, h, d, w: e.g. timeout = 300 or 1h30m")]
+    [InlineData("[sync#0]\nsrc = /d\ndst = /d\ntarget = nodes\nsync_max_delay = 2 days", "sync_max_delay", "'2 days' is not a duration", "sync_max_delay = 2d")]
+    [InlineData("[fs#0]\ndev = /a\nmnt = /m\ndisable = maybe", "disable", "'maybe' is not a boolean", "disable = true or disable = false")]
+    [InlineData("[fs#0]\ndev = /a\nmnt = /m\nmonitor = perhaps", "monitor", "'perhaps' is not a boolean", "monitor = true or monitor = false")]
+    [InlineData("[fs#0]\ndev = /a\nmnt = /m\nrestart = often", "restart", "'often' is not an integer", "write a whole number, e.g. restart = 0")]
+    [InlineData("[container#0]\nimage = a\nstop_timeout = 2 mins", "stop_timeout", "'2 mins' is not a duration", "stop_timeout = 2m")]
+    [InlineData("[container#0]\nimage = a\ncommand = sh -c 'sleep", "command", "cannot split 'sh -c 'sleep' into words: no closing quotation", "close the quote or escape it")]
+    [InlineData("[sync#0]\nsrc = /d\ndst = /d\ntarget = nodes\nbwlimit = fast", "bwlimit", "'fast' is not a speed", "write e.g. 3 mb/s or 512 (KB/s)")]
+    public void every_typed_value_is_converted_by_validate_with_the_fix(string section, string keyword, string reason, string fix)
+    {
+        var problem = Seed.Validate($"[DEFAULT]\nnodes = n1 n2\n{section}\n").Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Keyword, problem.Reason, problem.Fix, problem.Node).Should().Be((keyword, reason, fix, (NodeName?)null));
+        problem.Line.Should().Be(3 + section.Split('\n').Length - 1);
+    }
+
+    [Fact]
+    public void a_bad_scoped_value_is_reported_once_as_written()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1 n2\n[fs#0]\ndev = /a\nmnt = /m\nstat_timeout@n1 = a while\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error)
+            .Which.Should().Match<ConfigProblem>(p => p.Keyword == "stat_timeout@n1" && p.Node == null && p.Line == 6);
+    }
+
+    [Fact]
+    public void a_bad_value_reached_through_a_reference_is_reported_once_expanded()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1 n2\n[env]\nwait = 5 minutes\n[fs#0]\ndev = /a\nmnt = /m\nstat_timeout = {env.wait}\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error)
+            .Which.Should().Match<ConfigProblem>(p => p.Keyword == "stat_timeout" && p.Node == null && p.Line == 8
+                                                      && p.Reason == "'5 minutes' is not a duration");
     }
 
     [Fact]
