@@ -140,29 +140,11 @@ public static class ConfigValidator
             return $"type = {types[0]}";
         if (written is not null)
         {
-            var near = types.Where(t => Distance(t, written.ToLowerInvariant()) <= 2).ToList();
+            var near = types.Where(t => Spelling.Distance(t, written.ToLowerInvariant()) <= 2).ToList();
             if (near.Count == 1)
                 return $"type = {near[0]}";
         }
         return $"set {string.Join(" or ", types.Select(t => $"type = {t}"))}, or add disable = true";
-    }
-
-    /// <summary>Edit distance, for "did you mean" on short words.</summary>
-    static int Distance(string a, string b)
-    {
-        var row = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var previous = row[0];
-            row[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var current = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), previous + (a[i - 1] == b[j - 1] ? 0 : 1));
-                previous = current;
-            }
-        }
-        return row[b.Length];
     }
 
     /// <summary>always_on names node sets or declared nodes; anything else would quietly leave the resource not standby.</summary>

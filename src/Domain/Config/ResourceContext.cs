@@ -334,7 +334,7 @@ internal sealed class ResourceContext(
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var keyword in KeywordTable.For(group, type))
         {
-            if (reader.Get(section, keyword) is { } read)
+            if (values.Get(section, keyword) is { } read)
             {
                 result[keyword.Name] = read.Value;
                 values.CheckExpanded(section, keyword, read);

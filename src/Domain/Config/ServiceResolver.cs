@@ -73,7 +73,7 @@ public static class ServiceResolver
         var syncScheduleEntry = reader.ReadRaw(doc.Default, KeywordTable.Find(ConfigDocument.DefaultSection, null, "sync_schedule")!).Entry;
 
         foreach (var keyword in KeywordTable.For(ConfigDocument.DefaultSection, null))
-            if (reader.Get(doc.Default, keyword) is { } read)
+            if (values.Get(doc.Default, keyword) is { } read)
                 values.CheckExpanded(doc.Default, keyword, read);
 
         var context = new ResourceContext(reader, values, path, nodes, drpnodes, nodeNames, drpNodeNames, problems);

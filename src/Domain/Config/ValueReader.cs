@@ -13,7 +13,16 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
     }
 
     public ConfigReader.Read? Get(ConfigSection section, string name) =>
-        KeywordOf(section, name) is { } keyword ? reader.Get(section, keyword) : null;
+        KeywordOf(section, name) is { } keyword ? Get(section, keyword) : null;
+
+    /// <summary>Reads a keyword; a reference it could not expand (left as written) is an error at the keyword's line.</summary>
+    public ConfigReader.Read? Get(ConfigSection section, Keyword keyword)
+    {
+        var read = reader.Get(section, keyword);
+        foreach (var unresolved in read?.Unresolved ?? [])
+            Report(section, keyword.Name, read!, $"unresolved reference {unresolved.Reference}: {unresolved.Reason}", unresolved.Fix);
+        return read;
+    }
 
     public string? String(ConfigSection section, string name) => NullIfBlank(Get(section, name)?.Value);
 
