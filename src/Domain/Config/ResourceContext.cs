@@ -91,11 +91,17 @@ internal sealed class ResourceContext(
             netnsNetwork = "host";
         else if (netns is not null && ContainerSection(netns) is { } other && ResourceId.TryParse(other.Name, out var otherRid))
         {
-            netnsNetwork = $"container:{ContainerName(other)}";
-            joins = otherRid;
+            if (other == section)
+                values.Error(section, "netns", $"{section.Name} cannot join its own network namespace",
+                    "remove netns (the container gets no network), or name another container or host");
+            else
+            {
+                netnsNetwork = $"container:{ContainerName(other)}";
+                joins = otherRid;
+            }
         }
         else if (netns is not null)
-            ReportNoContainer(section, netnsRead!, netns);
+            ReportNoContainer(section, netns);
 
         var hostname = values.String(section, "hostname");
         var options = DockerRunOptions.Parse(section.Name, runArgs, values.Shlex(section, "environment"), values.Shlex(section, "volume_mounts"),
@@ -109,9 +115,16 @@ internal sealed class ResourceContext(
         {
             var name = options.Network["container:".Length..];
             var joined = Doc.Sections.FirstOrDefault(s => s.Group == "container" && s.Index is not null && ContainerName(s) == name);
-            if (joined is not null && ResourceId.TryParse(joined.Name, out var joinedRid))
+            if (joined == section)
+                values.Error(section, "run_args", $"--net=container:{name} is {section.Name} itself: a container cannot join its own network namespace",
+                    "remove the --net option, or name another container");
+            else if (joined is not null && ResourceId.TryParse(joined.Name, out var joinedRid))
                 joins = joinedRid;
         }
+        if (joins is { } j && !c.Disabled && Doc.Section(j.ToString()) is { } owner && (values.Bool(owner, "disable") ?? false))
+            values.Error(section, netnsNetwork is not null ? "netns" : "run_args",
+                $"{section.Name} joins the network namespace of {owner.Name}, which is disabled{OnNode(owner)}: docker cannot start it",
+                $"enable {owner.Name}, or let {section.Name} own its network (remove {(netnsNetwork is not null ? "netns" : "--net")})");
 
         return new DockerContainer
         {
@@ -136,8 +149,12 @@ internal sealed class ResourceContext(
     {
         var netnsRead = values.Get(section, "netns");
         var netns = string.IsNullOrWhiteSpace(netnsRead?.Value) ? null : netnsRead!.Value.Trim();
-        if (netns is not null && ContainerSection(netns) is null)
-            ReportNoContainer(section, netnsRead!, netns);
+        var owner = netns is null ? null : ContainerSection(netns);
+        if (netns is not null && owner is null)
+            ReportNoContainer(section, netns);
+        else if (owner is not null && !c.Disabled && (values.Bool(owner, "disable") ?? false))
+            values.Error(section, "netns", $"the address lives in the network namespace of {owner.Name}, which is disabled{OnNode(owner)}: it cannot be plumbed",
+                $"enable {owner.Name}, or disable {section.Name} too");
         var tags = c.Tags.ToList();
         foreach (var tag in new[] { "docker", netns }.OfType<string>())
             if (!tags.Contains(tag))
@@ -267,7 +284,31 @@ internal sealed class ResourceContext(
                 $"'{containerDataDir}' lies inside no fs resource's mount ({(mounts.Count == 0 ? "none" : string.Join(", ", mounts))}): images stay on the node's root fs and do not follow a failover",
                 fix);
         }
+        CheckNetworkCycles(resources.OfType<DockerContainer>().ToList());
         return resources.Select(r => r is DockerSync sync ? sync with { DstFs = dstfs } : r).ToList();
+    }
+
+    /// <summary>Containers that join each other's network namespace in a ring: none of them can start first.</summary>
+    void CheckNetworkCycles(IReadOnlyList<DockerContainer> containers)
+    {
+        var joins = containers.Where(c => c.JoinsNetworkOf is not null).ToDictionary(c => c.Id, c => c.JoinsNetworkOf!.Value);
+        foreach (var container in containers)
+        {
+            var path = new List<ResourceId> { container.Id };
+            var current = container.Id;
+            while (joins.TryGetValue(current, out var next) && !path.Contains(next))
+            {
+                path.Add(next);
+                current = next;
+            }
+            if (!joins.TryGetValue(current, out var last) || last != container.Id)
+                continue; // no ring, or a ring this container only leads into: reported on the ring's members
+            var section = Doc.Section(container.Id.ToString())!;
+            var keyword = container.NetNs is not null ? "netns" : "run_args";
+            values.Error(section, keyword,
+                $"{string.Join(" -> ", path.Append(container.Id))}: these containers join each other's network namespace, so none can start first",
+                $"let one of them own its network: remove {(keyword == "netns" ? "netns" : "--net")} from {container.Id}, or from another of them");
+        }
     }
 
     void CheckExcludes(ConfigSection section, IReadOnlyList<string> src, IReadOnlyList<string> options)
@@ -350,10 +391,14 @@ internal sealed class ResourceContext(
         NullIfBlank(section.Get("name")?.Value) is { } name ? reader.Expand(name, section)
         : ResourceId.TryParse(section.Name, out var rid) ? path.ContainerName(rid) : section.Name;
 
-    void ReportNoContainer(ConfigSection section, ConfigReader.Read read, string netns)
+    /// <summary>" on n3" when the section is disabled by a scoped value, "" when it is disabled everywhere.</summary>
+    string OnNode(ConfigSection section) =>
+        values.Get(section, "disable")?.Entry?.Scope is null ? "" : $" on {Node}";
+
+    void ReportNoContainer(ConfigSection section, string netns)
     {
-        var containers = Doc.Sections.Where(s => s.Group == "container" && s.Index is not null).Select(s => s.Name).ToList();
-        Add(section, read.Entry, read.Entry?.Keyword ?? "netns", Severity.Error,
+        var containers = Doc.Sections.Where(s => s.Group == "container" && s.Index is not null && s != section).Select(s => s.Name).ToList();
+        values.Error(section, "netns",
             $"'{netns}' names no container section of this service",
             containers.Count == 0 ? "add the container section or remove the keyword" : $"use one of: {string.Join(", ", containers)}");
     }

@@ -224,6 +224,61 @@ public class ConfigValidatorTests
             .Which.Should().Match<ConfigProblem>(p => p.Reason.Contains("names no container") && p.Fix!.Contains("container#0"));
     }
 
+    const string Containers = "[DEFAULT]\nnodes = n1 n2\n[container#0]\ntype = docker\nimage = a\n";
+
+    [Fact]
+    public void a_container_joining_its_own_network_namespace_is_an_error()
+    {
+        var problem = Seed.Validate(Containers + "netns = container#0\n").Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Section, problem.Keyword, problem.Line).Should().Be(("container#0", "netns", 6));
+        problem.Reason.Should().Be("container#0 cannot join its own network namespace");
+        problem.Fix.Should().Be("remove netns (the container gets no network), or name another container or host");
+        Seed.Validate(Containers + "run_args = --net=container:svc1.container.0\n").Should().ContainSingle(p => p.Severity == Severity.Error)
+            .Which.Reason.Should().Contain("is container#0 itself");
+    }
+
+    [Fact]
+    public void netns_naming_a_disabled_container_is_an_error_where_it_is_disabled()
+    {
+        var problem = Seed.Validate(Containers + "disable@n2 = true\n[container#1]\ntype = docker\nimage = b\ncontainer_rid = container#0\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Section, problem.Keyword, problem.Line, problem.Node).Should().Be(("container#1", "container_rid", 10, new NodeName("n2")));
+        problem.Reason.Should().Be("container#1 joins the network namespace of container#0, which is disabled on n2: docker cannot start it");
+        problem.Fix.Should().Be("enable container#0, or let container#1 own its network (remove netns)");
+    }
+
+    [Fact]
+    public void an_ip_in_a_disabled_container_is_an_error_unless_disabled_too()
+    {
+        const string ip = "[ip#0]\ntype = docker\nipdev = eth0\nipname = 10.0.0.5\nnetmask = 24\nnetns = container#0\n";
+        Seed.Validate(Containers + "disable = true\n" + ip).Should().ContainSingle(p => p.Severity == Severity.Error)
+            .Which.Should().Match<ConfigProblem>(p => p.Section == "ip#0" && p.Keyword == "netns"
+                                                      && p.Reason.Contains("container#0, which is disabled: it cannot be plumbed"));
+        Seed.Validate(Containers + "disable = true\n" + ip + "disable = true\n").Should().NotContain(p => p.Severity == Severity.Error);
+    }
+
+    [Fact]
+    public void containers_joining_each_others_network_in_a_ring_are_errors()
+    {
+        var problems = Seed.Validate(Containers + "netns = container#2\n[container#1]\ntype = docker\nimage = b\nnetns = container#0\n"
+                                     + "[container#2]\ntype = docker\nimage = c\nrun_args = --net=container:svc1.container.1\n")
+            .Where(p => p.Severity == Severity.Error).ToList();
+
+        problems.Select(p => (p.Section, p.Keyword, p.Reason)).Should().BeEquivalentTo([
+            ("container#0", "netns", "container#0 -> container#2 -> container#1 -> container#0: these containers join each other's network namespace, so none can start first"),
+            ("container#1", "netns", "container#1 -> container#0 -> container#2 -> container#1: these containers join each other's network namespace, so none can start first"),
+            ("container#2", "run_args", "container#2 -> container#1 -> container#0 -> container#2: these containers join each other's network namespace, so none can start first"),
+        ]);
+        problems[0].Fix.Should().Be("let one of them own its network: remove netns from container#0, or from another of them");
+    }
+
+    [Fact]
+    public void a_chain_of_containers_sharing_a_network_is_fine() =>
+        Seed.Validate(Containers + "[container#1]\ntype = docker\nimage = b\nnetns = container#0\n[container#2]\ntype = docker\nimage = c\nnetns = container#1\n")
+            .Should().NotContain(p => p.Severity == Severity.Error);
+
     [Theory]
     [InlineData("svc1data", "svc1:data")]
     [InlineData("svc1:", "svc1:data")]
