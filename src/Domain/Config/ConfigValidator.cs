@@ -19,12 +19,10 @@ public static class ConfigValidator
 
         var path = ServicePath.Parse(serviceName);
         var declared = DeclaredNodes(doc);
+        // No node: DocumentProblems reports it (NoNodes). Still resolve, as OpenSVC would on the host reading the file,
+        // to report every other problem at once.
         if (declared.Count == 0)
-        {
-            problems.Add(new ConfigProblem(doc.File, doc.Default.Get("nodes")?.Line ?? doc.Default.Line, ConfigDocument.DefaultSection,
-                "nodes", Severity.Warning, "no node declared: the service runs on the local node only", "add nodes = <node names>", null));
             declared = [new NodeName("localhost")];
-        }
 
         var perNode = new List<(NodeName Node, ConfigProblem Problem)>();
         foreach (var node in declared)
@@ -49,6 +47,17 @@ public static class ConfigValidator
         }
         return problems.Distinct().ToList();
     }
+
+    /// <summary>
+    /// The error for a config whose DEFAULT names no node. OpenSVC then runs the service on the host reading the file,
+    /// which works when each host has its own copy; here the config is stored once for the whole cluster, so every
+    /// agent would take itself for the service's only node (a failover service up everywhere), and the planner had no
+    /// node to plan on. Validate, svc create and plan all refuse it with this message.
+    /// </summary>
+    public static ConfigProblem NoNodes(ConfigDocument doc) =>
+        new(doc.File, doc.Default.Get("nodes")?.Line ?? doc.Default.Line, ConfigDocument.DefaultSection, "nodes", Severity.Error,
+            "no node declared: OpenSVC's default (the host reading the file) cannot work for a config every agent of the cluster shares",
+            "add nodes = <node names> to [DEFAULT]", null);
 
     /// <summary>Nodes the service declares, in order: nodes, then drpnodes (drpnode at their head).</summary>
     internal static IReadOnlyList<NodeName> DeclaredNodes(ConfigDocument doc)
@@ -105,6 +114,8 @@ public static class ConfigValidator
         }
         CheckMountPoints(doc, Add);
         CheckNodesAndDrpnodes(doc, Add);
+        if (!Converters.List(doc.Default.Get("nodes")?.Value).Any(n => NodeName.TryParse(n, out _)))
+            problems.Add(NoNodes(doc));
 
         var def = doc.Default;
         var flexPrimary = def.Get("flex_primary");

@@ -35,7 +35,10 @@ public static class ServiceResolver
 
         // Membership first: scopes depend on it, and these keywords cannot be scoped.
         var nodes = values.DefaultList("nodes");
-        if (nodes.Count == 0)
+        var nodesDeclared = nodes.Count > 0;
+        // OpenSVC's default: the host reading the file. Resolving still works that way (config print shows what OpenSVC
+        // would do there), but validation and the planner refuse it: see ConfigValidator.NoNodes.
+        if (!nodesDeclared)
             nodes = [node.Value];
         var drpnodes = values.DefaultList("drpnodes").Select(n => n.ToLowerInvariant()).ToList();
         var drpnode = values.DefaultString("drpnode")?.Trim().ToLowerInvariant();
@@ -93,6 +96,7 @@ public static class ServiceResolver
             Role = role,
             Topology = topology,
             Nodes = nodeNames,
+            NodesDeclared = nodesDeclared,
             DrpNodes = drpNodeNames,
             EncapNodes = encapNodeNames,
             FlexPrimary = NodeName.TryParse(flexPrimary, out var fp) ? fp : null,

@@ -352,6 +352,39 @@ public class ConfigValidatorTests
     }
 
     [Fact]
+    public void a_config_without_nodes_is_an_error_and_the_planner_refuses_it_with_the_same_words()
+    {
+        var doc = ConfigParser.Parse("[DEFAULT]\ndrpnodes = n3\n[fs#0]\ntype = ext4\ndev = /a\nmnt = /m\n", "svc1.conf");
+
+        var problem = ConfigValidator.Validate(doc, "svc1").Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+        (problem.Section, problem.Keyword, problem.Line, problem.Node).Should().Be(("DEFAULT", "nodes", 1, (NodeName?)null));
+        problem.Reason.Should().StartWith("no node declared: OpenSVC's default (the host reading the file) cannot work");
+        problem.Fix.Should().Be("add nodes = <node names> to [DEFAULT]");
+
+        var (view, refusal) = OpenSvc.Domain.Planning.ServiceViewBuilder.From(doc, "svc1");
+        view.Should().BeNull();
+        refusal.Should().Be(problem.ToString());
+    }
+
+    [Fact]
+    public void a_config_without_nodes_still_resolves_as_opensvc_would_on_the_reading_host()
+    {
+        var service = Seed.ResolveText("[fs#0]\ntype = ext4\ndev@nodes = /a\nmnt = /m\n", "n1");
+
+        (service.NodesDeclared, service.Role).Should().Be((false, NodeRole.PrimaryNode));
+        service.Nodes.Should().Equal(new NodeName("n1"));
+        service.Resource<FsResource>("fs#0")!.Dev.Should().Be("/a");
+        service.Problems.Should().ContainSingle(p => p.Severity == Severity.Error).Which.Keyword.Should().Be("nodes");
+    }
+
+    [Fact]
+    public void other_problems_of_a_config_without_nodes_are_reported_too()
+    {
+        Seed.Validate("[container#0]\ntype = docker\n").Where(p => p.Severity == Severity.Error).Select(p => p.Keyword)
+            .Should().BeEquivalentTo(["nodes", "image"]);
+    }
+
+    [Fact]
     public void a_clean_config_has_no_problem()
     {
         Seed.Validate("""
