@@ -201,10 +201,30 @@ public static class ConfigValidator
         }
     }
 
-    /// <summary>A node is production or DR, never both: the planner refuses every action on such a service.</summary>
+    /// <summary>
+    /// A node is production or DR, never both: the planner refuses every action on such a service. Node names are
+    /// lower case (agents name themselves after their lower-cased host name): nodes is compared as written, as in
+    /// OpenSVC, so a capital makes a node nobody is; drpnodes and drpnode are lower-cased, so a scope written with the
+    /// capital would not match.
+    /// </summary>
     static void CheckNodesAndDrpnodes(ConfigDocument doc, Action<ConfigSection, ConfigEntry?, Severity, string, string?> add)
     {
         var def = doc.Default;
+        foreach (var key in new[] { "nodes", "drpnodes", "drpnode" })
+        {
+            var entry = def.Get(key);
+            if (entry is null || entry.Value.Contains('{'))
+                continue;
+            var names = Converters.List(entry.Value);
+            var capitalised = names.Where(n => n.Any(char.IsUpper)).Distinct().ToList();
+            if (capitalised.Count == 0)
+                continue;
+            var reason = key == "nodes"
+                ? "compared as written, while node names are lower case: no agent would recognise itself"
+                : $"read in lower case: a scope or always_on written {(capitalised.Count == 1 ? "so" : "with capitals")} would not match";
+            add(def, entry, Severity.Warning, $"node name{(capitalised.Count == 1 ? "" : "s")} {string.Join(", ", capitalised.Select(n => $"'{ValueReader.Shorten(n)}'"))} {(capitalised.Count == 1 ? "has" : "have")} capitals, {reason}",
+                $"{key} = {ValueReader.Shorten(string.Join(' ', names.Select(n => n.ToLowerInvariant())))}");
+        }
         var nodes = Converters.List(def.Get("nodes")?.Value).Select(n => n.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
         foreach (var key in new[] { "drpnodes", "drpnode" })
         {

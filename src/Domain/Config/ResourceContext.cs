@@ -344,10 +344,15 @@ internal sealed class ResourceContext(
             if (!string.IsNullOrWhiteSpace(value))
                 continue;
             var scoped = section.Entries.Any(e => e.Scope is not null && (e.Keyword == keyword.Name || keyword.DeprecatedAliases.Contains(e.Keyword)));
-            string fix;
             if (!scoped)
-                fix = $"add {keyword.Name} = ...";
-            else if (drpnodes.Contains(Node.Value) && !nodes.Contains(Node.Value))
+            {
+                // Missing on every node alike: one finding about the file, not one per node.
+                Add(section, null, keyword.Name, Severity.Error,
+                    $"{section.Name}.{keyword.Name} is mandatory and has no value: the resource cannot run", $"add {keyword.Name} = ...");
+                continue;
+            }
+            string fix;
+            if (drpnodes.Contains(Node.Value) && !nodes.Contains(Node.Value))
                 fix = $"add {keyword.Name}@drpnodes = ... (or {keyword.Name}@{Node} = ...)";
             else if (nodes.Contains(Node.Value))
                 fix = $"add {keyword.Name}@nodes = ... (or {keyword.Name}@{Node} = ...)";

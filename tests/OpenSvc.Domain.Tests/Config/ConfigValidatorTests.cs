@@ -385,6 +385,27 @@ public class ConfigValidatorTests
     }
 
     [Fact]
+    public void a_mandatory_keyword_missing_on_every_node_is_reported_once()
+    {
+        var problem = Seed.Validate("[DEFAULT]\nnodes = n1 n2\ndrpnodes = n3\n[container#0]\ntype = docker\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Section, problem.Keyword, problem.Node).Should().Be(("container#0", "image", (NodeName?)null));
+        problem.Reason.Should().Be("container#0.image is mandatory and has no value: the resource cannot run");
+        problem.Fix.Should().Be("add image = ...");
+    }
+
+    [Theory]
+    [InlineData("nodes = N1 n2", "nodes", "node name 'N1' has capitals, compared as written, while node names are lower case: no agent would recognise itself", "nodes = n1 n2")]
+    [InlineData("nodes = n1\ndrpnodes = N3 DR2", "drpnodes", "node names 'N3', 'DR2' have capitals, read in lower case: a scope or always_on written with capitals would not match", "drpnodes = n3 dr2")]
+    public void capitalised_node_names_are_a_warning_with_the_lower_case_list(string lines, string keyword, string reason, string fix)
+    {
+        var problem = Seed.Validate($"[DEFAULT]\n{lines}\n").Should().ContainSingle(p => p.Keyword == keyword).Which;
+
+        (problem.Severity, problem.Reason, problem.Fix).Should().Be((Severity.Warning, reason, fix));
+    }
+
+    [Fact]
     public void a_clean_config_has_no_problem()
     {
         Seed.Validate("""
