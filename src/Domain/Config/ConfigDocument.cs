@@ -32,7 +32,14 @@ public sealed class ConfigSection
     public string Name { get; }
 
     /// <summary>Line of the first header of this section (0 for an implicit DEFAULT).</summary>
-    public int Line { get; }
+    public int Line { get; private set; }
+
+    /// <summary>A header for a section created before it was seen (DEFAULT always exists): its line is the header's.</summary>
+    internal void HeaderAt(int line)
+    {
+        if (Line == 0)
+            Line = line;
+    }
 
     /// <summary>The text before '#' (<c>fs</c> for <c>fs#0</c>), or the whole name.</summary>
     public string Group => Name.IndexOf('#') is var i and > 0 ? Name[..i] : Name;

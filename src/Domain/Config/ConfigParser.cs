@@ -25,6 +25,8 @@ public static class ConfigParser
                 byName[name] = section;
                 sections.Add(section);
             }
+            else if (line > 0)
+                section.HeaderAt(line);
             return section;
         }
 

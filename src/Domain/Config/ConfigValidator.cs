@@ -19,12 +19,10 @@ public static class ConfigValidator
 
         var path = ServicePath.Parse(serviceName);
         var declared = DeclaredNodes(doc);
+        // No node: DocumentProblems reports it (NoNodes). Still resolve, as OpenSVC would on the host reading the file,
+        // to report every other problem at once.
         if (declared.Count == 0)
-        {
-            problems.Add(new ConfigProblem(doc.File, doc.Default.Get("nodes")?.Line ?? doc.Default.Line, ConfigDocument.DefaultSection,
-                "nodes", Severity.Warning, "no node declared: the service runs on the local node only", "add nodes = <node names>", null));
             declared = [new NodeName("localhost")];
-        }
 
         var perNode = new List<(NodeName Node, ConfigProblem Problem)>();
         foreach (var node in declared)
@@ -35,8 +33,12 @@ public static class ConfigValidator
         }
 
         // A finding every node shares is a finding about the file, not about a node.
+        // A value the document check already reports as written is not reported again per node.
+        var documentLevel = problems.ToHashSet();
         foreach (var group in perNode.GroupBy(x => x.Problem with { Node = null }))
         {
+            if (documentLevel.Contains(group.Key))
+                continue;
             var nodes = group.Select(x => x.Node).Distinct().ToList();
             if (nodes.Count == declared.Count)
                 problems.Add(group.Key);
@@ -45,6 +47,17 @@ public static class ConfigValidator
         }
         return problems.Distinct().ToList();
     }
+
+    /// <summary>
+    /// The error for a config whose DEFAULT names no node. OpenSVC then runs the service on the host reading the file,
+    /// which works when each host has its own copy; here the config is stored once for the whole cluster, so every
+    /// agent would take itself for the service's only node (a failover service up everywhere), and the planner had no
+    /// node to plan on. Validate, svc create and plan all refuse it with this message.
+    /// </summary>
+    public static ConfigProblem NoNodes(ConfigDocument doc) =>
+        new(doc.File, doc.Default.Get("nodes")?.Line ?? doc.Default.Line, ConfigDocument.DefaultSection, "nodes", Severity.Error,
+            "no node declared: OpenSVC's default (the host reading the file) cannot work for a config every agent of the cluster shares",
+            "add nodes = <node names> to [DEFAULT]", null);
 
     /// <summary>Nodes the service declares, in order: nodes, then drpnodes (drpnode at their head).</summary>
     internal static IReadOnlyList<NodeName> DeclaredNodes(ConfigDocument doc)
@@ -101,6 +114,8 @@ public static class ConfigValidator
         }
         CheckMountPoints(doc, Add);
         CheckNodesAndDrpnodes(doc, Add);
+        if (!Converters.List(doc.Default.Get("nodes")?.Value).Any(n => NodeName.TryParse(n, out _)))
+            problems.Add(NoNodes(doc));
 
         var def = doc.Default;
         var flexPrimary = def.Get("flex_primary");
@@ -136,29 +151,11 @@ public static class ConfigValidator
             return $"type = {types[0]}";
         if (written is not null)
         {
-            var near = types.Where(t => Distance(t, written.ToLowerInvariant()) <= 2).ToList();
+            var near = types.Where(t => Spelling.Distance(t, written.ToLowerInvariant()) <= 2).ToList();
             if (near.Count == 1)
                 return $"type = {near[0]}";
         }
         return $"set {string.Join(" or ", types.Select(t => $"type = {t}"))}, or add disable = true";
-    }
-
-    /// <summary>Edit distance, for "did you mean" on short words.</summary>
-    static int Distance(string a, string b)
-    {
-        var row = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (var i = 1; i <= a.Length; i++)
-        {
-            var previous = row[0];
-            row[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var current = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), previous + (a[i - 1] == b[j - 1] ? 0 : 1));
-                previous = current;
-            }
-        }
-        return row[b.Length];
     }
 
     /// <summary>always_on names node sets or declared nodes; anything else would quietly leave the resource not standby.</summary>
@@ -204,10 +201,30 @@ public static class ConfigValidator
         }
     }
 
-    /// <summary>A node is production or DR, never both: the planner refuses every action on such a service.</summary>
+    /// <summary>
+    /// A node is production or DR, never both: the planner refuses every action on such a service. Node names are
+    /// lower case (agents name themselves after their lower-cased host name): nodes is compared as written, as in
+    /// OpenSVC, so a capital makes a node nobody is; drpnodes and drpnode are lower-cased, so a scope written with the
+    /// capital would not match.
+    /// </summary>
     static void CheckNodesAndDrpnodes(ConfigDocument doc, Action<ConfigSection, ConfigEntry?, Severity, string, string?> add)
     {
         var def = doc.Default;
+        foreach (var key in new[] { "nodes", "drpnodes", "drpnode" })
+        {
+            var entry = def.Get(key);
+            if (entry is null || entry.Value.Contains('{'))
+                continue;
+            var names = Converters.List(entry.Value);
+            var capitalised = names.Where(n => n.Any(char.IsUpper)).Distinct().ToList();
+            if (capitalised.Count == 0)
+                continue;
+            var reason = key == "nodes"
+                ? "compared as written, while node names are lower case: no agent would recognise itself"
+                : $"read in lower case: a scope or always_on written {(capitalised.Count == 1 ? "so" : "with capitals")} would not match";
+            add(def, entry, Severity.Warning, $"node name{(capitalised.Count == 1 ? "" : "s")} {string.Join(", ", capitalised.Select(n => $"'{ValueReader.Shorten(n)}'"))} {(capitalised.Count == 1 ? "has" : "have")} capitals, {reason}",
+                $"{key} = {ValueReader.Shorten(string.Join(' ', names.Select(n => n.ToLowerInvariant())))}");
+        }
         var nodes = Converters.List(def.Get("nodes")?.Value).Select(n => n.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
         foreach (var key in new[] { "drpnodes", "drpnode" })
         {
@@ -258,7 +275,11 @@ public static class ConfigValidator
                     $"add {entry.Scope} to nodes or drpnodes, or use @nodes / @drpnodes");
         }
 
-        if (keyword.Candidates is { } candidates && !entry.Value.Contains('{'))
+        if (entry.Value.Contains('{'))
+            return; // References expand per node: the resolver checks the expanded value.
+        if (ValueReader.Unreadable(keyword, entry.Key, entry.Value) is { } unreadable)
+            add(section, entry, Severity.Error, unreadable.Reason, unreadable.Fix);
+        if (keyword.Candidates is { } candidates)
         {
             var tokens = keyword.Kind == ValueKind.List ? Converters.List(entry.Value) : [entry.Value.Trim().ToLowerInvariant()];
             foreach (var token in tokens.Where(t => !candidates.Contains(t)))

@@ -24,6 +24,12 @@ public sealed record ResolvedService
     public required NodeRole Role { get; init; }
     public required Topology Topology { get; init; }
     public required IReadOnlyList<NodeName> Nodes { get; init; }
+
+    /// <summary>
+    /// False when DEFAULT names no node: <see cref="Nodes"/> is then the resolving node alone (OpenSVC's default, the
+    /// local host), which no cluster-wide action can use (see <see cref="ConfigValidator.NoNodes"/>).
+    /// </summary>
+    public required bool NodesDeclared { get; init; }
     public required IReadOnlyList<NodeName> DrpNodes { get; init; }
     public required IReadOnlyList<NodeName> EncapNodes { get; init; }
     public required NodeName? FlexPrimary { get; init; }

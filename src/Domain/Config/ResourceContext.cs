@@ -85,29 +85,46 @@ internal sealed class ResourceContext(
         var runArgs = values.Shlex(section, "run_args");
         var netnsRead = values.Get(section, "netns");
         var netns = string.IsNullOrWhiteSpace(netnsRead?.Value) ? null : netnsRead!.Value.Trim();
-        string? networkArg;
+        string? netnsNetwork = null;
         ResourceId? joins = null;
         if (netns == "host")
-            networkArg = "--net=host";
+            netnsNetwork = "host";
         else if (netns is not null && ContainerSection(netns) is { } other && ResourceId.TryParse(other.Name, out var otherRid))
         {
-            networkArg = $"--net=container:{ContainerName(other)}";
-            joins = otherRid;
+            if (other == section)
+                values.Error(section, "netns", $"{section.Name} cannot join its own network namespace",
+                    "remove netns (the container gets no network), or name another container or host");
+            else
+            {
+                netnsNetwork = $"container:{ContainerName(other)}";
+                joins = otherRid;
+            }
         }
-        else
+        else if (netns is not null)
+            ReportNoContainer(section, netns);
+
+        var hostname = values.String(section, "hostname");
+        var options = DockerRunOptions.Parse(section.Name, runArgs, values.Shlex(section, "environment"), values.Shlex(section, "volume_mounts"),
+            hostname?.Trim(), netnsNetwork);
+        // A disabled container is never run: what its options say does not matter until it is enabled.
+        if (!c.Disabled)
+            foreach (var problem in options.Problems)
+                values.Error(section, problem.Keyword, problem.Reason, problem.Fix);
+
+        if (joins is null && options.Network.StartsWith("container:", StringComparison.Ordinal))
         {
-            if (netns is not null)
-                ReportNoContainer(section, netnsRead!, netns);
-            networkArg = NetworkInArgs(runArgs) is null ? "--net=none" : null;
-        }
-        var effective = networkArg ?? NetworkInArgs(runArgs);
-        if (joins is null && effective is not null && effective.StartsWith("--net=container:", StringComparison.Ordinal))
-        {
-            var name = effective["--net=container:".Length..];
+            var name = options.Network["container:".Length..];
             var joined = Doc.Sections.FirstOrDefault(s => s.Group == "container" && s.Index is not null && ContainerName(s) == name);
-            if (joined is not null && ResourceId.TryParse(joined.Name, out var joinedRid))
+            if (joined == section)
+                values.Error(section, "run_args", $"--net=container:{name} is {section.Name} itself: a container cannot join its own network namespace",
+                    "remove the --net option, or name another container");
+            else if (joined is not null && ResourceId.TryParse(joined.Name, out var joinedRid))
                 joins = joinedRid;
         }
+        if (joins is { } j && !c.Disabled && Doc.Section(j.ToString()) is { } owner && (values.Bool(owner, "disable") ?? false))
+            values.Error(section, netnsNetwork is not null ? "netns" : "run_args",
+                $"{section.Name} joins the network namespace of {owner.Name}, which is disabled{OnNode(owner)}: docker cannot start it",
+                $"enable {owner.Name}, or let {section.Name} own its network (remove {(netnsNetwork is not null ? "netns" : "--net")})");
 
         return new DockerContainer
         {
@@ -117,11 +134,12 @@ internal sealed class ResourceContext(
             Command = values.Shlex(section, "command"),
             RunArgs = runArgs,
             Name = ContainerName(section),
-            Hostname = values.String(section, "hostname"),
+            Hostname = hostname,
             NetNs = netns,
-            NetworkArg = networkArg,
-            EffectiveNetwork = effective,
+            NetworkArg = netnsNetwork is not null ? "--net=" + netnsNetwork : options.RunArgsNetwork is null ? "--net=none" : null,
+            EffectiveNetwork = "--net=" + options.Network,
             JoinsNetworkOf = joins,
+            RunOptions = options,
             Rm = values.Bool(section, "rm") ?? false,
             Detach = values.Bool(section, "detach") ?? true,
         };
@@ -131,23 +149,40 @@ internal sealed class ResourceContext(
     {
         var netnsRead = values.Get(section, "netns");
         var netns = string.IsNullOrWhiteSpace(netnsRead?.Value) ? null : netnsRead!.Value.Trim();
-        if (netns is not null && ContainerSection(netns) is null)
-            ReportNoContainer(section, netnsRead!, netns);
+        var owner = netns is null ? null : ContainerSection(netns);
+        if (netns is not null && owner is null)
+            ReportNoContainer(section, netns);
+        else if (owner is not null && !c.Disabled && (values.Bool(owner, "disable") ?? false))
+            values.Error(section, "netns", $"the address lives in the network namespace of {owner.Name}, which is disabled{OnNode(owner)}: it cannot be plumbed",
+                $"enable {owner.Name}, or disable {section.Name} too");
         var tags = c.Tags.ToList();
         foreach (var tag in new[] { "docker", netns }.OfType<string>())
             if (!tags.Contains(tag))
                 tags.Add(tag);
-        return new DockerIp
+        var ip = new DockerIp
         {
             Id = c.Id, Driver = c.Driver, Line = c.Line, Standby = c.Standby, Disabled = c.Disabled, Optional = c.Optional,
             Tags = tags, Keywords = c.Keywords,
-            IpName = values.String(section, "ipname"),
+            IpName = values.String(section, "ipname")?.Trim(),
             IpDev = values.String(section, "ipdev"),
-            Netmask = values.String(section, "netmask"),
-            Gateway = values.String(section, "gateway"),
+            Netmask = values.String(section, "netmask")?.Trim(),
+            Gateway = values.String(section, "gateway")?.Trim(),
             NetNs = netns,
-            Mode = values.String(section, "mode") ?? "bridge",
+            Mode = values.String(section, "mode")?.Trim() ?? "bridge",
         };
+        // A disabled ip is never plumbed: what it says does not matter until it is enabled.
+        if (!c.Disabled)
+        {
+            foreach (var problem in IpAddressing.Check(ip.IpName, ip.Netmask, ip.Gateway, ip.Mode))
+            {
+                // A value set for other nodes only: the fix names this node's scope.
+                var unsetHere = values.Get(section, problem.Keyword) is null;
+                var scopedElsewhere = section.Entries.Any(e => e.Keyword == problem.Keyword && e.Scope is not null);
+                values.Error(section, problem.Keyword, problem.Reason,
+                    unsetHere && scopedElsewhere ? $"add {problem.Keyword}@{Node} = ..." : problem.Fix);
+            }
+        }
+        return ip;
     }
 
     T BuildSync<T>(ConfigSection section, Common c, Func<SyncCommon, T> create) where T : SyncResource
@@ -249,7 +284,31 @@ internal sealed class ResourceContext(
                 $"'{containerDataDir}' lies inside no fs resource's mount ({(mounts.Count == 0 ? "none" : string.Join(", ", mounts))}): images stay on the node's root fs and do not follow a failover",
                 fix);
         }
+        CheckNetworkCycles(resources.OfType<DockerContainer>().ToList());
         return resources.Select(r => r is DockerSync sync ? sync with { DstFs = dstfs } : r).ToList();
+    }
+
+    /// <summary>Containers that join each other's network namespace in a ring: none of them can start first.</summary>
+    void CheckNetworkCycles(IReadOnlyList<DockerContainer> containers)
+    {
+        var joins = containers.Where(c => c.JoinsNetworkOf is not null).ToDictionary(c => c.Id, c => c.JoinsNetworkOf!.Value);
+        foreach (var container in containers)
+        {
+            var path = new List<ResourceId> { container.Id };
+            var current = container.Id;
+            while (joins.TryGetValue(current, out var next) && !path.Contains(next))
+            {
+                path.Add(next);
+                current = next;
+            }
+            if (!joins.TryGetValue(current, out var last) || last != container.Id)
+                continue; // no ring, or a ring this container only leads into: reported on the ring's members
+            var section = Doc.Section(container.Id.ToString())!;
+            var keyword = container.NetNs is not null ? "netns" : "run_args";
+            values.Error(section, keyword,
+                $"{string.Join(" -> ", path.Append(container.Id))}: these containers join each other's network namespace, so none can start first",
+                $"let one of them own its network: remove {(keyword == "netns" ? "netns" : "--net")} from {container.Id}, or from another of them");
+        }
     }
 
     void CheckExcludes(ConfigSection section, IReadOnlyList<string> src, IReadOnlyList<string> options)
@@ -285,10 +344,15 @@ internal sealed class ResourceContext(
             if (!string.IsNullOrWhiteSpace(value))
                 continue;
             var scoped = section.Entries.Any(e => e.Scope is not null && (e.Keyword == keyword.Name || keyword.DeprecatedAliases.Contains(e.Keyword)));
-            string fix;
             if (!scoped)
-                fix = $"add {keyword.Name} = ...";
-            else if (drpnodes.Contains(Node.Value) && !nodes.Contains(Node.Value))
+            {
+                // Missing on every node alike: one finding about the file, not one per node.
+                Add(section, null, keyword.Name, Severity.Error,
+                    $"{section.Name}.{keyword.Name} is mandatory and has no value: the resource cannot run", $"add {keyword.Name} = ...");
+                continue;
+            }
+            string fix;
+            if (drpnodes.Contains(Node.Value) && !nodes.Contains(Node.Value))
                 fix = $"add {keyword.Name}@drpnodes = ... (or {keyword.Name}@{Node} = ...)";
             else if (nodes.Contains(Node.Value))
                 fix = $"add {keyword.Name}@nodes = ... (or {keyword.Name}@{Node} = ...)";
@@ -316,8 +380,11 @@ internal sealed class ResourceContext(
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var keyword in KeywordTable.For(group, type))
         {
-            if (reader.Get(section, keyword) is { } read)
+            if (values.Get(section, keyword) is { } read)
+            {
                 result[keyword.Name] = read.Value;
+                values.CheckExpanded(section, keyword, read);
+            }
         }
         return result;
     }
@@ -329,22 +396,14 @@ internal sealed class ResourceContext(
         NullIfBlank(section.Get("name")?.Value) is { } name ? reader.Expand(name, section)
         : ResourceId.TryParse(section.Name, out var rid) ? path.ContainerName(rid) : section.Name;
 
-    static string? NetworkInArgs(IReadOnlyList<string> args)
-    {
-        for (var i = 0; i < args.Count; i++)
-        {
-            if (args[i].StartsWith("--net=", StringComparison.Ordinal) || args[i].StartsWith("--network=", StringComparison.Ordinal))
-                return "--net=" + args[i][(args[i].IndexOf('=') + 1)..];
-            if (args[i] is "--net" or "--network" && i + 1 < args.Count)
-                return "--net=" + args[i + 1];
-        }
-        return null;
-    }
+    /// <summary>" on n3" when the section is disabled by a scoped value, "" when it is disabled everywhere.</summary>
+    string OnNode(ConfigSection section) =>
+        values.Get(section, "disable")?.Entry?.Scope is null ? "" : $" on {Node}";
 
-    void ReportNoContainer(ConfigSection section, ConfigReader.Read read, string netns)
+    void ReportNoContainer(ConfigSection section, string netns)
     {
-        var containers = Doc.Sections.Where(s => s.Group == "container" && s.Index is not null).Select(s => s.Name).ToList();
-        Add(section, read.Entry, read.Entry?.Keyword ?? "netns", Severity.Error,
+        var containers = Doc.Sections.Where(s => s.Group == "container" && s.Index is not null && s != section).Select(s => s.Name).ToList();
+        values.Error(section, "netns",
             $"'{netns}' names no container section of this service",
             containers.Count == 0 ? "add the container section or remove the keyword" : $"use one of: {string.Join(", ", containers)}");
     }

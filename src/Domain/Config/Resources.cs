@@ -56,6 +56,9 @@ public sealed record DockerContainer : ServiceResource
     /// <summary>The container of this service whose network this one joins, if any.</summary>
     public required ResourceId? JoinsNetworkOf { get; init; }
 
+    /// <summary>What run_args, environment and volume_mounts ask of docker run, with what this agent refuses.</summary>
+    public required DockerRunOptions RunOptions { get; init; }
+
     public required bool Rm { get; init; }
     public required bool Detach { get; init; }
 }

@@ -17,7 +17,8 @@ public static class ServiceResolver
         problems.AddRange(ConfigValidator.DocumentProblems(doc));
         var nodeProblems = new List<ConfigProblem>();
         var service = ResolveForNode(doc, ServicePath.Parse(serviceName), node, environment, nodeProblems);
-        problems.AddRange(nodeProblems.Distinct());
+        // A value the document check already reports as written is not reported again for this node.
+        problems.AddRange(nodeProblems.Distinct().Where(p => !problems.Contains(p with { Node = null })));
         return service with { Problems = problems };
     }
 
@@ -34,7 +35,10 @@ public static class ServiceResolver
 
         // Membership first: scopes depend on it, and these keywords cannot be scoped.
         var nodes = values.DefaultList("nodes");
-        if (nodes.Count == 0)
+        var nodesDeclared = nodes.Count > 0;
+        // OpenSVC's default: the host reading the file. Resolving still works that way (config print shows what OpenSVC
+        // would do there), but validation and the planner refuse it: see ConfigValidator.NoNodes.
+        if (!nodesDeclared)
             nodes = [node.Value];
         var drpnodes = values.DefaultList("drpnodes").Select(n => n.ToLowerInvariant()).ToList();
         var drpnode = values.DefaultString("drpnode")?.Trim().ToLowerInvariant();
@@ -71,6 +75,10 @@ public static class ServiceResolver
         var containerDataDir = NullIfEmpty(values.DefaultString("container_data_dir")?.Trim());
         var syncScheduleEntry = reader.ReadRaw(doc.Default, KeywordTable.Find(ConfigDocument.DefaultSection, null, "sync_schedule")!).Entry;
 
+        foreach (var keyword in KeywordTable.For(ConfigDocument.DefaultSection, null))
+            if (values.Get(doc.Default, keyword) is { } read)
+                values.CheckExpanded(doc.Default, keyword, read);
+
         var context = new ResourceContext(reader, values, path, nodes, drpnodes, nodeNames, drpNodeNames, problems);
         var resources = new List<ServiceResource>();
         foreach (var section in OrderedResourceSections(doc))
@@ -88,6 +96,7 @@ public static class ServiceResolver
             Role = role,
             Topology = topology,
             Nodes = nodeNames,
+            NodesDeclared = nodesDeclared,
             DrpNodes = drpNodeNames,
             EncapNodes = encapNodeNames,
             FlexPrimary = NodeName.TryParse(flexPrimary, out var fp) ? fp : null,

@@ -13,7 +13,16 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
     }
 
     public ConfigReader.Read? Get(ConfigSection section, string name) =>
-        KeywordOf(section, name) is { } keyword ? reader.Get(section, keyword) : null;
+        KeywordOf(section, name) is { } keyword ? Get(section, keyword) : null;
+
+    /// <summary>Reads a keyword; a reference it could not expand (left as written) is an error at the keyword's line.</summary>
+    public ConfigReader.Read? Get(ConfigSection section, Keyword keyword)
+    {
+        var read = reader.Get(section, keyword);
+        foreach (var unresolved in read?.Unresolved ?? [])
+            Report(section, keyword.Name, read!, $"unresolved reference {unresolved.Reference}: {unresolved.Reason}", unresolved.Fix);
+        return read;
+    }
 
     public string? String(ConfigSection section, string name) => NullIfBlank(Get(section, name)?.Value);
 
@@ -24,8 +33,8 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
         var read = Get(section, name);
         if (read is null)
             return [];
-        if (!Config.Shlex.TrySplit(read.Value, out var words, out var error))
-            Report(section, name, read, $"cannot split '{Shorten(read.Value)}' into words: {error}", "close the quote or escape it");
+        Config.Shlex.TrySplit(read.Value, out var words, out _);
+        ReportUnreadable(section, name, read);
         return words;
     }
 
@@ -36,7 +45,7 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
             return null;
         if (Converters.TryBool(read.Value, out var value))
             return value;
-        Report(section, name, read, $"'{Shorten(read.Value)}' is not a boolean", "use true or false");
+        ReportUnreadable(section, name, read);
         return DefaultOf(section, name, v => Converters.TryBool(v, out var b) ? b : (bool?)null);
     }
 
@@ -47,7 +56,7 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
             return null;
         if (Converters.TryInt(read.Value, out var value))
             return value;
-        Report(section, name, read, $"'{Shorten(read.Value)}' is not an integer", null);
+        ReportUnreadable(section, name, read);
         return DefaultOf(section, name, v => Converters.TryInt(v, out var i) ? i : (int?)null);
     }
 
@@ -56,11 +65,10 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
         var read = Get(section, name);
         if (read is null)
             return null;
-        var keyword = KeywordOf(section, name)!;
-        var unit = keyword.Kind == ValueKind.DurationMinutes ? 60 : 1;
+        var unit = KeywordOf(section, name)!.Kind == ValueKind.DurationMinutes ? 60 : 1;
         if (Converters.TryDuration(read.Value, out var seconds, unit))
             return seconds;
-        Report(section, name, read, $"'{Shorten(read.Value)}' is not a duration", "write e.g. 90 (minutes) or 1d3h");
+        ReportUnreadable(section, name, read);
         return DefaultOf(section, name, v => Converters.TryDuration(v, out var s, unit) ? s : (long?)null);
     }
 
@@ -71,8 +79,80 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
             return null;
         if (Converters.TrySpeedKbps(read.Value, out var kbps))
             return kbps;
-        Report(section, name, read, $"'{Shorten(read.Value)}' is not a speed", "write e.g. 3 mb/s or 512 (KB/s)");
+        ReportUnreadable(section, name, read);
         return null;
+    }
+
+    /// <summary>
+    /// Why <paramref name="value"/> cannot be converted as <paramref name="keyword"/>'s kind, with the fix; null when it can.
+    /// The one wording of these problems: validation checks every entry with it, typed reads report with it, and
+    /// identical findings merge into one.
+    /// </summary>
+    public static (string Reason, string Fix)? Unreadable(Keyword keyword, string key, string value)
+    {
+        switch (keyword.Kind)
+        {
+            case ValueKind.Bool when !Converters.TryBool(value, out _):
+                return ($"'{Shorten(value)}' is not a boolean", $"{key} = true or {key} = false");
+            case ValueKind.Int when !Converters.TryInt(value, out _):
+                return ($"'{Shorten(value)}' is not an integer", $"write a whole number, e.g. {key} = {keyword.Default ?? "1"}");
+            case ValueKind.Duration or ValueKind.DurationMinutes
+                when !Converters.TryDuration(value, out _, keyword.Kind == ValueKind.DurationMinutes ? 60 : 1):
+                var bare = keyword.Kind == ValueKind.DurationMinutes ? "minutes" : "seconds";
+                return ($"'{Shorten(value)}' is not a duration",
+                    DurationSpelledOut(value) is { } written ? $"{key} = {written}"
+                    : $"write a number of {bare} or units s, m, h, d, w: e.g. {key} = {(keyword.Kind == ValueKind.DurationMinutes ? "90 or 1d3h" : "300 or 1h30m")}");
+            case ValueKind.Speed when !Converters.TrySpeedKbps(value, out _):
+                return ($"'{Shorten(value)}' is not a speed", "write e.g. 3 mb/s or 512 (KB/s)");
+            case ValueKind.Shlex when !Config.Shlex.TrySplit(value, out _, out var error):
+                return ($"cannot split '{Shorten(value)}' into words: {error}", "close the quote or escape it");
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>"5 minutes" → "5m": a duration written in words, in the units OpenSVC reads.</summary>
+    static string? DurationSpelledOut(string value)
+    {
+        var words = Converters.List(value.ToLowerInvariant());
+        if (words.Count == 0 || words.Count % 2 != 0)
+            return null;
+        var text = new System.Text.StringBuilder();
+        for (var i = 0; i < words.Count; i += 2)
+        {
+            if (!long.TryParse(words[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+                return null;
+            var unit = words[i + 1].TrimEnd(',') switch
+            {
+                "s" or "sec" or "secs" or "second" or "seconds" => "s",
+                "min" or "mins" or "minute" or "minutes" => "m",
+                "h" or "hr" or "hrs" or "hour" or "hours" => "h",
+                "d" or "day" or "days" => "d",
+                "w" or "week" or "weeks" => "w",
+                _ => null,
+            };
+            if (unit is null)
+                return null;
+            text.Append(words[i]).Append(unit);
+        }
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// A value written with references can only be converted once expanded, on a node (validation checks the others
+    /// as written): reports it if its keyword's kind cannot convert it.
+    /// </summary>
+    public void CheckExpanded(ConfigSection section, Keyword keyword, ConfigReader.Read read)
+    {
+        if (read.Entry?.Value.Contains('{') == true && Unreadable(keyword, read.Entry.Key, read.Value) is { } problem)
+            Report(section, keyword.Name, read, problem.Reason, problem.Fix);
+    }
+
+    /// <summary>Reports a read value its keyword's kind cannot convert, if it cannot.</summary>
+    public void ReportUnreadable(ConfigSection section, string name, ConfigReader.Read read)
+    {
+        if (KeywordOf(section, name) is { } keyword && Unreadable(keyword, read.Entry?.Key ?? name, read.Value) is { } problem)
+            Report(section, name, read, problem.Reason, problem.Fix);
     }
 
     public string? DefaultString(string name) => String(Doc.Default, name);
@@ -110,6 +190,15 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
         var at = read.From ?? section;
         Add(new ConfigProblem(Doc.File, read.Entry?.Line ?? at.Line, at.Name, read.Entry?.Key ?? name, Severity.Error,
             reason, fix, reader.Node));
+    }
+
+    /// <summary>Reports an error about keyword <paramref name="name"/> at the line its value comes from.</summary>
+    public void Error(ConfigSection section, string name, string reason, string? fix)
+    {
+        if (Get(section, name) is { } read)
+            Report(section, name, read, reason, fix);
+        else
+            Add(new ConfigProblem(Doc.File, section.Line, section.Name, name, Severity.Error, reason, fix, reader.Node));
     }
 
     public void Add(ConfigProblem problem) => problems.Add(problem);

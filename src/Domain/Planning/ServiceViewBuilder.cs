@@ -11,10 +11,10 @@ public static class ServiceViewBuilder
     /// </summary>
     public static (ServiceView? View, string? Problem) From(ConfigDocument doc, string serviceName, IReadOnlyDictionary<string, string>? environment = null)
     {
-        // Peer lists do not depend on the node resolving them: read them once from any node's view.
+        // Peer lists do not depend on the node resolving them (once nodes is set): read them from any node's view.
         var probe = ServiceResolver.Resolve(doc, serviceName, new NodeName("opensvc-planner"), environment);
-        if (probe.Nodes.Count == 0)
-            return (null, $"{doc.File}: DEFAULT has no nodes: add `nodes = n1 n2` to [DEFAULT]");
+        if (!probe.NodesDeclared || probe.Nodes.Count == 0)
+            return (null, ConfigValidator.NoNodes(doc).ToString());
         var overlap = probe.Nodes.Intersect(probe.DrpNodes).ToList();
         if (overlap.Count > 0)
             return (null, $"{doc.File}: {string.Join(", ", overlap)} listed in both nodes and drpnodes: keep each node in one of them");

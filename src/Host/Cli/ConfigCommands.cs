@@ -10,15 +10,28 @@ public static class ConfigCommands
     {
         var files = new Argument<string[]>("files") { Description = "service configuration files", Arity = ArgumentArity.OneOrMore };
         var svcOpt = new Option<string?>("--service") { Description = "service name (default: each file's name without extension)" };
-        var validate = new Command("validate", "Check service files: every problem at once as FILE:LINE: severity: [section] keyword: reason; exit 2 on any error") { files, svcOpt };
+        var validate = new Command("validate", "Check service files: every problem at once as FILE:LINE: severity: [section] keyword: reason (fix: ...); exit 2 on any error or unreadable file") { files, svcOpt };
         validate.SetAction(p =>
         {
             var errors = 0;
             var warnings = 0;
             foreach (var file in p.GetValue(files)!)
             {
-                var doc = ConfigFiles.Load(file);
-                var problems = ConfigValidator.Validate(doc, ConfigFiles.ServiceName(file, p.GetValue(svcOpt)));
+                // A file that cannot be read is one error: the other files are still checked.
+                ConfigDocument doc;
+                string service;
+                try
+                {
+                    doc = ConfigFiles.Load(file);
+                    service = ConfigFiles.ServiceName(file, p.GetValue(svcOpt));
+                }
+                catch (UserError e)
+                {
+                    Console.Error.WriteLine($"opensvc: {e.Message}");
+                    errors++;
+                    continue;
+                }
+                var problems = ConfigValidator.Validate(doc, service);
                 foreach (var problem in problems.OrderBy(x => x.Line))
                     Console.WriteLine(problem.ToString());
                 errors += problems.Count(x => x.Severity == Severity.Error);
@@ -32,7 +45,7 @@ public static class ConfigCommands
         var node = new Option<string?>("--node") { Description = "the node whose view to print", Required = true };
         var json = new Option<bool>("--json") { Description = "stable JSON (documented in docs/config-print.md)" };
         var svcOpt2 = new Option<string?>("--service") { Description = "service name (default: the file's name without extension)" };
-        var print = new Command("print", "Print the fully resolved service as one node sees it") { file, node, json, svcOpt2 };
+        var print = new Command("print", "Print the fully resolved service as one node sees it; exit 2 when the config has errors for that node") { file, node, json, svcOpt2 };
         print.SetAction(p =>
         {
             var path = p.GetValue(file)!;
@@ -42,7 +55,12 @@ public static class ConfigCommands
             ConfigFiles.RequirePeer(doc, service, nodeName);
             var resolved = ServiceResolver.Resolve(doc, service, nodeName);
             Console.WriteLine(p.GetValue(json) ? ServicePrinter.Json(resolved) : ServicePrinter.Text(resolved));
-            return ExitCodes.Ok;
+            // The view is printed either way; a config with errors for this node is still bad input.
+            var errors = resolved.Problems.Count(x => x.Severity == Severity.Error && (x.Node is null || x.Node == nodeName));
+            if (errors == 0)
+                return ExitCodes.Ok;
+            Console.Error.WriteLine($"opensvc: {path} has {errors} error(s) for {nodeName} (listed under problems): fix them before running it there");
+            return ExitCodes.BadInput;
         });
         return new Command("config", "Validate and print service configuration files (OpenSVC dialect)") { validate, print };
     }

@@ -10,6 +10,9 @@ public static class ConfigFiles
 
     public static string ReadText(string path)
     {
+        // Reading a directory fails with "access denied" on Linux, which would send the user after permissions.
+        if (Directory.Exists(path))
+            throw new UserError($"{path}: is a directory, not a service file: name the file (e.g. {Path.Combine(path, "svc1.conf")})");
         try
         {
             return File.ReadAllText(path);

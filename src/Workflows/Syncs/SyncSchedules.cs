@@ -26,7 +26,9 @@ public sealed class SyncSchedules(IRecurringJobManager recurring, JobStorage sto
             var probe = ServiceResolver.Resolve(doc, service, new NodeName("opensvc-scheduler"));
             var node = probe.Nodes.Concat(probe.DrpNodes).FirstOrDefault();
             var resolved = node == default ? probe : ServiceResolver.Resolve(doc, service, node);
-            foreach (var sync in resolved.Resources.OfType<SyncResource>().Where(s => !s.Disabled))
+            // No node declared: no node could run a sync (validation and the planner refuse such a config).
+            var syncs = probe.NodesDeclared ? resolved.Resources.OfType<SyncResource>().Where(s => !s.Disabled) : [];
+            foreach (var sync in syncs)
             {
                 if (!Schedule.TryParse(sync.Schedule, out var schedule, out _))
                     continue; // validation reports it; a bad schedule schedules nothing

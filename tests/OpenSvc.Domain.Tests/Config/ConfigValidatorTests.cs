@@ -215,7 +215,7 @@ public class ConfigValidatorTests
     }
 
     [Theory]
-    [InlineData("ip#0", "[ip#0]\ntype = docker\nipdev = eth0\ncontainer_rid = container#5\n")]
+    [InlineData("ip#0", "[ip#0]\ntype = docker\nipdev = eth0\nipname = 10.0.0.5\nnetmask = 24\ncontainer_rid = container#5\n")]
     [InlineData("container#1", "[container#1]\ntype = docker\nimage = x\nnetns = container#5\n")]
     public void netns_naming_no_container_is_an_error(string section, string text)
     {
@@ -223,6 +223,61 @@ public class ConfigValidatorTests
             .Should().ContainSingle(p => p.Section == section && p.Severity == Severity.Error)
             .Which.Should().Match<ConfigProblem>(p => p.Reason.Contains("names no container") && p.Fix!.Contains("container#0"));
     }
+
+    const string Containers = "[DEFAULT]\nnodes = n1 n2\n[container#0]\ntype = docker\nimage = a\n";
+
+    [Fact]
+    public void a_container_joining_its_own_network_namespace_is_an_error()
+    {
+        var problem = Seed.Validate(Containers + "netns = container#0\n").Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Section, problem.Keyword, problem.Line).Should().Be(("container#0", "netns", 6));
+        problem.Reason.Should().Be("container#0 cannot join its own network namespace");
+        problem.Fix.Should().Be("remove netns (the container gets no network), or name another container or host");
+        Seed.Validate(Containers + "run_args = --net=container:svc1.container.0\n").Should().ContainSingle(p => p.Severity == Severity.Error)
+            .Which.Reason.Should().Contain("is container#0 itself");
+    }
+
+    [Fact]
+    public void netns_naming_a_disabled_container_is_an_error_where_it_is_disabled()
+    {
+        var problem = Seed.Validate(Containers + "disable@n2 = true\n[container#1]\ntype = docker\nimage = b\ncontainer_rid = container#0\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Section, problem.Keyword, problem.Line, problem.Node).Should().Be(("container#1", "container_rid", 10, new NodeName("n2")));
+        problem.Reason.Should().Be("container#1 joins the network namespace of container#0, which is disabled on n2: docker cannot start it");
+        problem.Fix.Should().Be("enable container#0, or let container#1 own its network (remove netns)");
+    }
+
+    [Fact]
+    public void an_ip_in_a_disabled_container_is_an_error_unless_disabled_too()
+    {
+        const string ip = "[ip#0]\ntype = docker\nipdev = eth0\nipname = 10.0.0.5\nnetmask = 24\nnetns = container#0\n";
+        Seed.Validate(Containers + "disable = true\n" + ip).Should().ContainSingle(p => p.Severity == Severity.Error)
+            .Which.Should().Match<ConfigProblem>(p => p.Section == "ip#0" && p.Keyword == "netns"
+                                                      && p.Reason.Contains("container#0, which is disabled: it cannot be plumbed"));
+        Seed.Validate(Containers + "disable = true\n" + ip + "disable = true\n").Should().NotContain(p => p.Severity == Severity.Error);
+    }
+
+    [Fact]
+    public void containers_joining_each_others_network_in_a_ring_are_errors()
+    {
+        var problems = Seed.Validate(Containers + "netns = container#2\n[container#1]\ntype = docker\nimage = b\nnetns = container#0\n"
+                                     + "[container#2]\ntype = docker\nimage = c\nrun_args = --net=container:svc1.container.1\n")
+            .Where(p => p.Severity == Severity.Error).ToList();
+
+        problems.Select(p => (p.Section, p.Keyword, p.Reason)).Should().BeEquivalentTo([
+            ("container#0", "netns", "container#0 -> container#2 -> container#1 -> container#0: these containers join each other's network namespace, so none can start first"),
+            ("container#1", "netns", "container#1 -> container#0 -> container#2 -> container#1: these containers join each other's network namespace, so none can start first"),
+            ("container#2", "run_args", "container#2 -> container#1 -> container#0 -> container#2: these containers join each other's network namespace, so none can start first"),
+        ]);
+        problems[0].Fix.Should().Be("let one of them own its network: remove netns from container#0, or from another of them");
+    }
+
+    [Fact]
+    public void a_chain_of_containers_sharing_a_network_is_fine() =>
+        Seed.Validate(Containers + "[container#1]\ntype = docker\nimage = b\nnetns = container#0\n[container#2]\ntype = docker\nimage = c\nnetns = container#1\n")
+            .Should().NotContain(p => p.Severity == Severity.Error);
 
     [Theory]
     [InlineData("svc1data", "svc1:data")]
@@ -259,6 +314,95 @@ public class ConfigValidatorTests
         Seed.Validate("[DEFAULT]\nnodes = n1\nrollback = maybe\nsync_max_delay = soon\n")
             .Where(p => p.Severity == Severity.Error).Select(p => (p.Keyword, p.Line))
             .Should().BeEquivalentTo([("rollback", 3), ("sync_max_delay", 4)]);
+    }
+
+    [Theory]
+    [InlineData("[sync#0]\nsrc = /d\ndst = /d\ntarget = nodes\ntimeout = 5 minutes", "timeout", "'5 minutes' is not a duration", "timeout = 5m")]
+    [InlineData("[sync#0]\nsrc = /d\ndst = /d\ntarget = nodes\ntimeout = soon", "timeout", "'soon' is not a duration", "write a number of seconds or units s, m, h, d, w: e.g. timeout = 300 or 1h30m")]
+    [InlineData("[sync#0]\nsrc = /d\ndst = /d\ntarget = nodes\nsync_max_delay = 2 days", "sync_max_delay", "'2 days' is not a duration", "sync_max_delay = 2d")]
+    [InlineData("[fs#0]\ndev = /a\nmnt = /m\ndisable = maybe", "disable", "'maybe' is not a boolean", "disable = true or disable = false")]
+    [InlineData("[fs#0]\ndev = /a\nmnt = /m\nmonitor = perhaps", "monitor", "'perhaps' is not a boolean", "monitor = true or monitor = false")]
+    [InlineData("[fs#0]\ndev = /a\nmnt = /m\nrestart = often", "restart", "'often' is not an integer", "write a whole number, e.g. restart = 0")]
+    [InlineData("[container#0]\nimage = a\nstop_timeout = 2 mins", "stop_timeout", "'2 mins' is not a duration", "stop_timeout = 2m")]
+    [InlineData("[container#0]\nimage = a\ncommand = sh -c 'sleep", "command", "cannot split 'sh -c 'sleep' into words: no closing quotation", "close the quote or escape it")]
+    [InlineData("[sync#0]\nsrc = /d\ndst = /d\ntarget = nodes\nbwlimit = fast", "bwlimit", "'fast' is not a speed", "write e.g. 3 mb/s or 512 (KB/s)")]
+    public void every_typed_value_is_converted_by_validate_with_the_fix(string section, string keyword, string reason, string fix)
+    {
+        var problem = Seed.Validate($"[DEFAULT]\nnodes = n1 n2\n{section}\n").Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Keyword, problem.Reason, problem.Fix, problem.Node).Should().Be((keyword, reason, fix, (NodeName?)null));
+        problem.Line.Should().Be(3 + section.Split('\n').Length - 1);
+    }
+
+    [Fact]
+    public void a_bad_scoped_value_is_reported_once_as_written()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1 n2\n[fs#0]\ndev = /a\nmnt = /m\nstat_timeout@n1 = a while\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error)
+            .Which.Should().Match<ConfigProblem>(p => p.Keyword == "stat_timeout@n1" && p.Node == null && p.Line == 6);
+    }
+
+    [Fact]
+    public void a_bad_value_reached_through_a_reference_is_reported_once_expanded()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1 n2\n[env]\nwait = 5 minutes\n[fs#0]\ndev = /a\nmnt = /m\nstat_timeout = {env.wait}\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error)
+            .Which.Should().Match<ConfigProblem>(p => p.Keyword == "stat_timeout" && p.Node == null && p.Line == 8
+                                                      && p.Reason == "'5 minutes' is not a duration");
+    }
+
+    [Fact]
+    public void a_config_without_nodes_is_an_error_and_the_planner_refuses_it_with_the_same_words()
+    {
+        var doc = ConfigParser.Parse("[DEFAULT]\ndrpnodes = n3\n[fs#0]\ntype = ext4\ndev = /a\nmnt = /m\n", "svc1.conf");
+
+        var problem = ConfigValidator.Validate(doc, "svc1").Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+        (problem.Section, problem.Keyword, problem.Line, problem.Node).Should().Be(("DEFAULT", "nodes", 1, (NodeName?)null));
+        problem.Reason.Should().StartWith("no node declared: OpenSVC's default (the host reading the file) cannot work");
+        problem.Fix.Should().Be("add nodes = <node names> to [DEFAULT]");
+
+        var (view, refusal) = OpenSvc.Domain.Planning.ServiceViewBuilder.From(doc, "svc1");
+        view.Should().BeNull();
+        refusal.Should().Be(problem.ToString());
+    }
+
+    [Fact]
+    public void a_config_without_nodes_still_resolves_as_opensvc_would_on_the_reading_host()
+    {
+        var service = Seed.ResolveText("[fs#0]\ntype = ext4\ndev@nodes = /a\nmnt = /m\n", "n1");
+
+        (service.NodesDeclared, service.Role).Should().Be((false, NodeRole.PrimaryNode));
+        service.Nodes.Should().Equal(new NodeName("n1"));
+        service.Resource<FsResource>("fs#0")!.Dev.Should().Be("/a");
+        service.Problems.Should().ContainSingle(p => p.Severity == Severity.Error).Which.Keyword.Should().Be("nodes");
+    }
+
+    [Fact]
+    public void other_problems_of_a_config_without_nodes_are_reported_too()
+    {
+        Seed.Validate("[container#0]\ntype = docker\n").Where(p => p.Severity == Severity.Error).Select(p => p.Keyword)
+            .Should().BeEquivalentTo(["nodes", "image"]);
+    }
+
+    [Fact]
+    public void a_mandatory_keyword_missing_on_every_node_is_reported_once()
+    {
+        var problem = Seed.Validate("[DEFAULT]\nnodes = n1 n2\ndrpnodes = n3\n[container#0]\ntype = docker\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Section, problem.Keyword, problem.Node).Should().Be(("container#0", "image", (NodeName?)null));
+        problem.Reason.Should().Be("container#0.image is mandatory and has no value: the resource cannot run");
+        problem.Fix.Should().Be("add image = ...");
+    }
+
+    [Theory]
+    [InlineData("nodes = N1 n2", "nodes", "node name 'N1' has capitals, compared as written, while node names are lower case: no agent would recognise itself", "nodes = n1 n2")]
+    [InlineData("nodes = n1\ndrpnodes = N3 DR2", "drpnodes", "node names 'N3', 'DR2' have capitals, read in lower case: a scope or always_on written with capitals would not match", "drpnodes = n3 dr2")]
+    public void capitalised_node_names_are_a_warning_with_the_lower_case_list(string lines, string keyword, string reason, string fix)
+    {
+        var problem = Seed.Validate($"[DEFAULT]\n{lines}\n").Should().ContainSingle(p => p.Keyword == keyword).Which;
+
+        (problem.Severity, problem.Reason, problem.Fix).Should().Be((Severity.Warning, reason, fix));
     }
 
     [Fact]

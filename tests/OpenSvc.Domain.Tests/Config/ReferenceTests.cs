@@ -25,6 +25,10 @@ public class ReferenceTests
         mnt = /m
         local = from-section
         comment = {VALUE}
+        [fs#9]
+        type = ext4
+        dev = /dev/b
+        mnt = /n
         """;
 
     static string Expand(string value, string node = "n1", IReadOnlyDictionary<string, string>? env = null)
@@ -55,6 +59,8 @@ public class ReferenceTests
     [InlineData("{env.color}", "blue")]
     [InlineData("{env.path}", "/usr/bin")]
     [InlineData("x{nodename}y{rindex}", "xn1y7")]
+    [InlineData("{short_name}", "svc1")]
+    [InlineData("{svcpath}", "svc1")]
     [InlineData("{topology}", "failover")]
     public void references_expand(string value, string expected)
     {
@@ -102,5 +108,84 @@ public class ReferenceTests
 
         value.Should().Contain("{fan}");
         value.Length.Should().BeLessThan(4 << 20);
+    }
+
+    /// <summary>The errors validate reports for <c>comment = VALUE</c> in fs#7 (line 17 of the config).</summary>
+    static List<ConfigProblem> Problems(string value) =>
+        Seed.Validate(Config.Replace("{VALUE}", value, StringComparison.Ordinal))
+            .Where(p => p.Severity == Severity.Error).ToList();
+
+    public static TheoryData<string, string, string> Unresolved => new()
+    {
+        { "{unknown}", "{unknown}: no keyword unknown has a value in [fs#7] or DEFAULT, and it is not a built-in reference",
+            "use a keyword set in [fs#7] or DEFAULT, {env.<key>}, {<section>.<keyword>} or one of {nodename} {short_nodename} {name} {svcname} {short_name} {short_svcname} {namespace} {path} {svcpath} {kind} {rid} {rindex}" },
+        { "{nodenme}", "{nodenme}: no keyword nodenme has a value in [fs#7] or DEFAULT, and it is not a built-in reference", "write {nodename}" },
+        { "{NODENAME}", "{NODENAME}: no keyword NODENAME has a value in [fs#7] or DEFAULT, and it is not a built-in reference", "write {nodename}" },
+        { "{nosection.kw}", "{nosection.kw}: there is no section [nosection]", "use one of: DEFAULT, env, fs#9" },
+        { "{fs#8.dev}", "{fs#8.dev}: there is no section [fs#8]", "write {fs#9.dev}" },
+        { "{fs#7.devv}", "{fs#7.devv}: [fs#7] has no value for devv", "write {fs#7.dev}" },
+        { "{env.colour}", "{env.colour}: [env] has no colour (and the agent's environment has no COLOUR)", "add colour = ... to [env]" },
+        { "{words[9]}", "{words[9]}: {words} has 3 words", "use an index from 0 to 2" },
+        { "{#nowords}", "{#nowords}: no keyword nowords has a value in [fs#7] or DEFAULT, and it is not a built-in reference", "write {#words}" },
+        { "{clustername}", "{clustername}: this OpenSVC reference depends on the cluster's or the agent's own setup, which this agent does not expose", "write the value instead" },
+        { "{upper:name}", "{upper:name}: OpenSVC's upper: references are not supported by this agent", "write the value instead" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Unresolved))]
+    public void an_unresolved_reference_is_an_error_naming_the_reference_the_keyword_and_the_fix(string value, string reason, string fix)
+    {
+        var problem = Problems(value).Should().ContainSingle().Which;
+
+        (problem.Section, problem.Keyword, problem.Line, problem.Node).Should().Be(("fs#7", "comment", 17, (NodeName?)null));
+        problem.Reason.Should().Be("unresolved reference " + reason);
+        problem.Fix.Should().Be(fix);
+    }
+
+    [Theory]
+    [InlineData("${HOME}/data")]
+    [InlineData("awk '{print $1}'")]
+    [InlineData("{a b}")]
+    [InlineData("{svcname}-{short_name}-{svcpath}")]
+    public void shell_variables_and_braces_that_are_not_references_are_left_alone(string value) =>
+        Problems(value).Should().BeEmpty();
+
+    [Fact]
+    public void a_reference_loop_is_an_error()
+    {
+        Problems("{loop_a}").Should().ContainSingle()
+            .Which.Reason.Should().MatchRegex(@"^unresolved reference \{loop_[ab]\}: references nest deeper than 20: a reference loop$");
+    }
+
+    [Fact]
+    public void a_fan_out_that_exhausts_the_budget_is_an_error()
+    {
+        Problems("{fan}").Should().Contain(p => p.Reason.Contains("would take more than 256 references"));
+    }
+
+    [Fact]
+    public void a_reference_set_for_other_nodes_only_is_an_error_on_the_others()
+    {
+        var problem = Seed.Validate("[DEFAULT]\nnodes = n1 n2\n[env]\ncolor@n1 = blue\n[fs#0]\ndev = /a\nmnt = /m\ncomment = {env.color}\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Keyword, problem.Node, problem.Line).Should().Be(("comment", new NodeName("n2"), 8));
+        problem.Fix.Should().Be("add color@n2 = ... to [env]");
+    }
+
+    [Fact]
+    public void rid_in_default_has_no_section_to_name()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\ncomment = {rid}\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error)
+            .Which.Reason.Should().Be("unresolved reference {rid}: {rid} names the resource section it is written in, and DEFAULT is none");
+    }
+
+    [Fact]
+    public void an_unresolved_reference_in_an_inherited_value_is_reported_where_it_is_written()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\nmnt_opt = {bogus}\n[fs#0]\ndev = /a\nmnt = /m\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error)
+            .Which.Should().Match<ConfigProblem>(p => p.Section == "DEFAULT" && p.Keyword == "mnt_opt" && p.Line == 3);
     }
 }

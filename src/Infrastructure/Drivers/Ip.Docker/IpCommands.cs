@@ -1,4 +1,3 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using OpenSvc.Domain.Config;
@@ -14,25 +13,20 @@ public sealed record IpPlumbing(string Address, int PrefixLength, string HostDev
 /// <summary>The ip.docker driver's command lines: pure, argv elements only, table-tested.</summary>
 public static class IpCommands
 {
-    /// <summary>Checks the keywords and names the interfaces; a list of reasons when the resource is not usable.</summary>
+    /// <summary>
+    /// Checks the keywords (the domain's <see cref="IpAddressing"/>, which validation reports too) and names the interfaces;
+    /// a list of reasons when the resource is not usable.
+    /// </summary>
     public static (IpPlumbing? Plumbing, IReadOnlyList<string> Errors) Plan(DockerIp ip, string service)
     {
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(ip.IpName) || !IPAddress.TryParse(ip.IpName, out var address) || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
-            errors.Add($"{ip.Id}: ipname '{ip.IpName}' is not an IPv4 address (names are not resolved here)");
         if (string.IsNullOrWhiteSpace(ip.IpDev))
             errors.Add($"{ip.Id}: ipdev is not set");
-        var prefix = PrefixLength(ip.Netmask);
-        if (prefix is null)
-            errors.Add($"{ip.Id}: netmask '{ip.Netmask}' is neither a dotted mask (255.255.255.0) nor a prefix length (24)");
-        if (ip.Gateway is { } gw && !IPAddress.TryParse(gw, out _))
-            errors.Add($"{ip.Id}: gateway '{gw}' is not an address");
-        if (ip.Mode is not ("bridge" or "macvlan"))
-            errors.Add($"{ip.Id}: mode '{ip.Mode}' is not supported (this agent plumbs a macvlan in bridge mode)");
+        errors.AddRange(IpAddressing.Check(ip.IpName, ip.Netmask, ip.Gateway, ip.Mode).Select(p => $"{ip.Id}: {p.Reason} (fix: {p.Fix})"));
         if (errors.Count > 0)
             return (null, errors);
         var nsdev = ip.Keywords.GetValueOrDefault("nsdev") is { Length: > 0 } d ? d : "eth0";
-        return (new IpPlumbing(ip.IpName!, prefix!.Value, ip.IpDev!, TempName(service, ip.Id.ToString()), nsdev, ip.Gateway, ip.Mode), errors);
+        return (new IpPlumbing(ip.IpName!, IpAddressing.PrefixLength(ip.Netmask)!.Value, ip.IpDev!, TempName(service, ip.Id.ToString()), nsdev, ip.Gateway, ip.Mode), errors);
     }
 
     /// <summary>A node-unique interface name (15 chars max) for the macvlan before it moves into the container.</summary>
@@ -40,21 +34,6 @@ public static class IpCommands
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{service}/{rid}"));
         return "osv" + Convert.ToHexStringLower(hash)[..10];
-    }
-
-    /// <summary>255.255.255.0 → 24; "24" → 24; null (unset) → 32 would hide a mistake, so it is refused.</summary>
-    public static int? PrefixLength(string? netmask)
-    {
-        if (string.IsNullOrWhiteSpace(netmask))
-            return null;
-        if (int.TryParse(netmask, out var n))
-            return n is >= 0 and <= 32 ? n : null;
-        if (!IPAddress.TryParse(netmask, out var mask) || mask.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
-            return null;
-        var bits = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(mask.GetAddressBytes());
-        var length = System.Numerics.BitOperations.PopCount(bits);
-        // Contiguous ones only.
-        return length == 0 ? (bits == 0 ? 0 : null) : (bits == uint.MaxValue << (32 - length) ? length : null);
     }
 
     public static IReadOnlyList<string> HostLinkShow(string name) => ["ip", "-o", "link", "show", "dev", name];
