@@ -14,12 +14,6 @@ public sealed record EngineOptions(string ConnectionString, NodeName Node)
     public TimeSpan AgentDeadAfter { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>How often the agent re-probes its services' resources (also after every action).</summary>
     public TimeSpan StatusEvery { get; init; } = TimeSpan.FromSeconds(30);
-    /// <summary>
-    /// How long a refresh asked for after a step waits for more steps to end before it probes: the steps of one run
-    /// (and of concurrent runs) ending close together are probed once, and the probe does not compete for the CPU
-    /// with the next step's dispatch.
-    /// </summary>
-    public TimeSpan StatusSettle { get; init; } = TimeSpan.FromMilliseconds(250);
     /// <summary>Use the in-process fake cluster instead of real drivers (tests, demos, benchmarks).</summary>
     public bool FakeCluster { get; init; }
     /// <summary>Use the no-op driver for every resource type (engine benchmarks: no driver IO at all).</summary>

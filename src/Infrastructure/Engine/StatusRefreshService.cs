@@ -8,7 +8,7 @@ namespace OpenSvc.Infrastructure.Engine;
 
 /// <summary>
 /// Keeps this node's instance status current: every <see cref="EngineOptions.StatusEvery"/> for all services,
-/// and shortly after any step of a service ran here (<see cref="EngineOptions.StatusSettle"/>).
+/// and right after any step of a service ran here.
 /// </summary>
 public sealed class StatusRefreshService(IMediator mediator, EngineOptions options, TimeProvider time, ILogger<StatusRefreshService> log)
     : BackgroundService, IStatusSignal
@@ -37,22 +37,11 @@ public sealed class StatusRefreshService(IMediator mediator, EngineOptions optio
                 {
                 }
             }
-            // Steps that end within the settle time, or while the previous refresh ran, are refreshed together: one
-            // read and one write for all of their services rather than a transaction per step.
+            // Steps that ended while the previous refresh ran are refreshed together: one read and one write for
+            // all of their services rather than a transaction per step.
             HashSet<string>? some = null;
             if (one is not null)
             {
-                if (options.StatusSettle > TimeSpan.Zero)
-                {
-                    try
-                    {
-                        await Task.Delay(options.StatusSettle, time, stoppingToken).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
-                }
                 some = [one];
                 while (some.Count < MaxBatch && _requests.Reader.TryRead(out var more))
                     some.Add(more);
