@@ -447,7 +447,7 @@ public static class EngineBenchmark
             }
         }
 
-        /// <summary>Milliseconds the running agents' JIT has compiled so far (their /health), NaN if one did not answer.</summary>
+        /// <summary>Milliseconds (wall clock) the running agents' JIT has compiled so far (their /health), NaN if one did not answer.</summary>
         public async Task<double> JitMillisecondsAsync(CancellationToken ct)
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };

@@ -98,7 +98,10 @@ public sealed record EngineFigures(
 /// </summary>
 public sealed record PhaseCost(double AgentCpuMs, double SubmitterCpuMs, double PostgresCpuMs, double Transactions)
 {
-    /// <summary>The part of the agents' CPU their JIT took (warm-up that has not settled yet), from their /health.</summary>
+    /// <summary>
+    /// Time the agents spent in their JIT (warm-up that has not settled yet), from their /health: wall-clock time
+    /// of each compilation, so on a busy machine it counts the waits for a CPU too and can exceed the CPU time.
+    /// </summary>
     public double AgentJitMs { get; init; } = double.NaN;
 
     public static readonly PhaseCost None = new(double.NaN, double.NaN, double.NaN, double.NaN);
@@ -146,7 +149,7 @@ public static class EngineReport
         void Cost(string name, Func<PhaseCost, double> of) =>
             Row(name, F(measured.PerStep(of(measured.Cost))), others.Select(o => (F(o.Figures.PerStep(of(o.Figures.Cost))), Ratio(o.Figures.PerStep(of(o.Figures.Cost)), measured.PerStep(of(measured.Cost))))));
         Cost("agents CPU ms/step", c => c.AgentCpuMs);
-        Cost("  of which JIT ms/step", c => c.AgentJitMs);
+        Cost("agents JIT wall ms/step", c => c.AgentJitMs);
         Cost("submitter CPU ms/step", c => c.SubmitterCpuMs);
         Cost("PostgreSQL CPU ms/step", c => c.PostgresCpuMs);
         Cost("transactions/step", c => c.Transactions);
