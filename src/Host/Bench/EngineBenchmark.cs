@@ -70,10 +70,10 @@ public static class EngineBenchmark
         };
         var warmupSeconds = new Option<int>("--warmup-seconds")
         {
-            Description = "then keep running warm-up workflows (20 at a time) for this many seconds before measuring: a fresh agent's JIT recompiles its hot paths for its first minutes",
-            DefaultValueFactory = _ => 0,
+            Description = "then keep running warm-up workflows (20 at a time) for this many seconds before measuring: a fresh agent's JIT recompiles its hot paths for about its first minute (0: measure right after --warmup)",
+            DefaultValueFactory = _ => 60,
         };
-        var timeout = new Option<int>("--timeout") { Description = "seconds the whole benchmark may take", DefaultValueFactory = _ => 600 };
+        var timeout = new Option<int>("--timeout") { Description = "seconds the whole benchmark may take", DefaultValueFactory = _ => 900 };
         var engine = new Command("engine",
             "Run no-op workflows through the engine (PostgreSQL, agent processes, Hangfire, Marten) with the agents' notified queues, then with Hangfire.PostgreSql's long polling and its default polling, and print latencies and workflows/s. " +
             "Uses a private PostgreSQL in a temporary directory unless --connection names a scratch database.")
