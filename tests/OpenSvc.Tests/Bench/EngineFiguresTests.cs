@@ -67,4 +67,19 @@ public sealed class EngineFiguresTests
         var slow = EngineFigures.From([TwoStepRun(Guid.NewGuid(), 0, 300, 5, 300)]);
         EngineReport.Aims(slow, steps: 3).Should().Contain("dispatch p50 < 20 ms: NOT met").And.Contain("three-step workflows/s: NOT met");
     }
+
+    [Fact]
+    public void the_table_puts_each_comparison_next_to_the_measured_phase_with_its_ratio_and_leaves_out_skipped_ones()
+    {
+        var fast = EngineFigures.From([TwoStepRun(Guid.NewGuid(), 0, 10, 5, 12)]);
+        var slow = EngineFigures.From([TwoStepRun(Guid.NewGuid(), 0, 40, 5, 48)]);
+
+        var table = EngineReport.Table("notified queues", fast, [("default polling", slow), ("skipped", EngineFigures.From([]))], steps: 2);
+
+        var lines = table.Split('\n');
+        lines[0].Should().Contain("notified queues").And.Contain("default polling").And.NotContain("skipped");
+        lines.Should().Contain(l => l.StartsWith("dispatch p50 ms", StringComparison.Ordinal) && l.Contains("4.0x", StringComparison.Ordinal),
+            "the other phase's dispatch over the measured one's");
+        table.Should().Contain("aims (notified queues)");
+    }
 }
