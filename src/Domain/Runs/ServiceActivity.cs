@@ -10,7 +10,7 @@ namespace OpenSvc.Domain.Runs;
 public sealed record ServiceActivity(
     Guid Id, string Service, Guid? ActiveRun, Planning.ServiceAction? ActiveAction, DateTimeOffset? Since,
     int ConfigVersion = 0, string? ConfigText = null, string? ConfigHash = null, DateTimeOffset? ConfiguredAt = null, string? ConfiguredBy = null,
-    bool Deleted = false)
+    bool Deleted = false, Guid? LastRun = null)
 {
     public static ServiceActivity From(ServiceRunStarted e) => new(StreamId(e.Service), e.Service, e.RunId, e.Action, e.At);
 
@@ -30,7 +30,7 @@ public sealed record ServiceActivity(
         },
         ServiceDeleted e => this with { Deleted = true, ConfiguredAt = e.At, ConfiguredBy = e.By },
         ServiceRunStarted e => this with { ActiveRun = e.RunId, ActiveAction = e.Action, Since = e.At },
-        ServiceRunEnded e when e.RunId == ActiveRun => this with { ActiveRun = null, ActiveAction = null, Since = null },
+        ServiceRunEnded e when e.RunId == ActiveRun => this with { ActiveRun = null, ActiveAction = null, Since = null, LastRun = e.RunId },
         _ => this,
     };
 

@@ -1,5 +1,6 @@
 using OpenSvc.Domain;
 using OpenSvc.Domain.Planning;
+using OpenSvc.Domain.Runs;
 using OpenSvc.Workflows.Agents;
 
 namespace OpenSvc.Workflows.Monitoring;
@@ -23,5 +24,29 @@ public static class ClusterStates
             var instance = report?.Avail ?? (reachable ? Status.Down : Status.Undef);
             return new KeyValuePair<NodeName, NodeState>(node, new NodeState(reachable, instance));
         }));
+    }
+
+    /// <summary>
+    /// Nodes whose report may not show yet what the service's last run did there: the node's agent is alive and
+    /// its report was probed before that run's last step on the node ended (agents probe again right after each
+    /// step, so such a report is about to be replaced).
+    /// </summary>
+    public static IReadOnlyList<string> Trailing(WorkflowRun? lastRun, IReadOnlyList<AgentHeartbeat> agents, IReadOnlyList<InstanceStatusReport> reports, DateTimeOffset now)
+    {
+        if (lastRun is null)
+            return [];
+        return lastRun.Steps
+            .Where(s => s.EndedAt is not null)
+            .GroupBy(s => s.Step.Node.Value)
+            .Where(g =>
+            {
+                var agent = agents.FirstOrDefault(a => a.Id == g.Key);
+                if (agent is null || !agent.IsFresh(now, DeadAfter))
+                    return false; // a silent node's state is never read from its report anyway
+                var report = reports.FirstOrDefault(r => r.Node == g.Key);
+                return report is null || report.UpdatedAt < g.Max(s => s.EndedAt!.Value);
+            })
+            .Select(g => g.Key)
+            .ToList();
     }
 }

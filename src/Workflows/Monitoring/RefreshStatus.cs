@@ -47,12 +47,15 @@ public sealed class RefreshStatusHandler(IDocumentStore store, DriverRegistry dr
                 session.Delete<InstanceStatusReport>(key);
                 continue;
             }
+            // Stamped before probing: the report shows the resources as they were from that instant on, so a
+            // step that ended after it is not taken as reflected (the planner waits for a later report).
+            var probedAt = time.GetUtcNow();
             var lines = new List<ResourceStatusLine>();
             foreach (var r in resolved.Resources)
                 lines.Add(await ProbeAsync(svc, r, cancellationToken).ConfigureAwait(false));
             var instance = InstanceStatus.Of(lines.Select(l => new ResourceStatus(
                 ResourceId.Parse(l.Rid), l.Status, l.Optional, l.Driver.StartsWith("sync.", StringComparison.Ordinal), l.Status == Status.Warn)));
-            session.Store(new InstanceStatusReport(key, svc.Service, agent.Node.Value, instance.Avail, instance.Overall, lines, svc.VersionLabel, time.GetUtcNow()));
+            session.Store(new InstanceStatusReport(key, svc.Service, agent.Node.Value, instance.Avail, instance.Overall, lines, svc.VersionLabel, probedAt));
             written++;
         }
         await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);

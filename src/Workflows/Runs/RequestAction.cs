@@ -64,6 +64,16 @@ public sealed class RequestActionHandler(IDocumentStore store, RunStarter starte
             service = await query.LoadAsync<ServiceActivity>(ServiceActivity.StreamId(r.Service), ct).ConfigureAwait(false);
             agents = await query.Query<AgentHeartbeat>().ToListAsync(ct).ConfigureAwait(false);
             reports = await query.Query<InstanceStatusReport>().Where(x => x.Service == r.Service).ToListAsync(ct).ConfigureAwait(false);
+            // A request right after a run (a takeover after a stop) must not be planned from reports probed before
+            // that run's steps: wait, briefly, for the agents' reports that follow each step. Past the wait the
+            // reports are what there is (an agent whose probes fail must not block a takeover).
+            var last = service?.LastRun is { } lastRun ? await query.LoadAsync<WorkflowRun>(lastRun, ct).ConfigureAwait(false) : null;
+            var until = time.GetUtcNow() + ReportWait;
+            while (ClusterStates.Trailing(last, agents, reports, time.GetUtcNow()).Count > 0 && time.GetUtcNow() < until)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct).ConfigureAwait(false);
+                reports = await query.Query<InstanceStatusReport>().Where(x => x.Service == r.Service).ToListAsync(ct).ConfigureAwait(false);
+            }
         }
         if (service is not { Exists: true, ConfigText: not null })
             return (new ActionResult(false, $"service {r.Service} does not exist (opensvc svc create {r.Service} --config FILE)", null, [], null, null, NotFound: true), null);
@@ -93,6 +103,9 @@ public sealed class RequestActionHandler(IDocumentStore store, RunStarter starte
                 throw new InvalidOperationException("unknown plan result");
         }
     }
+
+    /// <summary>How long planning waits for reports that trail the service's last run (<see cref="ClusterStates.Trailing"/>).</summary>
+    public static readonly TimeSpan ReportWait = TimeSpan.FromSeconds(5);
 
     static ActionResult Refused(string reason) => new(false, reason, null, [], null, null);
 }

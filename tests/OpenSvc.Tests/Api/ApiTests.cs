@@ -240,6 +240,43 @@ public sealed class ApiTests : IAsyncLifetime
 
     static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
+    [Fact]
+    public async Task an_action_right_after_a_run_is_planned_from_the_status_its_steps_left()
+    {
+        using var client = Client();
+        (await client.ConfigureAsync(new ConfigureService("svc-race", Seed, "tester", MustExist: false, MustNotExist: true), default)).Accepted.Should().BeTrue();
+        var started = await client.RequestActionAsync(new ActionRequest("svc-race", ServiceAction.Start, new NodeName("n1"), "tester"), default);
+        var run = await WaitAsync(client, started.RunId!.Value);
+        run.Status.Should().Be(RunStatus.Completed);
+        await WaitForStatusAsync(client, "svc-race", "n1", Status.Up);
+
+        // n1's report as it would read had the agent not probed since before the start's last step; the agent's
+        // probe after that step lands 300 ms later.
+        var store = _n1.Services.GetRequiredService<IDocumentStore>();
+        var key = Workflows.Monitoring.InstanceStatusReport.Key("svc-race", "n1");
+        Workflows.Monitoring.InstanceStatusReport fresh;
+        await using (var query = store.QuerySession())
+            fresh = (await query.LoadAsync<Workflows.Monitoring.InstanceStatusReport>(key))!;
+        await using (var session = store.LightweightSession())
+        {
+            session.Store(fresh with { Avail = Status.Down, Overall = Status.Down, UpdatedAt = run.Steps.Max(s => s.StartedAt!.Value) });
+            await session.SaveChangesAsync();
+        }
+        var probe = Task.Run(async () =>
+        {
+            await Task.Delay(300);
+            await using var session = store.LightweightSession();
+            session.Store(fresh with { UpdatedAt = DateTimeOffset.UtcNow });
+            await session.SaveChangesAsync();
+        });
+
+        var second = await client.RequestActionAsync(new ActionRequest("svc-race", ServiceAction.Start, new NodeName("n2"), "tester"), default);
+        await probe;
+
+        second.Accepted.Should().BeFalse("planned from the report that followed the run, not from the one before its last step");
+        second.Refusal.Should().Contain("already up on n1");
+    }
+
     async Task<WorkflowRun> WaitAsync(IClusterClient client, Guid id)
     {
         var deadline = DateTime.UtcNow.AddSeconds(120);
