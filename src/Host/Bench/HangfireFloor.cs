@@ -56,14 +56,7 @@ public static class HangfireFloor
     {
         _steps = steps;
         var hangfireConnection = EngineServices.HangfireConnectionString(connection);
-        var options = new PostgreSqlStorageOptions
-        {
-            SchemaName = "hangfire",
-            PrepareSchemaIfNecessary = true,
-            UseSlidingInvisibilityTimeout = true,
-            InvisibilityTimeout = TimeSpan.FromMinutes(5),
-            QueuePollInterval = TimeSpan.FromSeconds(15),
-        };
+        var options = EngineServices.HangfireStorageOptions(new EngineOptions(connection, new OpenSvc.Domain.NodeName("floor")) { RunAgent = true });
         var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(hangfireConnection, options), options);
         using var queues = new NotifiedJobQueueProvider(storage, hangfireConnection, options, TimeSpan.FromSeconds(5), NullLogger.Instance);
         NotifiedJobQueueProvider.InstallTrigger(hangfireConnection, options.SchemaName);

@@ -151,7 +151,8 @@ public static class EngineServices
         return b.ConnectionString;
     }
 
-    static PostgreSqlStorageOptions HangfireStorageOptions(EngineOptions options) => new()
+    /// <summary>Hangfire.PostgreSql's settings for these engine options (agents, clients and the benchmark's Hangfire-alone phase).</summary>
+    public static PostgreSqlStorageOptions HangfireStorageOptions(EngineOptions options) => new()
     {
         SchemaName = options.HangfireSchema,
         PrepareSchemaIfNecessary = true,
