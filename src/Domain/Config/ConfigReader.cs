@@ -351,7 +351,7 @@ internal sealed partial class ConfigReader
         var type = section.Get("type")?.Value.Trim();
         if (string.IsNullOrEmpty(type))
             type = KeywordTable.DefaultType(group);
-        return (group, KeywordTable.CanonicalType(group, type));
+        return (group, DriverCatalog.Canonical(group, type));
     }
 
     [GeneratedRegex(@"\{([^{}]+)\}")]

@@ -94,7 +94,7 @@ public static class ConfigValidator
                 continue;
             }
             var (group, type) = ConfigReader.SectionType(section);
-            if (!isDefault && !KeywordTable.IsSupported(group, type))
+            if (!isDefault && !(DriverCatalog.Find(group, type) is not null))
             {
                 // A resource this agent cannot run would silently be missing from every action: an error, unless the
                 // section is disabled anyway.
@@ -135,19 +135,12 @@ public static class ConfigValidator
         return problems;
     }
 
-    /// <summary>The types a user may write per resource group (as written: an ip joining a container's netns is "docker").</summary>
-    static readonly IReadOnlyDictionary<string, string[]> WritableTypes = new Dictionary<string, string[]>
-    {
-        ["container"] = ["docker"],
-        ["ip"] = ["docker"],
-        ["sync"] = ["docker", "btrfs", "rsync"],
-    };
-
     static string UnsupportedTypeFix(string group, string? written)
     {
-        if (!WritableTypes.TryGetValue(group, out var types))
+        var types = DriverCatalog.WritableTypes(group);
+        if (types.Count == 0)
             return $"remove the section or add disable = true: this agent has no {group} driver";
-        if (types.Length == 1)
+        if (types.Count == 1)
             return $"type = {types[0]}";
         if (written is not null)
         {

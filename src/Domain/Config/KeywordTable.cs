@@ -190,16 +190,6 @@ public static partial class KeywordTable
     /// <summary>Sections with free-form keys.</summary>
     public static IReadOnlyList<string> FreeFormSections { get; } = ["env", "labels", "data"];
 
-    /// <summary>The drivers this agent implements, as (group, type) with type null for "any".</summary>
-    public static bool IsSupported(string group, string? type) => (group, type) switch
-    {
-        ("fs", _) => true,
-        ("container", "docker") => true,
-        ("ip", "netns") => true,
-        ("sync", "docker" or "btrfs" or "rsync") => true,
-        _ => false,
-    };
-
     /// <summary>The <c>type</c> used when a section sets none. fs has none: it mounts without <c>-t</c>.</summary>
     public static string? DefaultType(string group) => group switch
     {
@@ -211,23 +201,6 @@ public static partial class KeywordTable
         "disk" => "vg",
         "task" => "host",
         _ => null,
-    };
-
-    /// <summary>Maps a type alias to its driver type (<c>ip</c> type <c>docker</c> is <c>netns</c>).</summary>
-    public static string? CanonicalType(string group, string? type) => (group, type) switch
-    {
-        ("ip", "docker") => "netns",
-        ("container", "oci") => "docker",
-        _ => type,
-    };
-
-    /// <summary>The driver name of a resource: "fs", "container.docker", "ip.docker", "sync.rsync".</summary>
-    public static string DriverName(string group, string? type) => (group, type) switch
-    {
-        ("fs", _) => "fs",
-        ("ip", "netns") => "ip.docker",
-        (_, null) => group,
-        _ => $"{group}.{type}",
     };
 
     static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Group, string? Type), IReadOnlyList<Keyword>> ForCache = new();

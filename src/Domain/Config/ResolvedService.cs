@@ -20,6 +20,9 @@ public sealed record ResolvedService
 {
     public required ServicePath Path { get; init; }
     public string Name => Path.Name;
+
+    /// <summary>DEFAULT.id as written (OpenSVC's service uuid), or null: the container driver derives one from the path then.</summary>
+    public string? Id { get; init; }
     public required NodeName Node { get; init; }
     public required NodeRole Role { get; init; }
     public required Topology Topology { get; init; }

@@ -17,7 +17,7 @@ internal sealed class ResourceContext(
     public ServiceResource? Build(ConfigSection section)
     {
         var (group, type) = ConfigReader.SectionType(section);
-        if (!KeywordTable.IsSupported(group, type) || !ResourceId.TryParse(section.Name, out var rid))
+        if (!(DriverCatalog.Find(group, type) is not null) || !ResourceId.TryParse(section.Name, out var rid))
             return null;
 
         CheckRequired(section, group, type);
@@ -26,7 +26,7 @@ internal sealed class ResourceContext(
         var explicitOptional = values.Bool(section, "optional");
         var common = new Common(
             rid,
-            KeywordTable.DriverName(group, type),
+            DriverCatalog.Find(group, type)!.Name,
             section.Line,
             Standby(section),
             values.Bool(section, "disable") ?? false,

@@ -92,6 +92,7 @@ public static class ServiceResolver
         return new ResolvedService
         {
             Path = path,
+            Id = NullIfEmpty(values.DefaultString("id")?.Trim()),
             Node = node,
             Role = role,
             Topology = topology,

@@ -7,7 +7,7 @@ namespace OpenSvc.Domain.Planning;
 /// </summary>
 public static class DryRunState
 {
-    public static ClusterState For(ServiceView view, PlanRequest request, IReadOnlyCollection<NodeName>? upOn = null, IReadOnlyCollection<NodeName>? unreachable = null)
+    public static ClusterState For(ServiceView view, ActionRequest request, IReadOnlyCollection<NodeName>? upOn = null, IReadOnlyCollection<NodeName>? unreachable = null)
     {
         var up = upOn ?? (request.Action switch
         {

@@ -19,14 +19,14 @@ public static class PlanPrinter
     {
         ArgumentNullException.ThrowIfNull(plan);
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"{Name(plan.Action)} {plan.Service} on {plan.Node}");
+        text.Append(CultureInfo.InvariantCulture, $"{ActionWords.Of(plan.Action)} {plan.Service} on {plan.Node}");
         if (plan.To is { } to)
             text.Append(CultureInfo.InvariantCulture, $" to {to}");
         text.Append(CultureInfo.InvariantCulture, $" (rollback {(plan.Rollback ? "on" : "off")}, {plan.Steps.Count} steps)\n");
 
         var numberWidth = plan.Steps.Count == 0 ? 1 : plan.Steps.Max(s => (s.Index + 1).ToString(CultureInfo.InvariantCulture).Length);
         var nodeWidth = Width(plan.Steps, s => s.Node.ToString());
-        var actionWidth = Width(plan.Steps, s => Name(s.Action));
+        var actionWidth = Width(plan.Steps, s => ActionWords.Of(s.Action));
         var ridWidth = Width(plan.Steps, s => s.Rid.ToString());
         var driverWidth = Width(plan.Steps, s => $"({s.Driver})");
         foreach (var step in plan.Steps)
@@ -35,14 +35,14 @@ public static class PlanPrinter
             var cells = new List<string>
             {
                 step.Node.ToString().PadRight(nodeWidth),
-                Name(step.Action).PadRight(actionWidth),
+                ActionWords.Of(step.Action).PadRight(actionWidth),
                 step.Rid.ToString().PadRight(ridWidth),
                 $"({step.Driver})".PadRight(driverWidth),
             };
             if (step.Target is { } target)
                 cells.Add($"to {target}");
             if (step.Compensation is { } compensation)
-                cells.Add($"compensate: {Name(compensation)}");
+                cells.Add($"compensate: {ActionWords.Of(compensation)}");
             if (step.Optional)
                 cells.Add("optional");
             if (!IsChained(step))
@@ -80,7 +80,7 @@ public static class PlanPrinter
         {
             w.WriteStartObject();
             w.WriteString("service", plan.Service);
-            w.WriteString("action", Name(plan.Action));
+            w.WriteString("action", ActionWords.Of(plan.Action));
             w.WriteString("node", plan.Node.ToString());
             WriteNullable(w, "to", plan.To?.ToString());
             w.WriteBoolean("rollback", plan.Rollback);
@@ -92,9 +92,9 @@ public static class PlanPrinter
                 w.WriteString("node", s.Node.ToString());
                 w.WriteString("rid", s.Rid.ToString());
                 w.WriteString("driver", s.Driver);
-                w.WriteString("action", Name(s.Action));
+                w.WriteString("action", ActionWords.Of(s.Action));
                 WriteNullable(w, "target", s.Target?.ToString());
-                WriteNullable(w, "compensation", s.Compensation is { } c ? Name(c) : null);
+                WriteNullable(w, "compensation", s.Compensation is { } c ? ActionWords.Of(c) : null);
                 w.WriteBoolean("optional", s.Optional);
                 w.WriteStartArray("waitsFor");
                 foreach (var i in s.WaitsFor)
@@ -112,10 +112,6 @@ public static class PlanPrinter
         }
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
     }
-
-    public static string Name(ServiceAction action) => action.ToString().ToLowerInvariant();
-
-    public static string Name(ResourceAction action) => Runs.RunDecider.ActionName(action);
 
     static bool IsChained(PlanStep step) =>
         step.Index == 0 ? step.WaitsFor.Count == 0 : step.WaitsFor is [var previous] && previous == step.Index - 1;

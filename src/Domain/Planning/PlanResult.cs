@@ -27,6 +27,8 @@ public enum PlanGuard
     Resource,
     /// <summary>The plan would hold no step.</summary>
     NothingToDo,
+    /// <summary>The config has errors that concern a node the plan touches.</summary>
+    ConfigErrors,
 }
 
 /// <summary>A resource left out of a plan, and why; dry runs print these.</summary>
@@ -40,5 +42,13 @@ public abstract record PlanResult
 
 public sealed record AcceptedPlan(Plan Plan, IReadOnlyList<SkippedResource> Skipped) : PlanResult;
 
-/// <summary>A refused request: which guard, and a reason written for the operator (what, why, what to do).</summary>
-public sealed record Refusal(PlanGuard Guard, string Reason) : PlanResult;
+/// <summary>
+/// A refused request: which guard, and a reason written for the operator (what, why, what to do). A plan refused for
+/// config errors keeps the <see cref="Plan"/> it would have run and the <see cref="Problems"/>, so a dry run shows both.
+/// </summary>
+public sealed record Refusal(PlanGuard Guard, string Reason) : PlanResult
+{
+    public Plan? Plan { get; init; }
+
+    public IReadOnlyList<Config.ConfigProblem> Problems { get; init; } = [];
+}

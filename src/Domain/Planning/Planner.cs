@@ -1,29 +1,33 @@
+using OpenSvc.Domain.Config;
+
 namespace OpenSvc.Domain.Planning;
 
 /// <summary>
 /// Turns a request into an ordered plan, or refuses it with the guard and a reason. Pure: the service
 /// view and the cluster state are inputs.
 /// <list type="bullet">
-/// <item>Step indexes are 1-based, as printed and as recorded in events.</item>
+/// <item>Step indexes are positions in the plan, from 0; they are printed from 1.</item>
 /// <item>Steps form a sequential chain: each step waits for the one before it (OpenSVC runs an action's
 /// resources one by one; a switch's start phase therefore waits for its whole stop phase).</item>
-/// <item>Order: start runs ip (host) → volume → disk → fs → share → container, each followed by its netns
-/// ips → app → task; rids compare as ordinal strings, fs by (dirname(mnt), rid). Stop is the exact reverse.
-/// Sync resources play no part in start and stop.</item>
+/// <item>Order: <see cref="DriverCatalog.StartOrder"/>, each container followed by its netns ips; rids compare as
+/// ordinal strings, fs by (dirname(mnt), rid). Stop is the exact reverse. Sync resources play no part in start and stop.</item>
 /// <item>A start step of a non-standby resource is compensated by a stop when the service rolls back.</item>
 /// </list>
 /// </summary>
 public static class Planner
 {
-    public static PlanResult Plan(ServiceView svc, PlanRequest request, ClusterState cluster)
+    public static PlanResult Plan(ServiceView svc, ActionRequest request, ClusterState cluster)
     {
         ArgumentNullException.ThrowIfNull(svc);
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(cluster);
+        if (request.Problem() is { } problem)
+            return new Refusal(PlanGuard.InvalidRequest, problem + ".");
+        request = Complete(svc, request, cluster);
         if (request.Action != ServiceAction.Switch && !svc.IsPeer(request.Node))
             return new Refusal(PlanGuard.InvalidRequest,
                 $"{request.Node} is not a node of {svc.Name} (nodes: {List(svc.Nodes)}; drpnodes: {List(svc.DrpNodes)}).");
-        return request.Action switch
+        var result = request.Action switch
         {
             ServiceAction.Start => PlanStart(svc, request, cluster),
             ServiceAction.Stop => PlanStop(svc, request, cluster),
@@ -33,11 +37,35 @@ public static class Planner
             ServiceAction.Sync => PlanSync(svc, request, cluster),
             _ => new Refusal(PlanGuard.InvalidRequest, $"the planner does not know the action {request.Action}."),
         };
+        return result is AcceptedPlan accepted ? Checked(svc, accepted) : result;
+    }
+
+    /// <summary>The request as it will be planned: a scheduled sync's sender chosen (<see cref="ActionRequest.ChooseSender"/>).</summary>
+    public static ActionRequest Complete(ServiceView svc, ActionRequest request, ClusterState cluster)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.Action == ServiceAction.Sync && request.ChooseSender
+            ? request with { Node = Sender(svc, cluster), ChooseSender = false }
+            : request;
+    }
+
+    /// <summary>A plan that touches a node the config's errors concern cannot run there: refused, with the plan and the errors.</summary>
+    static PlanResult Checked(ServiceView svc, AcceptedPlan accepted)
+    {
+        var errors = svc.ErrorsFor(accepted.Plan.Steps.Select(s => s.Node).Append(accepted.Plan.Node));
+        if (errors.Count == 0)
+            return accepted;
+        return new Refusal(PlanGuard.ConfigErrors, $"the config has {errors.Count} error(s) for the nodes this plan touches: " +
+            string.Join("; ", errors.Select(e => $"[{e.Section}] {e.Keyword}: {e.Reason}{(e.Fix is { } f ? $" (fix: {f})" : "")}")))
+        {
+            Plan = accepted.Plan,
+            Problems = errors,
+        };
     }
 
     // ---- start / stop / startstandby ------------------------------------------------------------
 
-    static PlanResult PlanStart(ServiceView svc, PlanRequest request, ClusterState cluster)
+    static PlanResult PlanStart(ServiceView svc, ActionRequest request, ClusterState cluster)
     {
         var node = request.Node;
         if (Unreachable(svc, node, cluster) is { } unreachable)
@@ -48,14 +76,14 @@ public static class Planner
         return Build(svc, request, builder => builder.AddStart(node, ResourceAction.Start));
     }
 
-    static PlanResult PlanStop(ServiceView svc, PlanRequest request, ClusterState cluster)
+    static PlanResult PlanStop(ServiceView svc, ActionRequest request, ClusterState cluster)
     {
         if (Unreachable(svc, request.Node, cluster) is { } unreachable)
             return unreachable;
         return Build(svc, request, builder => builder.AddStop(request.Node, stopStandby: request.Force));
     }
 
-    static PlanResult PlanStartStandby(ServiceView svc, PlanRequest request, ClusterState cluster)
+    static PlanResult PlanStartStandby(ServiceView svc, ActionRequest request, ClusterState cluster)
     {
         if (Unreachable(svc, request.Node, cluster) is { } unreachable)
             return unreachable;
@@ -64,7 +92,7 @@ public static class Planner
 
     // ---- switch ---------------------------------------------------------------------------------
 
-    static PlanResult PlanSwitch(ServiceView svc, PlanRequest request, ClusterState cluster)
+    static PlanResult PlanSwitch(ServiceView svc, ActionRequest request, ClusterState cluster)
     {
         if (request.To is not { } to)
             return new Refusal(PlanGuard.InvalidRequest, $"switch needs a destination: 'switch --to <node>' (nodes: {List(svc.Nodes)}; drpnodes: {List(svc.DrpNodes)}).");
@@ -96,7 +124,7 @@ public static class Planner
 
     // ---- takeover -------------------------------------------------------------------------------
 
-    static PlanResult PlanTakeover(ServiceView svc, PlanRequest request, ClusterState cluster)
+    static PlanResult PlanTakeover(ServiceView svc, ActionRequest request, ClusterState cluster)
     {
         var node = request.Node;
         if (!svc.IsDrpNode(node))
@@ -111,7 +139,7 @@ public static class Planner
 
     // ---- sync -----------------------------------------------------------------------------------
 
-    static PlanResult PlanSync(ServiceView svc, PlanRequest request, ClusterState cluster)
+    static PlanResult PlanSync(ServiceView svc, ActionRequest request, ClusterState cluster)
     {
         var sender = request.Node;
         if (Unreachable(svc, sender, cluster) is { } unreachable)
@@ -179,11 +207,25 @@ public static class Planner
         {
             if (resource.PreparesTarget)
                 steps.Add(new PlanStep(steps.Count, target, resource.Rid, resource.Driver, ResourceAction.PrepareReceive,
-                    steps.Count == 0 ? [] : [steps.Count - 1], StepPolicies.PrepareReceive, Optional: resource.Optional));
+                    steps.Count == 0 ? [] : [steps.Count - 1], DriverCatalog.PrepareReceivePolicy, Optional: resource.Optional));
             steps.Add(new PlanStep(steps.Count, sender, resource.Rid, resource.Driver, ResourceAction.Sync,
-                steps.Count == 0 ? [] : [steps.Count - 1], StepPolicies.For(resource.Driver), Target: target, Optional: resource.Optional));
+                steps.Count == 0 ? [] : [steps.Count - 1], DriverCatalog.PolicyOf(resource.Driver), Target: target, Optional: resource.Optional));
         }
         return new AcceptedPlan(new Plan(svc.Name, ServiceAction.Sync, sender, null, svc.Rollback, steps), skipped);
+    }
+
+    /// <summary>
+    /// Where a scheduled sync sends from: a flex service's flex primary; else the primary node where the service is
+    /// up, else any peer where it is up, else its first node (whose refusal, "not up", is then recorded).
+    /// </summary>
+    static NodeName Sender(ServiceView svc, ClusterState cluster)
+    {
+        if (svc.Topology == Topology.Flex)
+            return svc.FlexPrimary;
+        var up = svc.Peers.Where(n => cluster[n].Instance == Status.Up).ToList();
+        return up.FirstOrDefault(svc.Nodes.Contains) is { Value: not null } primary ? primary
+            : up.FirstOrDefault() is { Value: not null } any ? any
+            : svc.Nodes[0];
     }
 
     /// <summary>(nodes if Nodes) ∪ (drpnodes if DrpNodes), minus the sender, in config order.</summary>
@@ -237,7 +279,7 @@ public static class Planner
     /// reachable peer is up or warn; when a peer is unreachable its state is unknown, and only a forced request
     /// with a reason (recorded in the run) may proceed.
     /// </summary>
-    static Refusal? ExclusiveGuard(ServiceView svc, NodeName node, PlanRequest request, ClusterState cluster,
+    static Refusal? ExclusiveGuard(ServiceView svc, NodeName node, ActionRequest request, ClusterState cluster,
         IEnumerable<NodeName> others, Func<NodeName, string> runningHint)
     {
         var peers = others.ToArray();
@@ -250,9 +292,10 @@ public static class Planner
                 $"{svc.Name} is already {how} on {List(running)}; a failover service runs on one node at a time, so it cannot start on {node}: {runningHint(first)}.");
         }
         var unknown = peers.Where(n => !cluster[n].Reachable).ToArray();
-        if (unknown.Length > 0 && !(request.Force && !string.IsNullOrWhiteSpace(request.Reason)))
+        if (unknown.Length > 0 && !request.Force)
         {
-            var missing = request.Force ? "--force was given without a --reason; the reason is recorded in the audit trail" : "retry with --force and a --reason, which are recorded in the audit trail";
+            // A forced request always carries its reason (ActionRequest.Problem), recorded in the run's first event.
+            const string missing = "retry with --force and a --reason, which are recorded in the audit trail";
             return new Refusal(PlanGuard.PeerStateUnknown,
                 $"the agent on {List(unknown)} is not heartbeating, so whether {svc.Name} still runs there is unknown; starting it on {node} could run it twice on the same data. " +
                 $"If you know {List(unknown)} is down (powered off or fenced), {missing}.");
@@ -262,7 +305,7 @@ public static class Planner
 
     // ---- step building --------------------------------------------------------------------------
 
-    static PlanResult Build(ServiceView svc, PlanRequest request, Action<StepBuilder> fill)
+    static PlanResult Build(ServiceView svc, ActionRequest request, Action<StepBuilder> fill)
     {
         var builder = new StepBuilder(svc);
         fill(builder);
@@ -329,7 +372,7 @@ public static class Planner
             var index = Steps.Count;
             Steps.Add(new PlanStep(index, node, r.Rid, r.Driver, action,
                 WaitsFor: index == 0 ? [] : [index - 1],
-                Policy: StepPolicies.For(r.Driver),
+                Policy: DriverCatalog.PolicyOf(r.Driver),
                 Compensation: compensation,
                 Optional: r.Optional));
         }
@@ -367,18 +410,7 @@ public static class Planner
             return ordered;
         }
 
-        static int Rank(ResourceView r) => r.Group switch
-        {
-            "ip" => 0,
-            "volume" => 1,
-            "disk" => 2,
-            "fs" => 3,
-            "share" => 4,
-            "container" => 5,
-            "app" => 6,
-            "task" => 7,
-            _ => -1,
-        };
+        static int Rank(ResourceView r) => DriverCatalog.StartRank(r.Group);
 
         /// <summary>fs sorts by the parent directory of its mount point first, as OpenSVC does.</summary>
         static string SortKey(ResourceView r) =>

@@ -110,6 +110,16 @@ public sealed record ServiceView
     /// <summary>DEFAULT.rollback: false turns off compensation of a failed start.</summary>
     public bool Rollback { get; }
 
+    /// <summary>The config's error-level problems: a plan that touches a node one of them concerns (or every node) is refused.</summary>
+    public IReadOnlyList<Config.ConfigProblem> ConfigErrors { get; init; } = [];
+
+    /// <summary>The errors that concern any of these nodes, or every node.</summary>
+    public IReadOnlyList<Config.ConfigProblem> ErrorsFor(IEnumerable<NodeName> nodes)
+    {
+        var set = nodes.ToHashSet();
+        return ConfigErrors.Where(p => p.Node is null || set.Contains(p.Node.Value)).ToList();
+    }
+
     /// <summary>nodes then drpnodes, in config order.</summary>
     public IEnumerable<NodeName> Peers => Nodes.Concat(DrpNodes);
 

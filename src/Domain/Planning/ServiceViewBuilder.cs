@@ -6,8 +6,8 @@ namespace OpenSvc.Domain.Planning;
 public static class ServiceViewBuilder
 {
     /// <summary>
-    /// The view and the error-level problems per node (a node whose config has errors cannot run steps).
-    /// Returns null with a reason when the config cannot describe a service at all (no nodes).
+    /// The view, with the config's errors (the planner refuses a plan that touches a node they concern). Returns null
+    /// with a reason when the config cannot describe a service at all (no nodes).
     /// </summary>
     public static (ServiceView? View, string? Problem) From(ConfigDocument doc, string serviceName, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -25,7 +25,10 @@ public static class ServiceViewBuilder
             byNode.Add(new(node, resolved.Resources.Select(r => View(r, resolved)).ToList()));
         }
         var flexPrimary = probe.FlexPrimary is { } fp && probe.Nodes.Contains(fp) ? fp : (NodeName?)null;
-        return (new ServiceView(probe.Name, probe.Topology, probe.Nodes, probe.DrpNodes, byNode, flexPrimary, probe.Rollback), null);
+        return (new ServiceView(probe.Name, probe.Topology, probe.Nodes, probe.DrpNodes, byNode, flexPrimary, probe.Rollback)
+        {
+            ConfigErrors = ConfigValidator.Validate(doc, serviceName).Where(p => p.Severity == Severity.Error).ToList(),
+        }, null);
     }
 
     static ResourceView View(ServiceResource r, ResolvedService service) => new(r.Id, r.Driver)
@@ -45,11 +48,4 @@ public static class ServiceViewBuilder
         "drpnodes" => SyncTargets.DrpNodes,
         _ => SyncTargets.None,
     });
-
-    /// <summary>Error-level problems that concern any of these nodes (or every node).</summary>
-    public static IReadOnlyList<ConfigProblem> ErrorsFor(IReadOnlyList<ConfigProblem> problems, IEnumerable<NodeName> nodes)
-    {
-        var set = nodes.ToHashSet();
-        return problems.Where(p => p.Severity == Severity.Error && (p.Node is null || set.Contains(p.Node.Value))).ToList();
-    }
 }

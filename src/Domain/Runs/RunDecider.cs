@@ -3,9 +3,10 @@ using OpenSvc.Domain.Planning;
 namespace OpenSvc.Domain.Runs;
 
 /// <summary>What a driver reported for one attempt of one step.</summary>
+/// <summary>What a driver reported for one execution (its fencing token) of one attempt of one step.</summary>
 public sealed record StepOutcome(
     int Step, int Attempt, bool Succeeded, bool TimedOut, bool Changed, string Output, string? Error, TimeSpan Duration,
-    IReadOnlyDictionary<string, long>? Metrics = null, bool Permanent = false);
+    IReadOnlyDictionary<string, long>? Metrics = null, bool Permanent = false, int Execution = 0);
 
 /// <summary>
 /// The pure workflow policy: given a run and what just happened, which events follow.
@@ -22,15 +23,18 @@ public static class RunDecider
         return events;
     }
 
-    /// <summary>The step may start now (StepStarted), or the delivery is stale and must be skipped (null).</summary>
-    public static StepStarted? Start(WorkflowRun run, int step, int attempt, string agent, DateTimeOffset now)
+    /// <summary>
+    /// Execution <paramref name="execution"/> of the step may start now (StepStarted), or its delivery is stale (a
+    /// duplicate, or an execution the run has superseded) and must be skipped (null).
+    /// </summary>
+    public static StepStarted? Start(WorkflowRun run, int step, int execution, string agent, DateTimeOffset now)
     {
         if (run.IsFinished || step < 0 || step >= run.Steps.Count)
             return null;
         var s = run.Steps[step];
-        if (s.Status != StepStatus.Scheduled || s.Attempt != attempt)
+        if (s.Status != StepStatus.Scheduled || s.Execution != execution)
             return null;
-        return new StepStarted(run.Id, step, attempt, s.Step.Node, agent, now);
+        return new StepStarted(run.Id, step, s.Attempt, s.Step.Node, agent, now, execution);
     }
 
     public static IReadOnlyList<object> Outcome(WorkflowRun run, StepOutcome o, DateTimeOffset now)
@@ -38,26 +42,26 @@ public static class RunDecider
         if (o.Step < 0 || o.Step >= run.Steps.Count)
             return [];
         var state = run.Steps[o.Step];
-        if (state.Status != StepStatus.Running || state.Attempt != o.Attempt)
+        if (state.Status != StepStatus.Running || state.Execution != o.Execution)
             return []; // a late or duplicate report: the run has moved on.
 
         var events = new List<object>();
         if (o.Succeeded)
         {
-            events.Add(new StepSucceeded(run.Id, o.Step, o.Attempt, now, o.Duration, o.Changed, o.Output, o.Metrics));
+            events.Add(new StepSucceeded(run.Id, o.Step, state.Attempt, now, o.Duration, o.Changed, o.Output, o.Metrics));
             if (state.Compensates is { } undone)
                 events.Add(new StepCompensated(run.Id, undone, o.Step, now));
         }
         else
         {
             if (o.TimedOut)
-                events.Add(new StepTimedOut(run.Id, o.Step, o.Attempt, now, state.Step.Policy.Timeout));
-            events.Add(new StepFailed(run.Id, o.Step, o.Attempt, now, o.Duration, o.Error ?? "failed", o.Output));
-            if (o.Attempt < state.Step.Policy.MaxAttempts && !run.CancelRequested && !o.Permanent)
+                events.Add(new StepTimedOut(run.Id, o.Step, state.Attempt, now, state.Step.Policy.Timeout));
+            events.Add(new StepFailed(run.Id, o.Step, state.Attempt, now, o.Duration, o.Error ?? "failed", o.Output));
+            if (state.Attempt < state.Step.Policy.MaxAttempts && !run.CancelRequested && !o.Permanent)
             {
-                var backoff = state.Step.Policy.Backoff * Math.Pow(2, o.Attempt - 1);
-                events.Add(new StepRetried(run.Id, o.Step, o.Attempt + 1, now, backoff));
-                events.Add(new StepScheduled(run.Id, o.Step, o.Attempt + 1, state.Step.Node, state.Step.Node.QueueName, now, now + backoff));
+                var backoff = state.Step.Policy.Backoff * Math.Pow(2, state.Attempt - 1);
+                events.Add(new StepRetried(run.Id, o.Step, state.Attempt + 1, now, backoff));
+                events.Add(new StepScheduled(run.Id, o.Step, state.Attempt + 1, state.Step.Node, state.Step.Node.QueueName, now, now + backoff));
                 return events;
             }
         }
@@ -178,30 +182,7 @@ public static class RunDecider
         run.Steps.FirstOrDefault(s => s.Compensates is null && s.Status == StepStatus.Failed && !s.Step.Optional)?.Step.Index;
 
     static string Describe(WorkflowRun run, int? index) =>
-        index is { } i ? $"{Describe(run.Steps[i])} failed: {run.Steps[i].Error}" : "a step failed";
+        index is { } i ? $"{ActionWords.Describe(run.Steps[i])} failed: {run.Steps[i].Error}" : "a step failed";
 
-    public static string Describe(StepState s) => Describe(s.Step);
-
-    public static string Describe(PlanStep s) =>
-        $"step {s.Index + 1} ({ActionName(s.Action)} {s.Rid} on {s.Node}{(s.Target is { } t ? $" to {t}" : "")})";
-
-    public static string ActionName(ResourceAction a) => a switch
-    {
-        ResourceAction.Start => "start",
-        ResourceAction.Stop => "stop",
-        ResourceAction.StartStandby => "startstandby",
-        ResourceAction.Sync => "sync",
-        ResourceAction.PrepareReceive => "prepare-receive",
-        _ => a.ToString().ToLowerInvariant(),
-    };
-
-    /// <summary>The operator's word for an action (start, stop, startstandby, switch, takeover, sync), or null.</summary>
-    public static ServiceAction? ParseAction(string? text) =>
-        Enum.GetValues<ServiceAction>().Select(a => (ServiceAction?)a).FirstOrDefault(a => ActionName(a!.Value) == text);
-
-    public static string ActionName(ServiceAction a) => a switch
-    {
-        ServiceAction.StartStandby => "startstandby",
-        _ => a.ToString().ToLowerInvariant(),
-    };
+    static string Describe(StepState s) => ActionWords.Describe(s);
 }

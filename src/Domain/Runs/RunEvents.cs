@@ -33,7 +33,8 @@ public sealed record RunRefused(
 
 public sealed record StepScheduled(Guid RunId, int Step, int Attempt, NodeName Node, string Queue, DateTimeOffset At, DateTimeOffset? NotBefore);
 
-public sealed record StepStarted(Guid RunId, int Step, int Attempt, NodeName Node, string Agent, DateTimeOffset At);
+/// <summary>An agent instance claimed execution <paramref name="Execution"/> of the step (0 in streams recorded before executions were numbered).</summary>
+public sealed record StepStarted(Guid RunId, int Step, int Attempt, NodeName Node, string Agent, DateTimeOffset At, int Execution = 0);
 
 public sealed record StepSucceeded(
     Guid RunId, int Step, int Attempt, DateTimeOffset At, TimeSpan Duration, bool Changed, string Output,

@@ -1,3 +1,4 @@
+using OpenSvc.Domain.Planning;
 using System.Globalization;
 using System.Text;
 
@@ -36,7 +37,7 @@ public static class RunTimeline
     public static string Header => $"{"RUN",-8}  {"SERVICE",-12} {"ACTION",-12} {"NODE",-8} {"STATUS",-10} {"REQUESTED (UTC)",-19}  {"DURATION",-9} BY";
 
     public static string Line(WorkflowRun r) =>
-        $"{Short(r.Id),-8}  {r.Service,-12} {Runs.RunDecider.ActionName(r.Action) + (r.To is { } to ? $">{to}" : ""),-12} {r.Node.Value,-8} {Status(r.Status),-10} " +
+        $"{Short(r.Id),-8}  {r.Service,-12} {ActionWords.Of(r.Action) + (r.To is { } to ? $">{to}" : ""),-12} {r.Node.Value,-8} {Status(r.Status),-10} " +
         $"{r.RequestedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Inv),-19}  {Duration(r.EndedAt - r.RequestedAt),-9} {r.RequestedBy}";
 
     public static string Show(WorkflowRun r, DateTimeOffset now)
@@ -44,7 +45,7 @@ public static class RunTimeline
         var sb = new StringBuilder();
         sb.AppendLine(Inv, $"run {r.Id}");
         sb.AppendLine(Inv, $"  service   {r.Service}");
-        sb.AppendLine(Inv, $"  action    {RunDecider.ActionName(r.Action)}{(r.To is { } to ? $" --to {to}" : "")} on {r.Node}{(r.Force ? " (forced)" : "")}");
+        sb.AppendLine(Inv, $"  action    {ActionWords.Of(r.Action)}{(r.To is { } to ? $" --to {to}" : "")} on {r.Node}{(r.Force ? " (forced)" : "")}");
         sb.AppendLine(Inv, $"  asked by  {r.RequestedBy} at {r.RequestedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", Inv)} UTC{(r.Reason is { Length: > 0 } why ? $", reason: {why}" : "")}");
         if (r.ConfigVersion.Length > 0)
             sb.AppendLine(Inv, $"  config    {r.ConfigVersion}");
@@ -57,7 +58,7 @@ public static class RunTimeline
         foreach (var s in r.Steps)
         {
             var p = s.Step;
-            var action = RunDecider.ActionName(p.Action) + (s.Compensates is { } c ? $" (undo {c + 1})" : "");
+            var action = ActionWords.Of(p.Action) + (s.Compensates is { } c ? $" (undo {c + 1})" : "");
             var res = p.Rid + (p.Target is { } t ? $">{t}" : "");
             var outcome = Status(s.Status) + (s.TimedOut ? " (timed out)" : "") + (s.Status == StepStatus.Succeeded && !s.Changed ? " (no change)" : "");
             sb.AppendLine(Inv,

@@ -7,7 +7,12 @@ public enum RunStatus { Running, Completed, Failed, Cancelled, Refused }
 
 public enum StepStatus { Pending, Scheduled, Running, Succeeded, Failed, Compensated }
 
-/// <summary>One step as the run sees it now. Compensation steps carry the index of the step they undo.</summary>
+/// <summary>
+/// One step as the run sees it now. Compensation steps carry the index of the step they undo. <see cref="Execution"/>
+/// counts the times the step was put in a queue (scheduled, retried or requeued): each execution has its own number,
+/// which its job carries and its claim and outcome must match, so a superseded execution can never claim the step
+/// again nor record an outcome over a later one (its fencing token).
+/// </summary>
 public sealed record StepState(
     PlanStep Step,
     StepStatus Status,
@@ -22,7 +27,8 @@ public sealed record StepState(
     string? Output,
     string? Error,
     bool TimedOut,
-    IReadOnlyDictionary<string, long>? Metrics)
+    IReadOnlyDictionary<string, long>? Metrics,
+    int Execution = 0)
 {
     public static StepState Planned(PlanStep step, int? compensates = null) =>
         new(step, StepStatus.Pending, 1, compensates, null, null, null, null, null, false, null, null, false, null);
@@ -69,7 +75,7 @@ public sealed record WorkflowRun(
     {
         StepScheduled e => WithStep(e.Step, s => s with
         {
-            Status = StepStatus.Scheduled, Attempt = e.Attempt, ScheduledAt = e.At, NotBefore = e.NotBefore,
+            Status = StepStatus.Scheduled, Attempt = e.Attempt, ScheduledAt = e.At, NotBefore = e.NotBefore, Execution = s.Execution + 1,
         }),
         StepStarted e => WithStep(e.Step, s => s with
         {
@@ -86,7 +92,7 @@ public sealed record WorkflowRun(
         }),
         StepTimedOut e => WithStep(e.Step, s => s with { TimedOut = true }),
         StepRetried e => WithStep(e.Step, s => s with { Status = StepStatus.Pending, Attempt = e.NextAttempt }),
-        StepRequeued e => WithStep(e.Step, s => s with { Status = StepStatus.Scheduled, ScheduledAt = e.At, Agent = null }),
+        StepRequeued e => WithStep(e.Step, s => s with { Status = StepStatus.Scheduled, ScheduledAt = e.At, NotBefore = null, Agent = null, Execution = s.Execution + 1 }),
         CompensationPlanned e => this with
         {
             Compensating = true,

@@ -28,33 +28,40 @@ public static class ApiEndpoints
         services.MapPut("/{name}", (string name, HttpContext http, IClusterClient c, CancellationToken ct) => Configure(name, http, c, create: false, ct))
             .WithSummary("Store a new version of a service's config (INI text body)");
         services.MapDelete("/{name}", async (string name, HttpContext http, IClusterClient c, CancellationToken ct) =>
-            await c.DeleteServiceAsync(new DeleteService(name, AccessPolicy.Caller(http)), ct) is { } problem
-                ? Problem(problem, problem.Contains("does not exist", StringComparison.Ordinal) ? 404 : 409)
-                : Results.NoContent()).WithSummary("Delete a service's config (history stays)");
+            await c.DeleteServiceAsync(new DeleteService(name, AccessPolicy.Caller(http)), ct) switch
+            {
+                { Outcome: DeleteOutcome.Deleted } => Results.NoContent(),
+                { Outcome: DeleteOutcome.NotFound } missing => NotFound(missing.Message),
+                var busy => Problem(busy.Message, 409),
+            }).WithSummary("Delete a service's config (history stays)");
         services.MapGet("/{name}/history", async (string name, IClusterClient c, CancellationToken ct) =>
             await c.ConfigHistoryAsync(name, ct) is { Count: > 0 } h ? Results.Ok(h) : NotFound($"service {name} has no config history")).WithSummary("Config versions with who, when and the diff");
         services.MapGet("/{name}/status", async (string name, IClusterClient c, CancellationToken ct) =>
             await c.StatusAsync(name, ct) is { } s ? Results.Ok(s) : NotFound($"service {name} does not exist")).WithSummary("Status on every node and cluster-wide");
         services.MapPost("/{name}/plan/{action}", async (string name, string action, ActionBody body, HttpContext http, IClusterClient c, CancellationToken ct) =>
         {
-            var (request, error) = Request(name, action, body, http);
+            var (request, problem) = Parse(name, action, body, http);
             if (request is null)
-                return error!;
-            var result = await c.PlanAsync(request, ct);
-            return result.NotFound ? NotFound(result.Refusal!) : Results.Ok(result);
-        }).WithSummary("Dry run: the plan of an action against the cluster's current state");
+                return Problem(problem!, 400);
+            return await c.PlanAsync(request, ct) switch
+            {
+                ServiceNotFound missing => NotFound(missing.Message),
+                var result => Results.Ok(result),
+            };
+        }).WithSummary("Dry run: the plan of an action against the cluster's current state (accepted or refused, with the plan)");
         services.MapPost("/{name}/actions/{action}", async (string name, string action, ActionBody body, HttpContext http, IClusterClient c, CancellationToken ct) =>
         {
-            var (request, error) = Request(name, action, body, http);
+            var (request, problem) = Parse(name, action, body, http);
             if (request is null)
-                return error!;
-            var result = await c.RequestActionAsync(request, ct);
-            if (result.NotFound)
-                return NotFound(result.Refusal!);
-            if (!result.Accepted)
-                return Results.Problem(title: "refused", detail: result.Refusal, statusCode: 409,
-                    extensions: new Dictionary<string, object?> { ["runId"] = result.RunId, ["runInFlight"] = result.RunInFlight });
-            return Results.Accepted($"/api/runs/{result.RunId}", result);
+                return Problem(problem!, 400);
+            return await c.RequestActionAsync(request, ct) switch
+            {
+                ServiceNotFound missing => NotFound(missing.Message),
+                ActionRefused refused => Results.Problem(title: "refused", detail: refused.Refusal, statusCode: 409,
+                    extensions: new Dictionary<string, object?> { ["runId"] = refused.RunId, ["runInFlight"] = refused.RunInFlight }),
+                ActionAccepted accepted => Results.Accepted($"/api/runs/{accepted.RunId}", (OpenSvc.Workflows.Runs.ActionResult)accepted),
+                _ => throw new InvalidOperationException("unknown action result"),
+            };
         }).WithSummary("Run start, stop, startstandby, switch, takeover (force + reason) or sync as a workflow");
 
         api.MapPost("/validate", async (HttpContext http, [FromQuery] string? service, CancellationToken ct) =>
@@ -77,8 +84,8 @@ public static class ApiEndpoints
             ServiceAction? a = null;
             if (action is not null)
             {
-                if (ParseAction(action) is not { } parsed)
-                    return Problem($"action '{action}' is not one of start, stop, startstandby, switch, takeover, sync", 400);
+                if (ActionWords.ParseServiceAction(action) is not { } parsed)
+                    return Problem($"action '{action}' is not one of {string.Join(", ", ActionWords.ServiceActions)}", 400);
                 a = parsed;
             }
             RunStatus? st = null;
@@ -111,48 +118,19 @@ public static class ApiEndpoints
         var result = await c.ConfigureAsync(new ConfigureService(name, text, AccessPolicy.Caller(http), MustExist: !create, MustNotExist: create), ct);
         if (!result.Accepted)
             return Results.Problem(title: "config refused", detail: result.Refusal,
-                statusCode: result.Refusal!.Contains("does not exist", StringComparison.Ordinal) ? 404 : result.Problems.Any(p => p.Severity == Severity.Error && p.Node is null) ? 400 : 409,
+                statusCode: result.Outcome switch
+                {
+                    ConfigureOutcome.NotFound => 404,
+                    ConfigureOutcome.Invalid or ConfigureOutcome.InvalidName => 400,
+                    _ => 409,
+                },
                 extensions: new Dictionary<string, object?> { ["problems"] = result.Problems.Select(p => p.ToString()).ToList() });
         return create ? Results.Created($"/api/services/{name}", result) : Results.Ok(result);
     }
 
-    static (ActionRequest? Request, IResult? Error) Request(string name, string action, ActionBody body, HttpContext http)
-    {
-        if (ParseAction(action) is not { } a)
-            return (null, Problem($"action '{action}' is not one of start, stop, startstandby, switch, takeover, sync", 400));
-        if (!NodeName.TryParse(body.Node, out var node))
-            return (null, Problem($"node '{body.Node}' is not a valid node name", 400));
-        NodeName? to = null;
-        if (body.To is not null)
-        {
-            if (!NodeName.TryParse(body.To, out var t))
-                return (null, Problem($"to '{body.To}' is not a valid node name", 400));
-            to = t;
-        }
-        if (a == ServiceAction.Switch && to is null)
-            return (null, Problem("switch needs a destination node ('to')", 400));
-        ResourceId? rid = null;
-        if (body.Rid is not null)
-        {
-            if (!ResourceId.TryParse(body.Rid, out var r) || r.Group != "sync")
-                return (null, Problem($"rid '{body.Rid}' is not a sync resource id (sync#N)", 400));
-            rid = r;
-        }
-        SyncTargets? targets = body.Target switch
-        {
-            null or "all" => SyncTargets.All,
-            "nodes" => SyncTargets.Nodes,
-            "drpnodes" or "drp" => SyncTargets.DrpNodes,
-            _ => null,
-        };
-        if (targets is null)
-            return (null, Problem($"target '{body.Target}' is not one of nodes, drpnodes, all", 400));
-        if (body.Force && string.IsNullOrWhiteSpace(body.Reason))
-            return (null, Problem("force needs a reason: a forced action is recorded with why it was forced", 400));
-        return (new ActionRequest(name, a, node, AccessPolicy.Caller(http), to, rid, targets.Value, body.Force, body.Reason), null);
-    }
-
-    static ServiceAction? ParseAction(string text) => RunDecider.ParseAction(text);
+    /// <summary>The request an API body describes, by the domain's one parser: who is the caller the access policy proved.</summary>
+    static (ActionRequest? Request, string? Problem) Parse(string name, string action, ActionBody body, HttpContext http) =>
+        ActionRequest.Parse(name, action, body.Node, AccessPolicy.Caller(http), body.To, body.Rid, body.Target, body.Force, body.Reason);
 
     static IResult NotFound(string detail) => Problem(detail, 404);
 

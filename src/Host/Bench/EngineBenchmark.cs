@@ -275,7 +275,8 @@ public static class EngineBenchmark
             output.WriteLine($"{name}: {nodes.Count} agents ready in {started.Elapsed.TotalSeconds:0.0} s");
 
             var tag = Guid.NewGuid().ToString("N")[..6];
-            var config = $"[DEFAULT]\nnodes = {string.Join(' ', nodes)}\n";
+            // The config every workflow is planned from (the same text for all: the agents resolve it once).
+            var config = OpenSvc.Infrastructure.Drivers.Fake.FakeCluster.ConfigFor(Plan("bench", nodes));
             var mediator = client.GetRequiredService<IMediator>();
             if (settings.Warmup > 0)
             {
@@ -361,7 +362,7 @@ public static class EngineBenchmark
         Plan Plan(string service, IReadOnlyList<NodeName> nodes)
         {
             var steps = Enumerable.Range(0, settings.Steps)
-                .Select(k => new PlanStep(k, nodes[k % nodes.Count], ResourceId.Parse($"app#{k}"), "app", ResourceAction.Start,
+                .Select(k => new PlanStep(k, nodes[k % nodes.Count], ResourceId.Parse($"fs#{k}"), "fs", ResourceAction.Start,
                     k == 0 ? [] : [k - 1], Policy))
                 .ToList();
             return new Plan(service, ServiceAction.Start, nodes[0], null, false, steps);

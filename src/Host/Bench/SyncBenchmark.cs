@@ -8,11 +8,11 @@ namespace OpenSvc.Host.Bench;
 
 /// <summary>
 /// <c>opensvc bench sync</c>: on a running lab, pushes the same payload n1 → n3 through our sync drivers
-/// (run inside n1 with <c>opensvc sync exec</c>, as n1's agent would) and through the raw pipelines an operator
+/// (run inside n1 with <c>opensvc driver exec</c>, as n1's agent would) and through the raw pipelines an operator
 /// would type (<c>docker save | ssh | docker load</c>, <c>btrfs send | ssh btrfs receive</c>, <c>rsync -e ssh</c>),
 /// in the same run, and prints throughput and ratios; then the cost of an up-to-date docker target with 50 images.
 /// Driver throughput uses the step's own duration (SSH connect, probes, transfer, placement, last_sync write) in one
-/// long-running <c>sync exec --serve</c> process per transfer whose first step is an untimed warm-up, as in a running
+/// long-running <c>driver exec --serve</c> process per transfer whose first step is an untimed warm-up, as in a running
 /// agent (no process start-up, no JIT); raw throughput uses the pipeline's wall time (its ssh connects too).
 /// Raw and driver alternate within each round; best of the rounds, with the spread, are printed.
 /// </summary>
@@ -84,11 +84,11 @@ public static class SyncBenchmark
         string[] DriverArgv(string config, string service, string rid) =>
         [
             "env", "OPENSVC_VAR_DIR=/srv/bench-var", $"OPENSVC_SSH_KNOWN_HOSTS={labDir}/ssh/known_hosts", $"OPENSVC_SSH_KEY={labDir}/ssh/id_ed25519",
-            "dotnet", _dll, "sync", "exec", "--config", config, "--service", service, "--rid", rid, "--target", "n3", "--node", "n1",
+            "dotnet", _dll, "driver", "exec", "--config", config, "--service", service, "--rid", rid, "--target", "n3", "--node", "n1",
         ];
 
         /// <summary>
-        /// The driver in one long-running process inside n1 (<c>sync exec --serve</c>): each <see cref="WarmDriver.StepAsync"/>
+        /// The driver in one long-running process inside n1 (<c>driver exec --serve</c>): each <see cref="WarmDriver.StepAsync"/>
         /// runs the step once more in that process, as a running agent does; the bench resets the target in between.
         /// </summary>
         WarmDriver StartDriver(string config, string service, string rid)

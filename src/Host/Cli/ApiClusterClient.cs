@@ -1,3 +1,4 @@
+using OpenSvc.Domain.Planning;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -48,10 +49,13 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
         throw new UserError(problem.Detail + lines, response.StatusCode == HttpStatusCode.BadRequest ? ExitCodes.BadInput : ExitCodes.Refused);
     }
 
-    public async Task<string?> DeleteServiceAsync(DeleteService request, CancellationToken cancellationToken)
+    public async Task<DeleteResult> DeleteServiceAsync(DeleteService request, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(() => _http.DeleteAsync($"api/services/{E(request.Service)}", cancellationToken)).ConfigureAwait(false);
-        return response.IsSuccessStatusCode ? null : (await ProblemAsync(response, cancellationToken).ConfigureAwait(false)).Detail;
+        if (response.IsSuccessStatusCode)
+            return new DeleteResult(DeleteOutcome.Deleted, $"service {request.Service} deleted");
+        var problem = await ProblemAsync(response, cancellationToken).ConfigureAwait(false);
+        return new DeleteResult(response.StatusCode == HttpStatusCode.NotFound ? DeleteOutcome.NotFound : DeleteOutcome.Busy, problem.Detail);
     }
 
     public Task<IReadOnlyList<ServiceActivity>> ServicesAsync(CancellationToken cancellationToken) =>
@@ -73,17 +77,17 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
     async Task<ActionResult> ActionAsync(string kind, ActionRequest r, CancellationToken ct)
     {
         var body = new ActionBody(r.Node.Value, r.To?.Value, r.SyncRid?.ToString(),
-            r.SyncTargets switch { Domain.Planning.SyncTargets.Nodes => "nodes", Domain.Planning.SyncTargets.DrpNodes => "drpnodes", _ => "all" },
+            r.SyncTargets switch { SyncTargets.Nodes => "nodes", SyncTargets.DrpNodes => "drpnodes", _ => "all" },
             r.Force, r.Reason);
-        var path = $"api/services/{E(r.Service)}/{kind}/{E(RunDecider.ActionName(r.Action))}";
+        var path = $"api/services/{E(r.Service)}/{kind}/{E(ActionWords.Of(r.Action))}";
         using var response = await SendAsync(() => _http.PostAsJsonAsync(path, body, ApiJson.Options, ct)).ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
             return (await response.Content.ReadFromJsonAsync<ActionResult>(ApiJson.Options, ct).ConfigureAwait(false))!;
         var problem = await ProblemAsync(response, ct).ConfigureAwait(false);
         return response.StatusCode switch
         {
-            HttpStatusCode.Conflict => new ActionResult(false, problem.Detail, null, [], problem.RunId, problem.RunInFlight),
-            HttpStatusCode.NotFound => new ActionResult(false, problem.Detail, null, [], null, null, NotFound: true),
+            HttpStatusCode.Conflict => new ActionRefused(problem.Detail, problem.RunId, problem.RunInFlight),
+            HttpStatusCode.NotFound => new ServiceNotFound(problem.Detail),
             _ => throw new UserError(problem.Detail, response.StatusCode == HttpStatusCode.BadRequest ? ExitCodes.BadInput : ExitCodes.Failed),
         };
     }
@@ -93,7 +97,7 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
         var q = new List<string> { $"limit={filter.Limit}" };
         if (filter.Service is { } s) q.Add($"service={E(s)}");
         if (filter.Since is { } since) q.Add($"since={E(since.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture))}");
-        if (filter.Action is { } a) q.Add($"action={E(RunDecider.ActionName(a))}");
+        if (filter.Action is { } a) q.Add($"action={E(ActionWords.Of(a))}");
         if (filter.Status is { } st) q.Add($"status={E(st.ToString().ToLowerInvariant())}");
         return (await GetAsync<IReadOnlyList<WorkflowRun>>("api/runs?" + string.Join('&', q), cancellationToken).ConfigureAwait(false))!;
     }

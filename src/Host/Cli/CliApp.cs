@@ -24,8 +24,7 @@ public static class CliApp
             PlanCommand.Create(),
             ServiceCommands.Create(server),
             Bench.EngineBenchmark.Command(connection, Bench.SyncBenchmark.Create()),
-            DriverCommands.Driver(connection),
-            SyncExecCommand.Create(),
+            DriverCommands.Create(),
             Demo.DemoCommand.Create(),
         };
 

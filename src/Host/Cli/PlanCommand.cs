@@ -24,7 +24,7 @@ public static class PlanCommand
             var path = p.GetValue(file)!;
             var doc = ConfigFiles.Load(path);
             var service = ConfigFiles.ServiceName(path, p.GetValue(svc));
-            var request = o.Request(p, p.GetValue(action)!, RunCommands.Operator());
+            var request = o.Request(p, service, p.GetValue(action), RunCommands.Operator());
             ConfigFiles.RequirePeer(doc, service, request.Node);
             var (view, problem) = ServiceViewBuilder.From(doc, service);
             if (view is null)
@@ -35,16 +35,14 @@ public static class PlanCommand
             switch (Planner.Plan(view, request, state))
             {
                 case AcceptedPlan accepted:
-                    var errors = ServiceViewBuilder.ErrorsFor(ConfigValidator.Validate(doc, service), accepted.Plan.Steps.Select(s => s.Node).Append(request.Node));
                     Console.WriteLine(p.GetValue(json) ? PlanPrinter.ToJson(accepted.Plan) : PlanPrinter.ToText(accepted));
-                    if (errors.Count > 0)
-                    {
-                        foreach (var e in errors)
-                            Console.Error.WriteLine(e.ToString());
-                        Console.Error.WriteLine($"opensvc: this plan would be refused: the config has {errors.Count} error(s) for the nodes it touches");
-                        return ExitCodes.Refused;
-                    }
                     return ExitCodes.Ok;
+                case Refusal { Guard: PlanGuard.ConfigErrors, Plan: { } refusedPlan } refusal:
+                    Console.WriteLine(p.GetValue(json) ? PlanPrinter.ToJson(refusedPlan) : PlanPrinter.ToText(refusedPlan));
+                    foreach (var e in refusal.Problems)
+                        Console.Error.WriteLine(e.ToString());
+                    Console.Error.WriteLine($"opensvc: this plan would be refused: the config has {refusal.Problems.Count} error(s) for the nodes it touches");
+                    return ExitCodes.Refused;
                 case Refusal refusal:
                     Console.Error.WriteLine($"opensvc: refused: {refusal.Reason}");
                     return ExitCodes.Refused;
@@ -82,27 +80,14 @@ public sealed class ActionOptions
             cmd.Options.Add(o);
     }
 
-    public PlanRequest Request(ParseResult p, string actionText, string requestedBy)
+    /// <summary>The request these options describe, parsed and checked by the domain's one parser; a bad word is exit code 2.</summary>
+    public ActionRequest Request(ParseResult p, string service, string? actionText, string requestedBy)
     {
-        var action = RunCommands.ParseAction(actionText) ?? throw new UserError("an action is required: start, stop, startstandby, switch, takeover or sync");
-        var node = ConfigFiles.Node(p.GetValue(Node));
-        NodeName? to = p.GetValue(To) is { } t ? ConfigFiles.Node(t, "--to") : null;
-        if (action == ServiceAction.Switch && to is null)
-            throw new UserError("switch needs --to NODE");
-        ResourceId? rid = null;
-        if (p.GetValue(Rid) is { } r)
-            rid = ResourceId.TryParse(r, out var parsed) && parsed.Group == "sync" ? parsed : throw new UserError($"--rid '{r}' is not a sync resource id (sync#N)");
-        var targets = p.GetValue(Target) switch
-        {
-            null or "all" => SyncTargets.All,
-            "nodes" => SyncTargets.Nodes,
-            "drpnodes" or "drp" => SyncTargets.DrpNodes,
-            var x => throw new UserError($"--target '{x}' is not one of nodes, drpnodes, all"),
-        };
-        var force = p.GetValue(Force);
-        var reason = p.GetValue(Reason);
-        if (force && string.IsNullOrWhiteSpace(reason))
-            throw new UserError("--force needs --reason \"...\": a forced action is recorded with why it was forced");
-        return new PlanRequest(action, node, requestedBy) { To = to, SyncRid = rid, SyncTargets = targets, Force = force, Reason = reason };
+        ArgumentNullException.ThrowIfNull(p);
+        if (actionText is null)
+            throw new UserError($"an action is required: {string.Join(", ", ActionWords.ServiceActions)}");
+        var (request, problem) = ActionRequest.Parse(service, actionText, p.GetValue(Node), requestedBy,
+            p.GetValue(To), p.GetValue(Rid), p.GetValue(Target), p.GetValue(Force), p.GetValue(Reason));
+        return request ?? throw new UserError(problem!);
     }
 }

@@ -73,7 +73,7 @@ public static class RunCommands
             var now = DateTimeOffset.UtcNow;
             Console.WriteLine($"{"NODE",-10} {"STATE",-8} {"LAST SEEN",-10} {"PID",7}  QUEUES");
             foreach (var a in agents)
-                Console.WriteLine($"{a.Id,-10} {(a.IsFresh(now, TimeSpan.FromSeconds(10)) ? "alive" : "silent"),-8} {RunTimeline.Duration(now - a.LastSeen) + " ago",-10} {a.ProcessId,7}  {string.Join(",", a.Queues)}");
+                Console.WriteLine($"{a.Id,-10} {(a.IsFresh(now) ? "alive" : "silent"),-8} {RunTimeline.Duration(now - a.LastSeen) + " ago",-10} {a.ProcessId,7}  {string.Join(",", a.Queues)}");
             return ExitCodes.Ok;
         });
         return cmd;
@@ -107,7 +107,7 @@ public static class RunCommands
 
     public static ServiceAction? ParseAction(string? text) =>
         string.IsNullOrEmpty(text) ? null
-        : RunDecider.ParseAction(text) ?? throw new UserError($"action '{text}' is not one of start, stop, startstandby, switch, takeover, sync");
+        : ActionWords.ParseServiceAction(text) ?? throw new UserError($"action '{text}' is not one of start, stop, startstandby, switch, takeover, sync");
 
     static RunStatus? ParseStatus(string? text) =>
         string.IsNullOrEmpty(text) ? null

@@ -22,7 +22,7 @@ public static class ServiceCommands
         svc.Subcommands.Add(Print(server));
         svc.Subcommands.Add(History(server));
         svc.Subcommands.Add(StatusCommand(server));
-        foreach (var action in new[] { "start", "stop", "startstandby", "switch", "takeover", "sync" })
+        foreach (var action in ActionWords.ServiceActions)
             svc.Subcommands.Add(Action(action, server));
         return svc;
     }
@@ -62,9 +62,9 @@ public static class ServiceCommands
         cmd.SetAction(async (p, ct) =>
         {
             await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
-            var problem = await cluster.Client.DeleteServiceAsync(new DeleteService(p.GetValue(name)!, RunCommands.Operator()), ct).ConfigureAwait(false);
-            if (problem is not null)
-                throw new UserError(problem, ExitCodes.Refused);
+            var deleted = await cluster.Client.DeleteServiceAsync(new DeleteService(p.GetValue(name)!, RunCommands.Operator()), ct).ConfigureAwait(false);
+            if (deleted.Outcome != DeleteOutcome.Deleted)
+                throw new UserError(deleted.Message, ExitCodes.Refused);
             Console.WriteLine($"service {p.GetValue(name)} deleted");
             return ExitCodes.Ok;
         });
@@ -80,7 +80,7 @@ public static class ServiceCommands
             Console.WriteLine($"{"SERVICE",-16} {"CONFIG",-20} {"CHANGED (UTC)",-19}  {"BY",-10} RUN IN FLIGHT");
             foreach (var s in await cluster.Client.ServicesAsync(ct).ConfigureAwait(false))
                 Console.WriteLine($"{s.Service,-16} {s.VersionLabel,-20} {s.ConfiguredAt?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture),-19}  {s.ConfiguredBy,-10} " +
-                    (s.ActiveRun is { } r ? $"{RunTimeline.Short(r)} ({RunDecider.ActionName(s.ActiveAction!.Value)})" : "-"));
+                    (s.ActiveRun is { } r ? $"{RunTimeline.Short(r)} ({ActionWords.Of(s.ActiveAction!.Value)})" : "-"));
             return ExitCodes.Ok;
         });
         return cmd;
@@ -178,41 +178,42 @@ public static class ServiceCommands
         o.AddTo(cmd);
         cmd.SetAction(async (p, ct) =>
         {
-            var plan = o.Request(p, verb, RunCommands.Operator());
-            var request = new ActionRequest(p.GetValue(name)!, plan.Action, plan.Node, plan.RequestedBy, plan.To, plan.SyncRid, plan.SyncTargets, plan.Force, plan.Reason);
+            var request = o.Request(p, p.GetValue(name)!, verb, RunCommands.Operator());
             await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
             if (p.GetValue(dryRun))
             {
                 var dry = await cluster.Client.PlanAsync(request, ct).ConfigureAwait(false);
-                if (dry.NotFound)
-                    throw new UserError(dry.Refusal!);
+                if (dry is ServiceNotFound missing)
+                    throw new UserError(missing.Message);
                 if (dry.Plan is { } planned)
                     Console.Write(PlanPrinter.ToText(new AcceptedPlan(planned, dry.Skipped)));
-                if (!dry.Accepted)
+                if (dry is ActionRefused dryRefused)
                 {
-                    Console.Error.WriteLine($"opensvc: refused: {dry.Refusal}");
+                    Console.Error.WriteLine($"opensvc: refused: {dryRefused.Refusal}");
                     return ExitCodes.Refused;
                 }
                 return ExitCodes.Ok;
             }
-            var result = await cluster.Client.RequestActionAsync(request, ct).ConfigureAwait(false);
-            if (result.NotFound)
-                throw new UserError(result.Refusal!);
-            if (!result.Accepted)
+            switch (await cluster.Client.RequestActionAsync(request, ct).ConfigureAwait(false))
             {
-                Console.Error.WriteLine($"opensvc: refused: {result.Refusal}");
-                if (result.RunId is { } refusedId)
-                    Console.Error.WriteLine($"recorded as run {RunTimeline.Short(refusedId)}: opensvc run show {refusedId}");
-                return ExitCodes.Refused;
+                case ServiceNotFound missing:
+                    throw new UserError(missing.Message);
+                case ActionRefused refused:
+                    Console.Error.WriteLine($"opensvc: refused: {refused.Refusal}");
+                    if (refused.RunId is { } refusedId)
+                        Console.Error.WriteLine($"recorded as run {RunTimeline.Short(refusedId)}: opensvc run show {refusedId}");
+                    return ExitCodes.Refused;
+                case ActionAccepted { RunId: { } runId } accepted:
+                    Console.WriteLine($"run {runId}: {verb} {request.Service} on {accepted.Plan!.Node}{(request.To is { } to ? $" to {to}" : "")}, {accepted.Plan.Steps.Count} steps");
+                    if (p.GetValue(noWait))
+                    {
+                        Console.WriteLine($"follow it with: opensvc run show {runId}");
+                        return ExitCodes.Ok;
+                    }
+                    return await Follow(cluster.Client, runId, ct).ConfigureAwait(false);
+                default:
+                    throw new InvalidOperationException("unknown action result");
             }
-            var runId = result.RunId!.Value;
-            Console.WriteLine($"run {runId}: {verb} {request.Service} on {request.Node}{(request.To is { } to ? $" to {to}" : "")}, {result.Plan!.Steps.Count} steps");
-            if (p.GetValue(noWait))
-            {
-                Console.WriteLine($"follow it with: opensvc run show {runId}");
-                return ExitCodes.Ok;
-            }
-            return await Follow(cluster.Client, runId, ct).ConfigureAwait(false);
         });
         return cmd;
     }
@@ -233,7 +234,7 @@ public static class ServiceCommands
             {
                 if (s.Status is StepStatus.Pending or StepStatus.Scheduled || !reported.Add((s.Step.Index, s.Status, s.Attempt)))
                     continue;
-                var what = $"{RunDecider.ActionName(s.Step.Action)} {s.Step.Rid}{(s.Step.Target is { } t ? $" to {t}" : "")}";
+                var what = $"{ActionWords.Of(s.Step.Action)} {s.Step.Rid}{(s.Step.Target is { } t ? $" to {t}" : "")}";
                 if (s.Status is StepStatus.Succeeded or StepStatus.Compensated)
                     done++;
                 Console.WriteLine(s.Status switch

@@ -162,7 +162,7 @@ public sealed partial class DemoRun(string repo, bool wait)
     {
         Say("loading the lab's images into svc1's private docker store on the n1/n2 shared disk (there is no registry here)");
         await NodeMustAsync("n1", [.. Opensvc(), "driver", "exec", "--config", _config, "--service", Service, "--node", "n1", "--rid", "fs#0", "--action", "start"], ct);
-        await NodeMustAsync("n1", [.. Opensvc(), "sync", "exec", "--config", _config, "--service", Service, "--node", "n1", "--rid", "sync#0", "--action", "prepare-receive"], ct);
+        await NodeMustAsync("n1", [.. Opensvc(), "driver", "exec", "--config", _config, "--service", Service, "--node", "n1", "--rid", "sync#0", "--action", "prepare-receive"], ct);
         await NodeMustAsync("n1", ["sh", "-c", "docker save opensvc/busybox:lab opensvc/httpd:lab | docker -H \"$1\" load -q", "sh", $"unix:///var/lib/opensvc/svc/{Service}/docker.sock"], ct);
         await NodeMustAsync("n1", [.. Opensvc(), "driver", "exec", "--config", _config, "--service", Service, "--node", "n1", "--rid", "container#0", "--action", "stop"], ct);
         await NodeMustAsync("n1", [.. Opensvc(), "driver", "exec", "--config", _config, "--service", Service, "--node", "n1", "--rid", "fs#0", "--action", "stop"], ct);

@@ -1,5 +1,6 @@
 using Marten;
 using MediatR;
+using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
 using OpenSvc.Workflows.Agents;
 using OpenSvc.Workflows.Monitoring;
@@ -13,7 +14,7 @@ public sealed class DirectClusterClient(IMediator mediator, IDocumentStore store
 {
     public Task<ConfigureResult> ConfigureAsync(ConfigureService request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
 
-    public Task<string?> DeleteServiceAsync(DeleteService request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
+    public Task<DeleteResult> DeleteServiceAsync(DeleteService request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
 
     public async Task<IReadOnlyList<ServiceActivity>> ServicesAsync(CancellationToken cancellationToken)
     {

@@ -23,7 +23,7 @@ public sealed class AgentHeartbeatService(IDocumentStore store, AgentIdentity ag
             {
                 await using var session = store.LightweightSession();
                 session.Store(new AgentHeartbeat(agent.Node.Value, agent.Instance, Environment.ProcessId, started, time.GetUtcNow(),
-                    [agent.Node.QueueName, EngineOptions.OrchestrationQueue]));
+                    EngineQueues.Of(agent.Node)));
                 await session.SaveChangesAsync(stoppingToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -43,7 +43,7 @@ public sealed class ReconcilerService(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        recurring.AddOrUpdate<ReconcileJob>("reconcile-runs", EngineOptions.OrchestrationQueue, j => j.RunAsync(CancellationToken.None), Cron.Minutely());
+        recurring.AddOrUpdate<ReconcileJob>("reconcile-runs", EngineQueues.Orchestration, j => j.RunAsync(CancellationToken.None), Cron.Minutely());
         try
         {
             // Recurring syncs match the stored configs even if a change was made while no agent ran.

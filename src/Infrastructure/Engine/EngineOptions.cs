@@ -8,10 +8,10 @@ public sealed record EngineOptions(string ConnectionString, NodeName Node)
     /// <summary>Run a Hangfire server for this node's queue and the orchestration queue (an agent), or only submit and query (a CLI).</summary>
     public bool RunAgent { get; init; }
     public int Workers { get; init; } = 4;
-    public TimeSpan HeartbeatEvery { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan HeartbeatEvery { get; init; } = Workflows.Agents.AgentLiveness.HeartbeatEvery;
     public TimeSpan ReconcileEvery { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan ScheduledGrace { get; init; } = TimeSpan.FromSeconds(10);
-    public TimeSpan AgentDeadAfter { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan AgentDeadAfter { get; init; } = Workflows.Agents.AgentLiveness.DeadAfter;
     /// <summary>How often the agent re-probes its services' resources (also after every action).</summary>
     public TimeSpan StatusEvery { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Use the in-process fake cluster instead of real drivers (tests, demos, benchmarks).</summary>
@@ -24,8 +24,6 @@ public sealed record EngineOptions(string ConnectionString, NodeName Node)
     public QueueWakeup Wakeup { get; init; } = QueueWakeup.Notified;
     /// <summary>The poll: the safety net of a notified queue (default 5 s), Hangfire's interval otherwise (default 1 s with its long polling, 15 s without).</summary>
     public TimeSpan? QueuePollInterval { get; init; }
-
-    public const string OrchestrationQueue = "orchestration";
 }
 
 /// <summary>How an agent learns that a job waits in one of its queues.</summary>

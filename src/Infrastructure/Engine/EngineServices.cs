@@ -12,7 +12,7 @@ using OpenSvc.Infrastructure.Drivers.Noop;
 using OpenSvc.Infrastructure.Faults;
 using OpenSvc.Workflows.Engine;
 using OpenSvc.Workflows.Runs;
-using OpenSvc.Workflows.Steps;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Engine;
 
@@ -34,30 +34,23 @@ public static class EngineServices
             o.Schema.For<FakeEffect>().Index(x => x.RunId);
             o.Schema.For<FakeFault>();
             o.Schema.For<OpenSvc.Workflows.Monitoring.InstanceStatusReport>().Index(x => x.Service);
-            o.Schema.For<OpenSvc.Workflows.Syncs.LastSync>().Index(x => x.Service);
+            o.Schema.For<OpenSvc.Workflows.Syncs.SyncRecord>().DocumentAlias("lastsync").Index(x => x.Service);
         });
 
         AddMediator(services);
         services.AddSingleton<IFaultInjector>(_ => ProcessKillFaults.FromEnvironment());
-        services.AddSingleton<StepExecutor>();
-        services.AddSingleton<OpenSvc.Workflows.Runs.RunStarter>();
-        services.AddTransient<OpenSvc.Workflows.Runs.RequestActionHandler>();
+        services.AddSingleton<RunWriter>();
         services.AddSingleton<OpenSvc.Workflows.Syncs.SyncSchedules>();
         services.AddTransient<OpenSvc.Workflows.Syncs.SyncScheduleJob>();
         services.TryAddSingleton<OpenSvc.Workflows.Monitoring.IStatusSignal, OpenSvc.Workflows.Monitoring.NoStatusSignal>();
-        services.AddSingleton<DriverRegistry>();
+        services.TryAddSingleton<ResolvedServices>();
+        services.TryAddSingleton<DriverRegistry>();
         if (options.FakeCluster)
-            services.AddSingleton<IResourceDriver, FakeClusterDriver>();
+            services.AddDriverForEveryKind<FakeClusterDriver>();
         else if (options.NoopCluster)
-            services.AddSingleton<IResourceDriver, NoopDriver>();
+            services.AddDriverForEveryKind<NoopDriver>();
         else
-            services.AddResourceDrivers();
-        if (!options.FakeCluster && !options.NoopCluster)
-        {
-            services.AddSingleton<IResourceDriver>(sp => Drivers.Sync.Docker.DockerSyncDriver.Create(sp.GetService<Drivers.Container.Docker.PrivateDockerDaemon>()));
-            services.AddSingleton<IResourceDriver>(_ => Drivers.Sync.Btrfs.BtrfsSyncDriver.Create());
-            services.AddSingleton<IResourceDriver>(_ => Drivers.Sync.Rsync.RsyncSyncDriver.Create());
-        }
+            services.AddNodeDrivers();
 
         // Registered before AddHangfire so the container's storage is ours, not the static JobStorage.Current.
         var storageOptions = HangfireStorageOptions(options);
@@ -74,7 +67,7 @@ public static class EngineServices
             if (options.RunAgent && options.Wakeup == QueueWakeup.Notified)
             {
                 NotifiedJobQueueProvider.InstallTrigger(hangfireConnection, storageOptions.SchemaName);
-                storage.QueueProviders.Add(sp.GetRequiredService<NotifiedJobQueueProvider>(), [options.Node.QueueName, EngineOptions.OrchestrationQueue]);
+                storage.QueueProviders.Add(sp.GetRequiredService<NotifiedJobQueueProvider>(), EngineQueues.Of(options.Node));
             }
             return storage;
         });
@@ -107,7 +100,7 @@ public static class EngineServices
         {
             services.AddHangfireServer((_, o) =>
             {
-                o.Queues = [options.Node.QueueName, EngineOptions.OrchestrationQueue];
+                o.Queues = EngineQueues.Of(options.Node);
                 o.WorkerCount = options.Workers;
                 o.ServerName = $"opensvc-{options.Node}-{Environment.ProcessId}";
                 o.SchedulePollingInterval = TimeSpan.FromSeconds(1);

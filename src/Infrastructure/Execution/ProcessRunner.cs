@@ -9,12 +9,7 @@ public sealed record ProcessResult(int ExitCode, string StdOut, string StdErr, T
     public bool Succeeded => ExitCode == 0 && !TimedOut;
 
     /// <summary>The last lines of stderr (or stdout when stderr is empty), for messages and events.</summary>
-    public string Tail(int maxChars = 2000)
-    {
-        var text = string.IsNullOrWhiteSpace(StdErr) ? StdOut : StdErr;
-        text = text.TrimEnd();
-        return text.Length <= maxChars ? text : text[^maxChars..];
-    }
+    public string Tail(int maxChars = 2000) => Domain.OutputTail.Of(StdOut, StdErr, maxChars);
 }
 
 public sealed record ProcessRunOptions

@@ -10,15 +10,17 @@ namespace OpenSvc.Workflows.Engine;
 /// <summary>Enqueues a step's job on its node's Hangfire queue, so only that node's agent runs it.</summary>
 public sealed class HangfireStepDispatcher(IBackgroundJobClient client, JobStorage storage, TimeProvider time) : IStepDispatcher
 {
-    static readonly System.Reflection.MethodInfo Run = typeof(StepJob).GetMethod(nameof(StepJob.RunAsync))!;
+    static readonly System.Reflection.MethodInfo Execute = typeof(StepJob).GetMethod(nameof(StepJob.ExecuteAsync))!;
 
-    public void Dispatch(Guid runId, int step, int attempt, ResourceAction action, NodeName node, DateTimeOffset? notBefore, string label)
+    public void Dispatch(StepDelivery delivery)
     {
-        var queue = node.QueueName;
+        ArgumentNullException.ThrowIfNull(delivery);
+        var queue = delivery.Node.QueueName;
         // The job is built from the method and its arguments, not from a lambda: the same stored job as
-        // Enqueue<StepJob>(queue, j => j.RunAsync(...)), without compiling an expression tree for every step.
-        var job = new Hangfire.Common.Job(typeof(StepJob), Run, [runId, step, attempt, action, label, CancellationToken.None], queue);
-        IState state = notBefore is { } at && at > time.GetUtcNow()
+        // Enqueue<StepJob>(queue, j => j.ExecuteAsync(...)), without compiling an expression tree for every step.
+        var job = new Hangfire.Common.Job(typeof(StepJob), Execute,
+            [delivery.RunId, delivery.Step, delivery.Execution, delivery.Label, CancellationToken.None], queue);
+        IState state = delivery.NotBefore is { } at && at > time.GetUtcNow()
             ? new ScheduledState(at.UtcDateTime)
             : new EnqueuedState(queue);
         client.Create(job, state);
@@ -30,10 +32,13 @@ public sealed class HangfireStepDispatcher(IBackgroundJobClient client, JobStora
         var live = new HashSet<(Guid, int, int)>();
         var stalled = new Dictionary<(Guid, int, int), DateTimeOffset>();
         var now = time.GetUtcNow();
+        // (run, step, execution); a job of the old signature (attempt and action) is live as a delivery of any
+        // execution of its step: the reconciler leaves the step alone while it waits (execution -1 marks it).
         static (Guid, int, int)? Key(Hangfire.Common.Job? job) =>
             job is { Args.Count: >= 3 } && job.Type == typeof(StepJob)
             && Guid.TryParse(Convert.ToString(job.Args[0], CultureInfo.InvariantCulture), out var run)
-                ? (run, Convert.ToInt32(job.Args[1], CultureInfo.InvariantCulture), Convert.ToInt32(job.Args[2], CultureInfo.InvariantCulture))
+                ? (run, Convert.ToInt32(job.Args[1], CultureInfo.InvariantCulture),
+                    job.Method.Name == nameof(StepJob.ExecuteAsync) ? Convert.ToInt32(job.Args[2], CultureInfo.InvariantCulture) : -1)
                 : null;
         void Add(Hangfire.Common.Job? job)
         {

@@ -1,69 +1,17 @@
 using OpenSvc.Domain;
-using OpenSvc.Domain.Planning;
 
 namespace OpenSvc.Workflows.Engine;
 
-/// <summary>What a driver gets to do one step: the run, the step, and the exact config the run was planned from.</summary>
-public sealed record StepContext(Guid RunId, string Service, PlanStep Step, int Attempt, string ConfigText, NodeName LocalNode);
-
-/// <summary>What a driver reports: whether it changed anything (probe-act-probe), an output tail, and metrics.</summary>
-public sealed record StepResult(bool Changed, string Output, IReadOnlyDictionary<string, long>? Metrics = null)
-{
-    public static StepResult Unchanged(string output) => new(false, output);
-}
-
-/// <summary>A failure an operator can act on: the message goes into the StepFailed event as is.</summary>
-public sealed class StepFailedException(string message, string output = "", bool permanent = false) : Exception(message)
-{
-    public string Output { get; } = output;
-
-    /// <summary>Retrying cannot help (a missing image, a resource not configured here): the policy skips its retries.</summary>
-    public bool Permanent { get; } = permanent;
-}
-
-/// <summary>
-/// The port every resource driver implements. Each call is idempotent: probe, act only if needed, probe again.
-/// </summary>
-public interface IResourceDriver
-{
-    /// <summary>The resource types handled (<c>fs</c>, <c>container.docker</c>, ...).</summary>
-    IReadOnlyCollection<string> Drivers { get; }
-
-    Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Probes the resource on this node without changing anything: up, down, warn or n/a, with a message an
-    /// operator can read. The caller maps up/down to stdby up/stdby down for standby resources.
-    /// </summary>
-    Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken);
-}
-
-/// <summary>What a status probe gets: the service, the resource, and the config the node currently runs.</summary>
-public sealed record StatusContext(string Service, ResourceId Rid, string Driver, string ConfigText, NodeName LocalNode);
-
-/// <summary>One resource's probed state on one node.</summary>
-public sealed record ResourceProbe(Status Status, string? Message = null);
-
-/// <summary>Finds the driver for a resource type on this agent.</summary>
-public sealed class DriverRegistry(IEnumerable<IResourceDriver> drivers)
-{
-    readonly Dictionary<string, IResourceDriver> _byType = drivers
-        .SelectMany(d => d.Drivers.Select(t => (t, d)))
-        .GroupBy(x => x.t, StringComparer.Ordinal)
-        .ToDictionary(g => g.Key, g => g.Last().d, StringComparer.Ordinal);
-
-    public IResourceDriver? Find(string driver) => _byType.GetValueOrDefault(driver);
-
-    public IReadOnlyCollection<string> Known => _byType.Keys;
-}
+/// <summary>One execution of one step to put in its node's queue: the job carries these ids, nothing else that matters.</summary>
+public sealed record StepDelivery(Guid RunId, int Step, int Execution, NodeName Node, DateTimeOffset? NotBefore, string Label);
 
 /// <summary>Sends scheduled steps to their node's queue (Hangfire in production).</summary>
 public interface IStepDispatcher
 {
-    void Dispatch(Guid runId, int step, int attempt, ResourceAction action, NodeName node, DateTimeOffset? notBefore, string label);
+    void Dispatch(StepDelivery delivery);
 
     /// <summary>
-    /// Every step attempt that has a job waiting, scheduled or running in the queues, read in one pass
+    /// Every step execution that has a job waiting, scheduled or running in the queues, read in one pass
     /// (the reconciler asks once per pass, not once per step). A job that a worker fetched more than
     /// <paramref name="startGrace"/> ago without ever starting it is not live: it is listed as stalled, since
     /// the queue hides it from every other worker until its invisibility timeout.
@@ -71,10 +19,10 @@ public interface IStepDispatcher
     QueuedSteps QueuedSteps(TimeSpan startGrace);
 }
 
-/// <summary>What the queues hold for steps: live jobs, and jobs fetched at some time but never started.</summary>
+/// <summary>What the queues hold for steps, by (run, step, execution): live jobs, and jobs fetched at some time but never started.</summary>
 public sealed record QueuedSteps(
-    IReadOnlySet<(Guid RunId, int Step, int Attempt)> Live,
-    IReadOnlyDictionary<(Guid RunId, int Step, int Attempt), DateTimeOffset> StalledSince);
+    IReadOnlySet<(Guid RunId, int Step, int Execution)> Live,
+    IReadOnlyDictionary<(Guid RunId, int Step, int Execution), DateTimeOffset> StalledSince);
 
 /// <summary>Crash points for the fault-injection suite. In production this does nothing.</summary>
 public interface IFaultInjector

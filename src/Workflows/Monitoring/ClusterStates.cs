@@ -12,15 +12,13 @@ namespace OpenSvc.Workflows.Monitoring;
 /// </summary>
 public static class ClusterStates
 {
-    public static readonly TimeSpan DeadAfter = TimeSpan.FromSeconds(15);
-
     public static ClusterState From(ServiceView view, IReadOnlyList<AgentHeartbeat> agents, IReadOnlyList<InstanceStatusReport> reports, DateTimeOffset now)
     {
         return new ClusterState(view.Peers.Select(node =>
         {
             var agent = agents.FirstOrDefault(a => a.Id == node.Value);
             var report = reports.FirstOrDefault(r => r.Node == node.Value);
-            var reachable = agent is not null && agent.IsFresh(now, DeadAfter);
+            var reachable = agent is not null && agent.IsFresh(now);
             var instance = report?.Avail ?? (reachable ? Status.Down : Status.Undef);
             return new KeyValuePair<NodeName, NodeState>(node, new NodeState(reachable, instance));
         }));
@@ -41,7 +39,7 @@ public static class ClusterStates
             .Where(g =>
             {
                 var agent = agents.FirstOrDefault(a => a.Id == g.Key);
-                if (agent is null || !agent.IsFresh(now, DeadAfter))
+                if (agent is null || !agent.IsFresh(now))
                     return false; // a silent node's state is never read from its report anyway
                 var report = reports.FirstOrDefault(r => r.Node == g.Key);
                 return report is null || report.UpdatedAt < g.Max(s => s.EndedAt!.Value);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Runs;
+using OpenSvc.Workflows.Drivers;
 using OpenSvc.Workflows.Engine;
 
 namespace OpenSvc.Workflows.Monitoring;
@@ -19,7 +20,8 @@ public sealed record RefreshStatus(IReadOnlyCollection<string>? Services) : IReq
     }
 }
 
-public sealed class RefreshStatusHandler(IDocumentStore store, DriverRegistry drivers, AgentIdentity agent, TimeProvider time, ILogger<RefreshStatusHandler> log)
+public sealed class RefreshStatusHandler(
+    IDocumentStore store, ResolvedServices resolver, DriverRegistry drivers, AgentIdentity agent, TimeProvider time, ILogger<RefreshStatusHandler> log)
     : IRequestHandler<RefreshStatus, int>
 {
     public async Task<int> Handle(RefreshStatus request, CancellationToken cancellationToken)
@@ -41,7 +43,7 @@ public sealed class RefreshStatusHandler(IDocumentStore store, DriverRegistry dr
                 session.Delete<InstanceStatusReport>(key);
                 continue;
             }
-            var resolved = ResolvedConfigs.Resolve(svc.ConfigText, svc.Service, agent.Node);
+            var resolved = resolver.Resolve(svc.ConfigText, svc.Service, agent.Node);
             if (resolved.Role == NodeRole.NotMember)
             {
                 session.Delete<InstanceStatusReport>(key);
@@ -52,7 +54,7 @@ public sealed class RefreshStatusHandler(IDocumentStore store, DriverRegistry dr
             var probedAt = time.GetUtcNow();
             var lines = new List<ResourceStatusLine>();
             foreach (var r in resolved.Resources)
-                lines.Add(await ProbeAsync(svc, r, cancellationToken).ConfigureAwait(false));
+                lines.Add(await ProbeAsync(resolved, r, cancellationToken).ConfigureAwait(false));
             var instance = InstanceStatus.Of(lines.Select(l => new ResourceStatus(
                 ResourceId.Parse(l.Rid), l.Status, l.Optional, l.Driver.StartsWith("sync.", StringComparison.Ordinal), l.Status == Status.Warn)));
             session.Store(new InstanceStatusReport(key, svc.Service, agent.Node.Value, instance.Avail, instance.Overall, lines, svc.VersionLabel, probedAt));
@@ -62,7 +64,7 @@ public sealed class RefreshStatusHandler(IDocumentStore store, DriverRegistry dr
         return written;
     }
 
-    async Task<ResourceStatusLine> ProbeAsync(ServiceActivity svc, ServiceResource r, CancellationToken ct)
+    async Task<ResourceStatusLine> ProbeAsync(ResolvedService svc, ServiceResource r, CancellationToken ct)
     {
         if (r.Disabled)
             return new ResourceStatusLine(r.Id.ToString(), r.Driver, Status.NotApplicable, r.Standby, r.Optional, "disabled");
@@ -72,11 +74,11 @@ public sealed class RefreshStatusHandler(IDocumentStore store, DriverRegistry dr
         ResourceProbe probe;
         try
         {
-            probe = await driver.StatusAsync(new StatusContext(svc.Service, r.Id, r.Driver, svc.ConfigText!, agent.Node), ct).ConfigureAwait(false);
+            probe = await driver.ProbeAsync(svc, r, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            log.LogWarning("status of {Service} {Rid} on {Node} failed: {Error}", svc.Service, r.Id, agent.Node, ex.Message);
+            log.LogWarning("status of {Service} {Rid} on {Node} failed: {Error}", svc.Name, r.Id, agent.Node, ex.Message);
             probe = new ResourceProbe(Status.Warn, $"probe failed: {ex.Message}");
         }
         var status = (r.Standby, probe.Status) switch

@@ -37,21 +37,21 @@ public sealed class GetServiceStatusHandler(IDocumentStore store, TimeProvider t
         var instances = peers.Select(n => new InstanceView(
             n.Value,
             view!.IsDrpNode(n) ? "drpnode" : "node",
-            agents.FirstOrDefault(a => a.Id == n.Value) is { } a && a.IsFresh(now, ClusterStates.DeadAfter),
+            agents.FirstOrDefault(a => a.Id == n.Value) is { } a && a.IsFresh(now),
             reports.FirstOrDefault(r => r.Node == n.Value))).ToList();
         var resolved = peers.Count > 0 ? ServiceResolver.Resolve(doc, request.Service, peers[0]) : null;
         var aggregate = ServiceStatus.Of(view?.Topology ?? Topology.Failover,
             instances.Where(i => i.Report is not null).Select(i => new InstanceStatus(i.Report!.Avail, i.Report.Overall)).ToList(),
             resolved?.FlexMin ?? 1, resolved?.FlexMax ?? int.MaxValue);
-        var lastSyncs = await query.Query<Syncs.LastSync>().Where(l => l.Service == request.Service).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var lastSyncs = await query.Query<Syncs.SyncRecord>().Where(l => l.Service == request.Service).ToListAsync(cancellationToken).ConfigureAwait(false);
         var lags = new List<SyncLagView>();
         foreach (var sync in resolved?.Resources.OfType<SyncResource>().Where(x => !x.Disabled) ?? [])
         {
             foreach (var target in sync.Targets)
             {
                 var last = lastSyncs.FirstOrDefault(l => l.Rid == sync.Id.ToString() && l.Target == target.Value);
-                var (status, message) = Syncs.LastSync.Lag(last, TimeSpan.FromSeconds(sync.SyncMaxDelaySeconds), now);
-                lags.Add(new SyncLagView(sync.Id.ToString(), target.Value, status, message, last?.At, last?.RunId));
+                var lag = new SyncLag(last?.At, TimeSpan.FromSeconds(sync.SyncMaxDelaySeconds), now);
+                lags.Add(new SyncLagView(sync.Id.ToString(), target.Value, lag.Status, lag.Describe(), last?.At, last?.RunId));
             }
         }
         return new ServiceStatusView(request.Service, (view?.Topology ?? Topology.Failover).ToString().ToLowerInvariant(), service.VersionLabel,

@@ -1,3 +1,4 @@
+using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
 using OpenSvc.Workflows.Agents;
 using OpenSvc.Workflows.Monitoring;
@@ -13,7 +14,7 @@ namespace OpenSvc.Workflows.Runs;
 public interface IClusterClient
 {
     Task<ConfigureResult> ConfigureAsync(ConfigureService request, CancellationToken cancellationToken);
-    Task<string?> DeleteServiceAsync(DeleteService request, CancellationToken cancellationToken);
+    Task<DeleteResult> DeleteServiceAsync(DeleteService request, CancellationToken cancellationToken);
     Task<IReadOnlyList<ServiceActivity>> ServicesAsync(CancellationToken cancellationToken);
     Task<ServiceActivity?> ServiceAsync(string service, CancellationToken cancellationToken);
     /// <summary>The service's config change history: versions with who, when and the diff.</summary>

@@ -1,8 +1,5 @@
-using JasperFx;
-using JasperFx.Events;
 using Marten;
 using MediatR;
-using Microsoft.Extensions.Logging;
 using OpenSvc.Domain.Runs;
 using OpenSvc.Workflows.Agents;
 using OpenSvc.Workflows.Engine;
@@ -17,13 +14,13 @@ namespace OpenSvc.Workflows.Runs;
 /// </summary>
 public sealed record ReconcileRuns(TimeSpan ScheduledGrace, TimeSpan AgentDeadAfter) : IRequest<ReconcileReport>
 {
-    public static ReconcileRuns Default => new(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(20));
+    public static ReconcileRuns Default => new(TimeSpan.FromSeconds(15), Agents.AgentLiveness.DeadAfter);
 }
 
 public sealed record ReconcileReport(int ActiveRuns, int Requeued, int Advanced);
 
 public sealed class ReconcileRunsHandler(
-    IDocumentStore store, IStepDispatcher dispatcher, IFaultInjector faults, TimeProvider time, ILogger<ReconcileRunsHandler> log)
+    IDocumentStore store, RunWriter writer, IStepDispatcher dispatcher, TimeProvider time)
     : IRequestHandler<ReconcileRuns, ReconcileReport>
 {
     public async Task<ReconcileReport> Handle(ReconcileRuns request, CancellationToken cancellationToken)
@@ -45,8 +42,8 @@ public sealed class ReconcileRunsHandler(
             {
                 if (s.Status == StepStatus.Scheduled && s.ScheduledAt is { } at && now - at > request.ScheduledGrace
                     && (s.NotBefore is null || s.NotBefore < now - request.ScheduledGrace)
-                    && !(queued ??= dispatcher.QueuedSteps(request.ScheduledGrace)).Live.Contains((candidate.Id, s.Step.Index, s.Attempt)))
-                    reasons.Add((s, queued.StalledSince.TryGetValue((candidate.Id, s.Step.Index, s.Attempt), out var fetched)
+                    && !IsLive(queued ??= dispatcher.QueuedSteps(request.ScheduledGrace), candidate.Id, s))
+                    reasons.Add((s, queued.StalledSince.TryGetValue((candidate.Id, s.Step.Index, s.Execution), out var fetched)
                         ? $"scheduled at {at:O}; a worker of queue {s.Step.Node.QueueName} fetched its job at {fetched:O} but never started it"
                         : $"scheduled at {at:O} but not in queue {s.Step.Node.QueueName}"));
                 else if (s.Status == StepStatus.Running && s.Agent is { } instance)
@@ -74,45 +71,30 @@ public sealed class ReconcileRunsHandler(
         return new ReconcileReport(active.Count, requeued, advanced);
     }
 
+    /// <summary>A job for this execution of the step waits or runs (or one of the old signature, which carries no execution).</summary>
+    static bool IsLive(QueuedSteps queued, Guid runId, StepState s) =>
+        queued.Live.Contains((runId, s.Step.Index, s.Execution)) || queued.Live.Contains((runId, s.Step.Index, -1));
+
     async Task<(int Requeued, int Advanced)> RequeueAsync(Guid runId, List<(StepState Step, string Because)> reasons, CancellationToken ct)
     {
-        await using var session = store.LightweightSession();
-        var stream = await session.Events.FetchForWriting<WorkflowRun>(runId, ct).ConfigureAwait(false);
-        if (stream.Aggregate is not { IsFinished: false } run)
-            return (0, 0);
-        var now = time.GetUtcNow();
-        var events = new List<object>();
-        foreach (var (step, because) in reasons)
+        var write = await writer.AppendAsync(runId, (run, now) =>
         {
-            var current = run.Steps[step.Step.Index];
-            if (current.Status != step.Status || current.Attempt != step.Attempt || current.Agent != step.Agent)
-                continue; // it moved on since we looked
-            events.Add(new StepRequeued(runId, step.Step.Index, step.Attempt, now, because));
-        }
-        var after = events.Aggregate(run, (r, e) => r.Then(e));
-        var advance = after.Steps.Any(s => s.Status is StepStatus.Scheduled or StepStatus.Running) ? [] : RunDecider.Advance(after, now);
-        events.AddRange(advance);
-        if (events.Count == 0)
-            return (0, 0);
-        stream.AppendMany(events);
-        await RunJournal.AppendAsync(session, run, events, now, ct).ConfigureAwait(false);
-        try
-        {
-            await session.SaveChangesAsync(ct).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is ConcurrencyException or EventStreamUnexpectedMaxEventIdException)
-        {
-            return (0, 0); // someone else moved the run; the next pass looks again.
-        }
-        var steps = after.Steps.Select(s => s.Step).ToList();
-        foreach (var r in events.OfType<StepRequeued>())
-        {
-            var s = after.Steps[r.Step];
-            log.LogWarning("run {RunId}: step {Step} requeued: {Because}", runId, r.Step + 1, r.Because);
-            dispatcher.Dispatch(runId, r.Step, r.Attempt, s.Step.Action, s.Step.Node, null,
-                StepDispatch.Label(run.Service, s.Step, s.Step.Node, r.Step));
-        }
-        StepDispatch.DispatchAll(dispatcher, faults, run.Service, runId, advance, steps);
-        return (events.OfType<StepRequeued>().Count(), advance.Count);
+            if (run.IsFinished)
+                return [];
+            var events = new List<object>();
+            foreach (var (step, because) in reasons)
+            {
+                var current = run.Steps[step.Step.Index];
+                if (current.Status != step.Status || current.Execution != step.Execution || current.Agent != step.Agent)
+                    continue; // it moved on since we looked
+                events.Add(new StepRequeued(runId, step.Step.Index, step.Attempt, now, because));
+            }
+            var after = events.Aggregate(run, (r, e) => r.Then(e));
+            if (!after.Steps.Any(s => s.Status is StepStatus.Scheduled or StepStatus.Running))
+                events.AddRange(RunDecider.Advance(after, now));
+            return events;
+        }, ct).ConfigureAwait(false);
+        var requeued = write.Events.Count(e => e is StepRequeued);
+        return (requeued, write.Events.Count - requeued);
     }
 }

@@ -1,6 +1,6 @@
+using System.Text.Json.Serialization;
 using Marten;
 using MediatR;
-using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
@@ -9,17 +9,28 @@ using OpenSvc.Workflows.Monitoring;
 
 namespace OpenSvc.Workflows.Runs;
 
-/// <summary>What an operator asks of a stored service, from the CLI or the API.</summary>
-public sealed record ActionRequest(
-    string Service, ServiceAction Action, NodeName Node, string RequestedBy,
-    NodeName? To = null, ResourceId? SyncRid = null, SyncTargets SyncTargets = SyncTargets.All, bool Force = false, string? Reason = null);
-
 /// <summary>
-/// The answer: accepted with the run id (or, for a dry run, just the plan), or refused with the plain reason.
-/// Refusals of a real request are recorded as runs too, so the audit trail shows them.
+/// The answer to an action request: <see cref="ActionAccepted"/> (with the run id, or none for a dry run),
+/// <see cref="ActionRefused"/> (with the plain reason; a real request's refusal is recorded as a run too), or
+/// <see cref="ServiceNotFound"/>. Callers (and HTTP statuses) go by the type, never by the message.
 /// </summary>
-public sealed record ActionResult(
-    bool Accepted, string? Refusal, Plan? Plan, IReadOnlyList<SkippedResource> Skipped, Guid? RunId, Guid? RunInFlight, bool NotFound = false);
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "result")]
+[JsonDerivedType(typeof(ActionAccepted), "accepted")]
+[JsonDerivedType(typeof(ActionRefused), "refused")]
+[JsonDerivedType(typeof(ServiceNotFound), "not-found")]
+public abstract record ActionResult
+{
+    /// <summary>The plan, when the planner made one (a refusal for config errors still shows what would have run).</summary>
+    public Plan? Plan { get; init; }
+
+    public IReadOnlyList<SkippedResource> Skipped { get; init; } = [];
+}
+
+public sealed record ActionAccepted(Guid? RunId) : ActionResult;
+
+public sealed record ActionRefused(string Refusal, Guid? RunId = null, Guid? RunInFlight = null) : ActionResult;
+
+public sealed record ServiceNotFound(string Message) : ActionResult;
 
 /// <summary>Plan an action against the cluster's facts and run it as a workflow.</summary>
 public sealed record RequestAction(ActionRequest Request) : IRequest<ActionResult>;
@@ -27,35 +38,44 @@ public sealed record RequestAction(ActionRequest Request) : IRequest<ActionResul
 /// <summary>The same planning against the cluster's facts, without running anything.</summary>
 public sealed record PlanAction(ActionRequest Request) : IRequest<ActionResult>;
 
-public sealed class RequestActionHandler(IDocumentStore store, RunStarter starter, TimeProvider time)
+public sealed class RequestActionHandler(IDocumentStore store, RunWriter writer, TimeProvider time)
     : IRequestHandler<RequestAction, ActionResult>, IRequestHandler<PlanAction, ActionResult>
 {
-    public async Task<ActionResult> Handle(PlanAction request, CancellationToken cancellationToken) =>
-        (await PlanAsync(request.Request, cancellationToken).ConfigureAwait(false)).Result;
+    /// <summary>How long planning waits for reports that trail the service's last run (<see cref="ClusterStates.Trailing"/>).</summary>
+    public static readonly TimeSpan ReportWait = TimeSpan.FromSeconds(5);
+
+    public async Task<ActionResult> Handle(PlanAction request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return (await PlanAsync(request.Request, cancellationToken).ConfigureAwait(false)).Result;
+    }
 
     public async Task<ActionResult> Handle(RequestAction request, CancellationToken cancellationToken)
     {
-        var r = request.Request;
-        var (result, service) = await PlanAsync(r, cancellationToken).ConfigureAwait(false);
-        if (result.NotFound)
-            return result;
-        if (!result.Accepted)
+        ArgumentNullException.ThrowIfNull(request);
+        var (result, service, planned) = await PlanAsync(request.Request, cancellationToken).ConfigureAwait(false);
+        switch (result)
         {
-            var id = Guid.CreateVersion7();
-            await using var session = store.LightweightSession();
-            session.Events.StartStream<WorkflowRun>(id, new RunRefused(id, r.Service, r.Action, r.Node, r.RequestedBy, r.Reason, result.Refusal!, time.GetUtcNow()));
-            await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-            return result with { RunId = id };
+            case ActionRefused refused:
+                var id = await writer.RefuseAsync(Guid.CreateVersion7(), planned, refused.Refusal, cancellationToken).ConfigureAwait(false);
+                return refused with { RunId = id };
+            case ActionAccepted:
+                var submitted = await writer.StartAsync(
+                    new SubmitRun(result.Plan!, planned.RequestedBy, planned.Reason, planned.Force, service!.ConfigText!, service.VersionLabel), cancellationToken)
+                    .ConfigureAwait(false);
+                return submitted.Accepted
+                    ? new ActionAccepted(submitted.RunId) { Plan = result.Plan, Skipped = result.Skipped }
+                    : new ActionRefused(submitted.Refusal!, submitted.RunId, submitted.RunInFlight) { Plan = result.Plan, Skipped = result.Skipped };
+            default:
+                return result;
         }
-        var submitted = await starter.StartAsync(
-            new SubmitRun(result.Plan!, r.RequestedBy, r.Reason, r.Force, service!.ConfigText!, service.VersionLabel), cancellationToken).ConfigureAwait(false);
-        return submitted.Accepted
-            ? result with { RunId = submitted.RunId }
-            : result with { Accepted = false, Refusal = submitted.Refusal, RunId = submitted.RunId, RunInFlight = submitted.RunInFlight };
     }
 
-    async Task<(ActionResult Result, ServiceActivity? Service)> PlanAsync(ActionRequest r, CancellationToken ct)
+    /// <summary>The result, the stored service, and the request as planned (a scheduled sync's sender chosen).</summary>
+    async Task<(ActionResult Result, ServiceActivity? Service, ActionRequest Planned)> PlanAsync(ActionRequest r, CancellationToken ct)
     {
+        if (r.Problem() is { } problem)
+            return (new ActionRefused(problem), null, r);
         ServiceActivity? service;
         IReadOnlyList<AgentHeartbeat> agents;
         IReadOnlyList<InstanceStatusReport> reports;
@@ -76,36 +96,23 @@ public sealed class RequestActionHandler(IDocumentStore store, RunStarter starte
             }
         }
         if (service is not { Exists: true, ConfigText: not null })
-            return (new ActionResult(false, $"service {r.Service} does not exist (opensvc svc create {r.Service} --config FILE)", null, [], null, null, NotFound: true), null);
+            return (new ServiceNotFound($"service {r.Service} does not exist (opensvc svc create {r.Service} --config FILE)"), null, r);
 
         var doc = ConfigParser.Parse(service.ConfigText, r.Service + ".conf");
-        var (view, problem) = ServiceViewBuilder.From(doc, r.Service);
+        var (view, invalid) = ServiceViewBuilder.From(doc, r.Service);
         if (view is null)
-            return (Refused(problem!), service);
-        if (!view.IsPeer(r.Node))
-            return (Refused($"node {r.Node} is in neither nodes ({string.Join(" ", view.Nodes)}) nor drpnodes ({string.Join(" ", view.DrpNodes)}) of {r.Service}"), service);
+            return (new ActionRefused(invalid!), service, r);
         var state = ClusterStates.From(view, agents, reports, time.GetUtcNow());
-        var request = new PlanRequest(r.Action, r.Node, r.RequestedBy)
-        {
-            To = r.To, SyncRid = r.SyncRid, SyncTargets = r.SyncTargets, Force = r.Force, Reason = r.Reason,
-        };
-        switch (Planner.Plan(view, request, state))
+        r = Planner.Complete(view, r, state);
+        switch (Planner.Plan(view, r, state))
         {
             case Refusal refusal:
-                return (Refused(refusal.Reason), service);
+                var reason = refusal.Guard == PlanGuard.ConfigErrors ? $"{service.VersionLabel}: {refusal.Reason}" : refusal.Reason;
+                return (new ActionRefused(reason) { Plan = refusal.Plan }, service, r);
             case AcceptedPlan accepted:
-                var errors = ServiceViewBuilder.ErrorsFor(ConfigValidator.Validate(doc, r.Service), accepted.Plan.Steps.Select(x => x.Node).Append(r.Node));
-                if (errors.Count > 0)
-                    return (Refused($"the config ({service.VersionLabel}) has errors for the nodes this plan touches: " +
-                        string.Join("; ", errors.Select(e => $"[{e.Section}] {e.Keyword}: {e.Reason}{(e.Fix is { } f ? $" (fix: {f})" : "")}"))) with { Plan = accepted.Plan }, service);
-                return (new ActionResult(true, null, accepted.Plan, accepted.Skipped, null, null), service);
+                return (new ActionAccepted(null) { Plan = accepted.Plan, Skipped = accepted.Skipped }, service, r with { Node = accepted.Plan.Node });
             default:
                 throw new InvalidOperationException("unknown plan result");
         }
     }
-
-    /// <summary>How long planning waits for reports that trail the service's last run (<see cref="ClusterStates.Trailing"/>).</summary>
-    public static readonly TimeSpan ReportWait = TimeSpan.FromSeconds(5);
-
-    static ActionResult Refused(string reason) => new(false, reason, null, [], null, null);
 }

@@ -31,23 +31,26 @@ public sealed class GoldenPlanTests
 
     static string Render(ConfigDocument doc)
     {
-        var (view, problem) = ServiceViewBuilder.From(doc, "svc1");
-        view.Should().NotBeNull(problem);
+        var (built, problem) = ServiceViewBuilder.From(doc, "svc1");
+        built.Should().NotBeNull(problem);
+        // The plans' shapes, for every node: the seeds' own errors (the DR node has no dev) make the planner refuse
+        // plans that touch it, which PlannerConfigErrorTests covers; here they are set aside.
+        var view = built! with { ConfigErrors = [] };
         var sb = new StringBuilder();
-        foreach (var node in view!.Peers)
+        foreach (var node in view.Peers)
         {
             foreach (var action in new[] { ServiceAction.Start, ServiceAction.Stop, ServiceAction.StartStandby, ServiceAction.Takeover, ServiceAction.Sync })
-                Case(sb, view, new PlanRequest(action, node, "golden"));
+                Case(sb, view, new ActionRequest(view.Name, action, node, "golden"));
             foreach (var to in view.Peers.Where(p => p != node))
-                Case(sb, view, new PlanRequest(ServiceAction.Switch, node, "golden") { To = to });
+                Case(sb, view, new ActionRequest(view.Name, ServiceAction.Switch, node, "golden") { To = to });
         }
         return sb.ToString().ReplaceLineEndings("\n");
     }
 
-    static void Case(StringBuilder sb, ServiceView view, PlanRequest request)
+    static void Case(StringBuilder sb, ServiceView view, ActionRequest request)
     {
         var state = DryRunState.For(view, request);
-        sb.Append("### ").Append(PlanPrinter.Name(request.Action)).Append(" --node ").Append(request.Node);
+        sb.Append("### ").Append(ActionWords.Of(request.Action)).Append(" --node ").Append(request.Node);
         if (request.To is { } to)
             sb.Append(" --to ").Append(to);
         sb.Append('\n');

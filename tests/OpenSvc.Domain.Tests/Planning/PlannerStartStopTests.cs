@@ -1,3 +1,4 @@
+using OpenSvc.Domain.Config;
 using FluentAssertions;
 using OpenSvc.Domain.Planning;
 using Xunit;
@@ -44,7 +45,7 @@ public class PlannerStartStopTests
     [Fact]
     public void forced_stop_on_the_dr_node_also_stops_standby_filesystems()
     {
-        var request = Request(ServiceAction.Stop, N3) with { Force = true };
+        var request = Request(ServiceAction.Stop, N3) with { Force = true, Reason = "DR site maintenance" };
 
         var result = Planner.Plan(FailoverDockerBtrfs(), request, Cluster((N3, Status.Up))).Accepted();
 
@@ -214,8 +215,8 @@ public class PlannerStartStopTests
 
         plan.Steps.Single(s => s.Rid == Rid("fs#0")).Policy.Should().Be(new StepPolicy(TimeSpan.FromMinutes(2), 3, TimeSpan.FromSeconds(5)));
         plan.Steps.Single(s => s.Rid == Rid("container#0")).Policy.Timeout.Should().Be(TimeSpan.FromMinutes(5));
-        StepPolicies.For("sync.btrfs").Should().Be(new StepPolicy(TimeSpan.FromHours(4), 2, TimeSpan.FromMinutes(1)));
-        StepPolicies.For("share.nfs").Should().Be(StepPolicy.Default);
+        DriverCatalog.PolicyOf("sync.btrfs").Should().Be(new StepPolicy(TimeSpan.FromHours(4), 2, TimeSpan.FromMinutes(1)));
+        DriverCatalog.PolicyOf("share.nfs").Should().Be(StepPolicy.Default);
     }
 
     [Fact]

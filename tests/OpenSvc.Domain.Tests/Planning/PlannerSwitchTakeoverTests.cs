@@ -7,7 +7,7 @@ namespace OpenSvc.Domain.Tests.Planning;
 
 public class PlannerSwitchTakeoverTests
 {
-    static PlanRequest SwitchTo(NodeName to) => Request(ServiceAction.Switch, N1) with { To = to };
+    static ActionRequest SwitchTo(NodeName to) => Request(ServiceAction.Switch, N1) with { To = to };
 
     [Fact]
     public void switch_stops_on_the_running_node_then_starts_on_the_destination()
@@ -119,8 +119,8 @@ public class PlannerSwitchTakeoverTests
 
         var refusal = Planner.Plan(FailoverDockerBtrfs(), request, cluster).Refused();
 
-        refusal.Guard.Should().Be(PlanGuard.PeerStateUnknown);
-        refusal.Reason.Should().Contain("without a --reason");
+        refusal.Guard.Should().Be(PlanGuard.InvalidRequest, "force without a reason is refused for every action, by the request's own rules");
+        refusal.Reason.Should().Contain("--force needs --reason");
     }
 
     [Fact]

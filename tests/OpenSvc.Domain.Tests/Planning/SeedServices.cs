@@ -87,7 +87,7 @@ static class SeedServices
     public static ClusterState Unreachable(this ClusterState cluster, NodeName node, Status lastKnown = Status.Undef) =>
         new(cluster.Known.ToDictionary(n => n, n => n == node ? new NodeState(false, lastKnown) : cluster[n]));
 
-    public static PlanRequest Request(ServiceAction action, NodeName node) => new(action, node, "alice");
+    public static ActionRequest Request(ServiceAction action, NodeName node) => new("svc1", action, node, "alice");
 
     public static AcceptedPlan Accepted(this PlanResult result) =>
         result as AcceptedPlan ?? throw new Xunit.Sdk.XunitException($"expected a plan, got {result}");
@@ -97,5 +97,5 @@ static class SeedServices
 
     /// <summary>"n1 start fs#0" per step, to compare whole sequences readably.</summary>
     public static string[] Lines(this Plan plan) =>
-        plan.Steps.Select(s => $"{s.Node} {PlanPrinter.Name(s.Action)} {s.Rid}" + (s.Target is { } t ? $" {t}" : "")).ToArray();
+        plan.Steps.Select(s => $"{s.Node} {ActionWords.Of(s.Action)} {s.Rid}" + (s.Target is { } t ? $" {t}" : "")).ToArray();
 }

@@ -30,8 +30,9 @@ public sealed class RunDeciderTests
 
     static WorkflowRun Run(WorkflowRun run, int step, bool ok, out IReadOnlyList<object> events, bool changed = true, bool permanent = false)
     {
-        run = run.Then(RunDecider.Start(run, step, run.Steps[step].Attempt, "n1/1/a", T0)!);
-        events = RunDecider.Outcome(run, new StepOutcome(step, run.Steps[step].Attempt, ok, false, changed, "", ok ? null : "boom", TimeSpan.FromSeconds(1), Permanent: permanent), T0);
+        run = run.Then(RunDecider.Start(run, step, run.Steps[step].Execution, "n1/1/a", T0)!);
+        events = RunDecider.Outcome(run, new StepOutcome(step, run.Steps[step].Attempt, ok, false, changed, "", ok ? null : "boom", TimeSpan.FromSeconds(1),
+            Permanent: permanent, Execution: run.Steps[step].Execution), T0);
         return events.Aggregate(run, (r, e) => r.Then(e));
     }
 
@@ -93,7 +94,7 @@ public sealed class RunDeciderTests
         cancel.Should().ContainSingle(e => e is RunCancelRequested).And.NotContain(e => e is RunCancelled);
         run = cancel.Aggregate(run, (r, e) => r.Then(e));
 
-        var after = RunDecider.Outcome(run, new StepOutcome(0, 1, true, false, true, "", null, TimeSpan.FromSeconds(1)), T0);
+        var after = RunDecider.Outcome(run, new StepOutcome(0, 1, true, false, true, "", null, TimeSpan.FromSeconds(1), Execution: 1), T0);
         after.Should().NotContain(e => e is StepScheduled).And.ContainSingle(e => e is RunCancelled);
     }
 
@@ -102,7 +103,7 @@ public sealed class RunDeciderTests
     {
         var run = Begin(Step(0, "fs#0"));
         run = Run(run, 0, ok: true, out _);
-        RunDecider.Outcome(run, new StepOutcome(0, 1, true, false, true, "", null, TimeSpan.Zero), T0).Should().BeEmpty();
+        RunDecider.Outcome(run, new StepOutcome(0, 1, true, false, true, "", null, TimeSpan.Zero, Execution: 1), T0).Should().BeEmpty();
         RunDecider.Start(run, 0, 1, "n1/2/b", T0).Should().BeNull();
     }
 }

@@ -76,8 +76,8 @@ public sealed class ApiTests : IAsyncLifetime
         created.Problems.Should().Contain(p => p.Severity == Domain.Config.Severity.Error && p.Node == new NodeName("n3"), "the seed has no dev for n3");
 
         var started = await client.RequestActionAsync(new ActionRequest("svc1", ServiceAction.Start, new NodeName("n1"), "tester"), default);
-        started.Accepted.Should().BeTrue(started.Refusal);
-        var run = await WaitAsync(client, started.RunId!.Value);
+        started.Should().BeOfType<ActionAccepted>((started as ActionRefused)?.Refusal);
+        var run = await WaitAsync(client, started.RunId());
         run.Status.Should().Be(RunStatus.Completed);
         run.RequestedBy.Should().Be("tester@local");
         run.ConfigVersion.Should().StartWith("v1 (");
@@ -86,9 +86,9 @@ public sealed class ApiTests : IAsyncLifetime
         var status = await WaitForStatusAsync(client, "svc1", "n1", Status.Up);
         status.Avail.Should().Be(Status.Up);
         var refused = await client.RequestActionAsync(new ActionRequest("svc1", ServiceAction.Start, new NodeName("n2"), "tester"), default);
-        refused.Accepted.Should().BeFalse();
-        refused.Refusal.Should().Contain("already up on n1");
-        (await client.FindRunAsync(RunTimeline.Short(refused.RunId!.Value), default)).Run!.Status.Should().Be(RunStatus.Refused);
+        refused.Should().BeOfType<ActionRefused>();
+        ((ActionRefused)refused).Refusal.Should().Contain("already up on n1");
+        (await client.FindRunAsync(RunTimeline.Short(refused.RunId()), default)).Run!.Status.Should().Be(RunStatus.Refused);
 
         var runs = await client.ListRunsAsync(new RunFilter(Service: "svc1"), default);
         runs.Select(r => r.Status).Should().Contain([RunStatus.Completed, RunStatus.Refused]);
@@ -115,11 +115,11 @@ public sealed class ApiTests : IAsyncLifetime
         before!.Syncs.Should().HaveCount(2).And.OnlyContain(l => l.Status == Status.Warn && l.Message == "never synced" && l.Target == "n3");
 
         var start = await client.RequestActionAsync(new ActionRequest("svc-lag", ServiceAction.Start, new NodeName("n1"), "tester"), default);
-        (await WaitAsync(client, start.RunId!.Value)).Status.Should().Be(RunStatus.Completed);
+        (await WaitAsync(client, start.RunId())).Status.Should().Be(RunStatus.Completed);
         await WaitForStatusAsync(client, "svc-lag", "n1", Status.Up);
         var sync = await client.RequestActionAsync(new ActionRequest("svc-lag", ServiceAction.Sync, new NodeName("n1"), "tester"), default);
-        sync.Accepted.Should().BeTrue(sync.Refusal);
-        var run = await WaitAsync(client, sync.RunId!.Value);
+        sync.Should().BeOfType<ActionAccepted>((sync as ActionRefused)?.Refusal);
+        var run = await WaitAsync(client, sync.RunId());
         run.Steps.Select(x => $"{x.Step.Node} {x.Step.Action} {x.Step.Rid}>{x.Step.Target}").Should().Equal(
             "n3 PrepareReceive sync#0>", "n1 Sync sync#0>n3", "n1 Sync sync#1>n3");
 
@@ -128,7 +128,7 @@ public sealed class ApiTests : IAsyncLifetime
         (await client.StatusAsync("svc-lag", default))!.Syncs.Should().OnlyContain(l => l.Message.StartsWith("last sync", StringComparison.Ordinal));
 
         // Deleting the service removes its recurring syncs.
-        (await client.DeleteServiceAsync(new DeleteService("svc-lag", "tester"), default)).Should().BeNull();
+        (await client.DeleteServiceAsync(new DeleteService("svc-lag", "tester"), default)).Outcome.Should().Be(DeleteOutcome.Deleted);
         using (var connection = _n1.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection())
             Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).Select(j => j.Id).Should().NotContain(id => id.StartsWith("sync svc-lag", StringComparison.Ordinal));
     }
@@ -148,9 +148,9 @@ public sealed class ApiTests : IAsyncLifetime
         }
         var dry = await client.PlanAsync(new ActionRequest("svc-dry", ServiceAction.Start, new NodeName("n2"), "tester"), default);
 
-        dry.Accepted.Should().BeTrue(dry.Refusal);
+        dry.Should().BeOfType<ActionAccepted>((dry as ActionRefused)?.Refusal);
         dry.Plan!.Steps.Should().HaveCount(5).And.OnlyContain(s => s.Node == new NodeName("n2"));
-        dry.RunId.Should().BeNull();
+        ((ActionAccepted)dry).RunId.Should().BeNull();
         (await client.ListRunsAsync(new RunFilter(Service: "svc-dry"), default)).Should().BeEmpty();
     }
 
@@ -246,7 +246,7 @@ public sealed class ApiTests : IAsyncLifetime
         using var client = Client();
         (await client.ConfigureAsync(new ConfigureService("svc-race", Seed, "tester", MustExist: false, MustNotExist: true), default)).Accepted.Should().BeTrue();
         var started = await client.RequestActionAsync(new ActionRequest("svc-race", ServiceAction.Start, new NodeName("n1"), "tester"), default);
-        var run = await WaitAsync(client, started.RunId!.Value);
+        var run = await WaitAsync(client, started.RunId());
         run.Status.Should().Be(RunStatus.Completed);
         await WaitForStatusAsync(client, "svc-race", "n1", Status.Up);
 
@@ -273,8 +273,8 @@ public sealed class ApiTests : IAsyncLifetime
         var second = await client.RequestActionAsync(new ActionRequest("svc-race", ServiceAction.Start, new NodeName("n2"), "tester"), default);
         await probe;
 
-        second.Accepted.Should().BeFalse("planned from the report that followed the run, not from the one before its last step");
-        second.Refusal.Should().Contain("already up on n1");
+        second.Should().BeOfType<ActionRefused>("planned from the report that followed the run, not from the one before its last step");
+        ((ActionRefused)second).Refusal.Should().Contain("already up on n1");
     }
 
     async Task<WorkflowRun> WaitAsync(IClusterClient client, Guid id)

@@ -56,7 +56,7 @@ public sealed class DurabilityTests(ITestOutputHelper output)
                 Plans.Step(2, "n1", "container#0", ResourceAction.Start),
             ]);
             var mediator = client.GetRequiredService<IMediator>();
-            var submitted = await mediator.Send(new SubmitRun(plan, "tester", $"kill at {point}@{step}", false, "[DEFAULT]\nnodes = n1 n2\n"));
+            var submitted = await mediator.Send(new SubmitRun(plan, "tester", $"kill at {point}@{step}", false, FakeCluster.ConfigFor(plan)));
             submitted.Accepted.Should().BeTrue();
 
             var store = client.GetRequiredService<IDocumentStore>();

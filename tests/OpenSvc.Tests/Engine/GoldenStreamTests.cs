@@ -1,3 +1,4 @@
+using OpenSvc.Domain.Planning;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -39,7 +40,7 @@ public sealed class GoldenStreamTests
         var expect = golden["expect"]!;
         run.Status.ToString().Should().Be(expect["status"]!.GetValue<string>());
         run.Outcome.Should().Be(expect["outcome"]?.GetValue<string>());
-        run.Steps.Select(s => $"{s.Step.Index + 1} {s.Step.Node} {RunDecider.ActionName(s.Step.Action)} {s.Step.Rid} {s.Status} x{s.Attempt}")
+        run.Steps.Select(s => $"{s.Step.Index + 1} {s.Step.Node} {ActionWords.Of(s.Step.Action)} {s.Step.Rid} {s.Status} x{s.Attempt}")
             .Should().Equal(expect["steps"]!.AsArray().Select(x => x!.GetValue<string>()));
     }
 
@@ -72,7 +73,7 @@ public static class GoldenStreamRecorder
             {
                 ["status"] = run.Status.ToString(),
                 ["outcome"] = run.Outcome,
-                ["steps"] = new JsonArray(run.Steps.Select(s => (JsonNode)$"{s.Step.Index + 1} {s.Step.Node} {RunDecider.ActionName(s.Step.Action)} {s.Step.Rid} {s.Status} x{s.Attempt}").ToArray()),
+                ["steps"] = new JsonArray(run.Steps.Select(s => (JsonNode)$"{s.Step.Index + 1} {s.Step.Node} {ActionWords.Of(s.Step.Action)} {s.Step.Rid} {s.Status} x{s.Attempt}").ToArray()),
             },
         };
         await File.WriteAllTextAsync(Path.Combine(SourceDir(), name + ".json"), doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");

@@ -3,6 +3,7 @@ using Npgsql;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
 using OpenSvc.Infrastructure.Engine;
+using OpenSvc.Infrastructure.Drivers.Fake;
 using OpenSvc.Tests.Support;
 using OpenSvc.Workflows.Runs;
 using Xunit;
@@ -24,7 +25,7 @@ public sealed class NotifiedQueueTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
-    Task<SubmitResult> Submit(Plan plan) => _cluster.Mediator.Send(new SubmitRun(plan, "tester", "notified queue test", false, "[DEFAULT]\nnodes = n1 n2\n"));
+    Task<SubmitResult> Submit(Plan plan) => _cluster.Mediator.Send(new SubmitRun(plan, "tester", "notified queue test", false, FakeCluster.ConfigFor(plan)));
 
     static Plan FourStepsAcrossNodes(string service) => Plans.Start(service,
         Plans.Step(0, "n1", "fs#0", ResourceAction.Start),
@@ -64,8 +65,8 @@ public sealed class NotifiedQueueTests : IAsyncLifetime
     public async Task a_job_queued_while_no_agent_listened_is_taken_when_the_agent_starts()
     {
         // n3 has no agent yet: its step waits in its queue, notified to nobody.
-        var submitted = await _cluster.Mediator.Send(new SubmitRun(Plans.Start("svc-n3", Plans.Step(0, "n3", "fs#0", ResourceAction.Start)),
-            "tester", "notified queue test", false, "[DEFAULT]\nnodes = n3\n"));
+        var plan = Plans.Start("svc-n3", Plans.Step(0, "n3", "fs#0", ResourceAction.Start));
+        var submitted = await _cluster.Mediator.Send(new SubmitRun(plan, "tester", "notified queue test", false, FakeCluster.ConfigFor(plan)));
         await _cluster.WaitForQueuedJobAsync("node_n3");
 
         await _cluster.AddAgentAsync("n3");

@@ -21,7 +21,7 @@ public sealed class WorkflowEngineTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
-    Task<SubmitResult> Submit(Plan plan) => _cluster.Mediator.Send(new SubmitRun(plan, "tester", "engine test", false, "[DEFAULT]\nnodes = n1 n2\n"));
+    Task<SubmitResult> Submit(Plan plan) => _cluster.Mediator.Send(new SubmitRun(plan, "tester", "engine test", false, FakeCluster.ConfigFor(plan)));
 
     [Fact]
     public async Task steps_run_on_the_agent_of_their_node_and_the_run_completes()

@@ -60,7 +60,7 @@ public sealed class BtrfsSyncDriverTests(SyncLab lab)
         SyncLab.Metric(second, "bytes_sent").Should().BeLessThan(full / 10, "only about 100 kB changed");
         (await lab.On("n3", "cat", "/srv/svc1/data/payload/version")).StdOut.Should().Be("v2\n");
         (await Sums("n3", "/srv/svc1/data")).StdOut.Should().Be((await Sums("n1", "/srv/svc1/data")).StdOut);
-        (await lab.SyncExec("n3", var, config, svc, "sync#1", null, "status")).StdOut.Should().StartWith("sync#1 up: n3 synced");
+        (await lab.SyncExec("n3", var, config, svc, "sync#1", null, "status")).StdOut.Should().StartWith("sync#1: up (n3 synced");
 
         // The target's parent snapshot made writable: an incremental onto it would be unsafe, so a full resend, with the reason.
         var writable = await lab.On("n3", "btrfs", "property", "set", "-f", $"{var}/btrfs/svc1/.osync/{svc}/sync#1/last/data", "ro", "false");

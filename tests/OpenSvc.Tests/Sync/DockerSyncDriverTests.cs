@@ -53,7 +53,7 @@ public sealed class DockerSyncDriverTests(SyncLab lab) : IAsyncLifetime
     public async Task missing_images_reach_the_targets_private_daemon_and_a_second_sync_sends_zero_bytes()
     {
         var never = await lab.SyncExec("n1", _var, _config, "svc1", "sync#0", null, "status");
-        never.StdOut.Should().Contain("sync#0 warn: never synced to n3");
+        never.StdOut.Should().Contain("sync#0: warn (never synced to n3");
 
         // Without n3's preparation its private daemon is not there: refused, nothing goes to the node's daemon instead.
         var unprepared = await lab.SyncExec("n1", _var, _config, "svc1", "sync#0", "n3");
@@ -69,7 +69,7 @@ public sealed class DockerSyncDriverTests(SyncLab lab) : IAsyncLifetime
         first.ExitCode.Should().Be(0, first.StdOut + first.StdErr);
         SyncLab.Metric(first, "images_sent").Should().Be(2);
         SyncLab.Metric(first, "bytes_sent").Should().BeGreaterThan(1_000_000, "two busybox images are about 2 MB each as a tar");
-        first.StdOut.Should().Contain("changed=true");
+        first.StdOut.Should().Contain("sync#0 sync: changed");
 
         var onN1 = await InspectAsync("n1");
         var onN3 = await InspectAsync("n3");
@@ -82,10 +82,10 @@ public sealed class DockerSyncDriverTests(SyncLab lab) : IAsyncLifetime
         second.ExitCode.Should().Be(0, second.StdOut + second.StdErr);
         SyncLab.Metric(second, "bytes_sent").Should().Be(0);
         SyncLab.Metric(second, "images_present").Should().Be(2);
-        second.StdOut.Should().Contain("changed=false").And.Contain("already has all 2 image(s)");
+        second.StdOut.Should().Contain("sync#0 sync: unchanged").And.Contain("already has all 2 image(s)");
 
-        (await lab.SyncExec("n1", _var, _config, "svc1", "sync#0", null, "status")).StdOut.Should().StartWith("sync#0 up: n3 synced");
-        (await lab.SyncExec("n3", _var, _config, "svc1", "sync#0", null, "status")).StdOut.Should().StartWith("sync#0 up: n3 synced",
+        (await lab.SyncExec("n1", _var, _config, "svc1", "sync#0", null, "status")).StdOut.Should().StartWith("sync#0: up (n3 synced");
+        (await lab.SyncExec("n3", _var, _config, "svc1", "sync#0", null, "status")).StdOut.Should().StartWith("sync#0: up (n3 synced",
             "the last_sync file was pushed to the target");
     }
 

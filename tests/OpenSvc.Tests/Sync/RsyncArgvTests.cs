@@ -18,7 +18,7 @@ public sealed class RsyncArgvTests
     static RsyncSync Resource(string extra = "")
     {
         var text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "sync", "doc-case-3.conf")) + extra;
-        return ResolvedConfigs.Resolve(text, "svc1", new NodeName("n2")).Resource<RsyncSync>("sync#1")!;
+        return new OpenSvc.Workflows.Drivers.ResolvedServices().Resolve(text, "svc1", new NodeName("n2")).Resource<RsyncSync>("sync#1")!;
     }
 
     static string Line(RsyncSync r, SshOptions? ssh = null) =>

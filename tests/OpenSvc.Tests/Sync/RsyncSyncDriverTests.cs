@@ -41,7 +41,7 @@ public sealed class RsyncSyncDriverTests(SyncLab lab)
         var second = await lab.SyncExec("n1", var, config, "svc2", "sync#1", "n3");
         second.ExitCode.Should().Be(0, second.StdErr);
         SyncLab.Metric(second, "bytes_sent").Should().BeLessThan(10_000, "nothing changed");
-        (await lab.SyncExec("n3", var, config, "svc2", "sync#1", null, "status")).StdOut.Should().StartWith("sync#1 up: n3 synced");
+        (await lab.SyncExec("n3", var, config, "svc2", "sync#1", null, "status")).StdOut.Should().StartWith("sync#1: up (n3 synced");
     }
 
     [LabFact]

@@ -102,7 +102,7 @@ public sealed class SyncLab : IAsyncLifetime
     }
 
     /// <summary>
-    /// <c>opensvc sync exec</c> inside <paramref name="node"/>: the driver runs in that node, as in the node's
+    /// <c>opensvc driver exec</c> inside <paramref name="node"/>: the driver runs in that node, as in the node's
     /// agent, with the lab's key and known_hosts and a per-test var directory.
     /// </summary>
     public Task<ProcessResult> SyncExec(string node, string varDir, string config, string service, string rid, string? target, string action = "sync")
@@ -112,7 +112,7 @@ public sealed class SyncLab : IAsyncLifetime
             "env", $"OPENSVC_VAR_DIR={varDir}", $"OPENSVC_SSH_KNOWN_HOSTS={KnownHosts}", $"OPENSVC_SSH_KEY={Key}",
             // A private dockerd started here (prepare-receive) lives under the node's cgroup, as the lab's own dockerd.
             $"OPENSVC_DOCKERD_EXTRA_ARGS=--exec-opt native.cgroupdriver=cgroupfs --cgroup-parent {Prefix}-{node}",
-            "dotnet", OpensvcDll, "sync", "exec", "--config", config, "--service", service, "--rid", rid, "--action", action, "--node", node,
+            "dotnet", OpensvcDll, "driver", "exec", "--config", config, "--service", service, "--rid", rid, "--action", action, "--node", node,
         ];
         if (target is not null)
             argv.AddRange(["--target", target]);
@@ -121,7 +121,7 @@ public sealed class SyncLab : IAsyncLifetime
         return On(node, [.. argv]);
     }
 
-    /// <summary>A metric printed by <c>sync exec</c> ("metric bytes_sent=123").</summary>
+    /// <summary>A metric printed by <c>driver exec</c> ("metric bytes_sent=123").</summary>
     public static long Metric(ProcessResult r, string name)
     {
         var line = r.StdOut.Split('\n').FirstOrDefault(l => l.StartsWith($"metric {name}=", StringComparison.Ordinal))

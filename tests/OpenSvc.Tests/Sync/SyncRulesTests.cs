@@ -116,7 +116,7 @@ public sealed class SyncStateTests
     static readonly DateTimeOffset Now = new(2026, 1, 2, 12, 0, 0, TimeSpan.Zero);
     static readonly NodeName N1 = new("n1"), N3 = new("n3");
 
-    static LastSync At(int minutesAgo) => new(Now.AddMinutes(-minutesAgo), "n1", "n3", 10, 5);
+    static SyncStamp At(int minutesAgo) => new(Now.AddMinutes(-minutesAgo), "n1", "n3", 10, 5);
 
     [Fact]
     public void a_target_keyword_that_resolves_to_no_other_node_is_not_applicable() =>
@@ -145,7 +145,7 @@ public sealed class SyncStateTests
 
     sealed record ResourceProbeLike(Status Status, string Message)
     {
-        public Workflows.Engine.ResourceProbe Probe => new(Status, Message);
+        public Workflows.Drivers.ResourceProbe Probe => new(Status, Message);
     }
 }
 

@@ -7,7 +7,7 @@ using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Infrastructure.Drivers.Fs;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Container.Docker;
 
@@ -17,27 +17,18 @@ namespace OpenSvc.Infrastructure.Drivers.Container.Docker;
 /// <c>image_pull_policy = always</c>). Stop: stop (and remove with <c>rm</c>), then stop the private dockerd when no
 /// container runs on it any more. Status: up when running.
 /// </summary>
-public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerContainerDriver> logger) : IResourceDriver
+public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerContainerDriver> logger) : IResourceDriver<DockerContainer>
 {
-    public IReadOnlyCollection<string> Drivers { get; } = ["container.docker"];
+    public Task<StepResult> StartAsync(StepContext<DockerContainer> step, CancellationToken cancellationToken) =>
+        StartAsync(step.Resolved, step.Resource, step, cancellationToken);
 
-    public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
-    {
-        var container = ResolvedConfigs.Resource<DockerContainer>(context);
-        var service = ResolvedConfigs.For(context);
-        return action switch
-        {
-            ResourceAction.Start or ResourceAction.StartStandby => await StartAsync(service, container, context, cancellationToken).ConfigureAwait(false),
-            ResourceAction.Stop => await StopAsync(service, container, context, cancellationToken).ConfigureAwait(false),
-            _ => throw new StepFailedException($"{container.Id}: the container.docker driver has no '{action}' action"),
-        };
-    }
+    public Task<StepResult> StopAsync(StepContext<DockerContainer> step, CancellationToken cancellationToken) =>
+        StopAsync(step.Resolved, step.Resource, step, cancellationToken);
 
-    public async Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken)
+    public async Task<ResourceProbe> ProbeAsync(ProbeContext<DockerContainer> probe, CancellationToken cancellationToken)
     {
-        var service = ResolvedConfigs.For(context);
-        if (service.Resource<DockerContainer>(context.Rid.ToString()) is not { } container)
-            return new ResourceProbe(Status.NotApplicable, $"{context.Rid} is not a docker container configured on {context.LocalNode}");
+        ArgumentNullException.ThrowIfNull(probe);
+        var (service, container) = (probe.Resolved, probe.Resource);
         if (!await docker.DaemonAnswersAsync(service, cancellationToken).ConfigureAwait(false))
             return new ResourceProbe(Status.Down, $"the private dockerd of {service.Name} is not running");
         using var client = docker.Client(service);
@@ -57,9 +48,9 @@ public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerCo
         }
     }
 
-    async Task<StepResult> StartAsync(ResolvedService service, DockerContainer container, StepContext context, CancellationToken ct)
+    async Task<StepResult> StartAsync(ResolvedService service, DockerContainer container, StepContext<DockerContainer> context, CancellationToken ct)
     {
-        var spec = DockerRunArgs.Translate(container, Labels(service, context.ConfigText));
+        var spec = DockerRunArgs.Translate(container, Labels(service));
         if (!spec.Ok)
             throw new StepFailedException(string.Join("; ", spec.Errors));
         var output = new List<string>();
@@ -148,7 +139,7 @@ public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerCo
         return colon > slash ? (image[..colon], image[(colon + 1)..]) : (image, "latest");
     }
 
-    async Task<StepResult> StopAsync(ResolvedService service, DockerContainer container, StepContext context, CancellationToken ct)
+    async Task<StepResult> StopAsync(ResolvedService service, DockerContainer container, StepContext<DockerContainer> context, CancellationToken ct)
     {
         if (!await docker.DaemonAnswersAsync(service, ct).ConfigureAwait(false))
             return StepResult.Unchanged($"{container.Name} is not running: the private dockerd of {service.Name} is stopped");
@@ -206,11 +197,7 @@ public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerCo
     }
 
     /// <summary>OpenSVC labels; the service id is DEFAULT.id, else a stable name-based id of the service path.</summary>
-    static ServiceLabels Labels(ResolvedService service, string configText)
-    {
-        var id = ConfigParser.Parse(configText, $"{service.Name}.conf").Default.Get("id")?.Value;
-        return new ServiceLabels(string.IsNullOrWhiteSpace(id) ? NameBasedId(service.Path.ToString()) : id.Trim(), service.Path);
-    }
+    static ServiceLabels Labels(ResolvedService service) => new(service.Id ?? NameBasedId(service.Path.ToString()), service.Path);
 
     /// <summary>A UUID derived from the service path (SHA-256 truncated, version nibble 8): the same on every node.</summary>
     public static string NameBasedId(string path)

@@ -1,7 +1,7 @@
 using Docker.DotNet;
 using Microsoft.Extensions.Logging;
 using OpenSvc.Infrastructure.Execution;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Container.Docker;
 
@@ -31,7 +31,7 @@ public sealed class PrivateDockerDaemon(AgentPaths paths, ILogger<PrivateDockerD
         (Environment.GetEnvironmentVariable("OPENSVC_DOCKERD_EXTRA_ARGS") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>The daemon's API socket for <paramref name="service"/>.</summary>
-    public string SocketPath(string service) => Path.Combine(paths.ServiceVarDir(service), "docker.sock");
+    public string SocketPath(string service) => paths.ServiceDockerSocket(service);
 
     public string PidFile(string service) => Path.Combine(paths.ServiceVarDir(service), "docker.pid");
 
@@ -53,7 +53,7 @@ public sealed class PrivateDockerDaemon(AgentPaths paths, ILogger<PrivateDockerD
             "--data-root", dataDir,
             "--exec-root", paths.ServiceRunDir(service),
             "--pidfile", Path.Combine(varDir, "docker.pid"),
-            "-H", $"unix://{Path.Combine(varDir, "docker.sock")}",
+            "-H", $"unix://{paths.ServiceDockerSocket(service)}",
             .. NetworkFlags,
             .. extraArgs,
         ];

@@ -3,24 +3,21 @@ using Docker.DotNet.Models;
 using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
 using OpenSvc.Infrastructure.Drivers.Fs;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Container.Docker;
 
 /// <summary>
 /// Which dockerd a service's containers live on: its private daemon when <c>docker_data_dir</c> is set, else the
-/// node's (DOCKER_HOST, else <c>/var/run/docker.sock</c>). Shared by the container and ip.docker drivers.
+/// node's (<see cref="AgentPaths.NodeDockerEndpoint"/>). Shared by the container and ip.docker drivers.
 /// </summary>
 public sealed class ServiceDocker(PrivateDockerDaemon daemon)
 {
     public PrivateDockerDaemon Daemon => daemon;
 
-    public static Uri NodeEndpoint =>
-        new(Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } h ? h : "unix:///var/run/docker.sock");
-
     public static bool IsPrivate(ResolvedService service) => service.ContainerDataDir is not null;
 
-    public Uri Endpoint(ResolvedService service) => IsPrivate(service) ? daemon.Endpoint(service.Name) : NodeEndpoint;
+    public Uri Endpoint(ResolvedService service) => IsPrivate(service) ? daemon.Endpoint(service.Name) : AgentPaths.NodeDockerEndpoint;
 
     public DockerClient Client(ResolvedService service) => new DockerClientConfiguration(Endpoint(service)).CreateClient();
 

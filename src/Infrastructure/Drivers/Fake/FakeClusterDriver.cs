@@ -1,6 +1,8 @@
 using Marten;
 using OpenSvc.Domain.Planning;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Domain;
+using OpenSvc.Domain.Config;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Fake;
 
@@ -23,16 +25,33 @@ public sealed record FakeFault(string Id, string Node, string Rid, string Action
 /// An in-process fake cluster for engine tests, demos and benchmarks: every driver type, state kept in
 /// PostgreSQL (so it survives a killed agent), probe-act-probe like a real driver, and injectable failures.
 /// </summary>
-public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) : IResourceDriver
+public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) : IResourceDriver<ServiceResource>, ISyncDriver<SyncResource>
 {
-    public static readonly string[] Types = ["fs", "container.docker", "ip.docker", "sync.docker", "sync.btrfs", "sync.rsync", "app", "disk", "ip"];
+    public Task<StepResult> StartAsync(StepContext<ServiceResource> step, CancellationToken cancellationToken) => ApplyAsync(step, cancellationToken);
 
-    public IReadOnlyCollection<string> Drivers => Types;
+    public Task<StepResult> StopAsync(StepContext<ServiceResource> step, CancellationToken cancellationToken) => ApplyAsync(step, cancellationToken);
 
-    public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
+    public Task<StepResult> SendAsync(StepContext<SyncResource> step, NodeName target, CancellationToken cancellationToken) => ApplyAsync(step, cancellationToken);
+
+    public Task<StepResult> PrepareReceiveAsync(StepContext<SyncResource> step, CancellationToken cancellationToken) => ApplyAsync(step, cancellationToken);
+
+    public Task<ResourceProbe> ProbeAsync(ProbeContext<SyncResource> probe, CancellationToken cancellationToken) =>
+        Task.FromResult(new ResourceProbe(Domain.Status.NotApplicable, "fake cluster: sync lag is not simulated"));
+
+    public async Task<ResourceProbe> ProbeAsync(ProbeContext<ServiceResource> probe, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(probe);
+        await using var session = store.QuerySession();
+        var state = await session.LoadAsync<FakeResource>(FakeResource.Key(probe.LocalNode.Value, probe.Rid.ToString()), cancellationToken).ConfigureAwait(false);
+        return state?.State == "up" ? new ResourceProbe(Domain.Status.Up) : new ResourceProbe(Domain.Status.Down);
+    }
+
+    async Task<StepResult> ApplyAsync<T>(StepContext<T> context, CancellationToken cancellationToken) where T : ServiceResource
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var action = context.Step.Action;
         var node = context.LocalNode.Value;
-        var rid = context.Step.Rid.ToString();
+        var rid = context.Rid.ToString();
         var verb = action.ToString().ToLowerInvariant();
         await ApplyFaultAsync(node, rid, verb, cancellationToken).ConfigureAwait(false);
 
@@ -66,15 +85,6 @@ public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) :
         return new StepResult(true, $"{verb} {rid} on {node}{(context.Step.Target is { } t ? $" to {t}" : "")}: done", metrics);
     }
 
-    public async Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken)
-    {
-        if (context.Driver.StartsWith("sync.", StringComparison.Ordinal))
-            return new ResourceProbe(Domain.Status.NotApplicable, "fake cluster: sync lag is not simulated");
-        await using var session = store.QuerySession();
-        var state = await session.LoadAsync<FakeResource>(FakeResource.Key(context.LocalNode.Value, context.Rid.ToString()), cancellationToken).ConfigureAwait(false);
-        return state?.State == "up" ? new ResourceProbe(Domain.Status.Up) : new ResourceProbe(Domain.Status.Down);
-    }
-
     async Task ApplyFaultAsync(string node, string rid, string verb, CancellationToken ct)
     {
         await using var session = store.LightweightSession();
@@ -100,6 +110,30 @@ public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) :
 /// <summary>Test and demo helpers over the fake cluster's state.</summary>
 public static class FakeCluster
 {
+    /// <summary>
+    /// A config that declares every node and resource a hand-made plan names (engine tests and benchmarks submit plans
+    /// directly): the engine resolves each step's resource from the run's config, as for any run.
+    /// </summary>
+    public static string ConfigFor(Plan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var text = new System.Text.StringBuilder();
+        text.Append("[DEFAULT]\nnodes = ").AppendJoin(' ', plan.Steps.Select(s => s.Node.Value).Append(plan.Node.Value).Distinct()).Append('\n');
+        foreach (var rid in plan.Steps.Select(s => s.Rid).Distinct().OrderBy(r => r.ToString(), StringComparer.Ordinal))
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"\n[{rid}]\n");
+            text.Append(rid.Group switch
+            {
+                "fs" => $"type = ext4\ndev = /dev/fake-{rid.Index}\nmnt = /srv/fake/{rid.Index}\n",
+                "container" => "type = docker\nimage = fake/image:1\n",
+                "ip" => "type = docker\nipname = 192.0.2.10\nipdev = eth0\nnetns = container#0\n",
+                "sync" => $"type = rsync\nsrc = /srv/fake\ndst = /srv/fake\n",
+                _ => "",
+            });
+        }
+        return text.ToString();
+    }
+
     public static async Task InjectAsync(IDocumentStore store, string node, string rid, ResourceAction action, string kind, int times = 1, int delayMs = 0)
     {
         var verb = action.ToString().ToLowerInvariant();

@@ -3,7 +3,7 @@ using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Infrastructure.Execution;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Fs;
 
@@ -11,35 +11,34 @@ namespace OpenSvc.Infrastructure.Drivers.Fs;
 /// The <c>fs</c> driver: mounts and unmounts in the agent's own mount namespace, probing
 /// <c>/proc/self/mountinfo</c> before and after each action.
 /// </summary>
-public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver
+public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver<FsResource>
 {
     static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(2);
 
-    public IReadOnlyCollection<string> Drivers { get; } = ["fs"];
-
-    public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
+    /// <summary>Mounts (start and startstandby alike).</summary>
+    public Task<StepResult> StartAsync(StepContext<FsResource> step, CancellationToken cancellationToken)
     {
-        var fs = Buildable(ResolvedConfigs.Resource<FsResource>(context), ResolvedConfigs.For(context), context.LocalNode);
-        return action switch
-        {
-            ResourceAction.Start or ResourceAction.StartStandby => await MountAsync(fs, context, cancellationToken).ConfigureAwait(false),
-            ResourceAction.Stop => await UmountAsync(fs, context, cancellationToken).ConfigureAwait(false),
-            _ => throw new StepFailedException($"{fs.Id}: the fs driver has no '{action}' action"),
-        };
+        ArgumentNullException.ThrowIfNull(step);
+        return MountAsync(Buildable(step.Resource, step.Resolved), step, cancellationToken);
     }
 
-    public async Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken)
+    public Task<StepResult> StopAsync(StepContext<FsResource> step, CancellationToken cancellationToken)
     {
-        var resolved = ResolvedConfigs.For(context);
-        if (resolved.Resource<FsResource>(context.Rid.ToString()) is not { } fs)
-            return new ResourceProbe(Status.NotApplicable, $"{context.Rid} is not an fs configured on {context.LocalNode}");
+        ArgumentNullException.ThrowIfNull(step);
+        return UmountAsync(Buildable(step.Resource, step.Resolved), step, cancellationToken);
+    }
+
+    public async Task<ResourceProbe> ProbeAsync(ProbeContext<FsResource> probe, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        var fs = probe.Resource;
         if (fs.Dev is null || fs.Mnt is null)
-            return new ResourceProbe(Status.Undef, $"{fs.Id} has no {(fs.Dev is null ? "dev" : "mnt")} on {context.LocalNode}");
+            return new ResourceProbe(Status.Undef, $"{fs.Id} has no {(fs.Dev is null ? "dev" : "mnt")} on {probe.LocalNode}");
         var (status, message, _) = await ProbeAsync(fs, cancellationToken).ConfigureAwait(false);
         return new ResourceProbe(status, message);
     }
 
-    async Task<StepResult> MountAsync(FsResource fs, StepContext context, CancellationToken ct)
+    async Task<StepResult> MountAsync(FsResource fs, StepContext<FsResource> context, CancellationToken ct)
     {
         var (before, message, _) = await ProbeAsync(fs, ct).ConfigureAwait(false);
         if (before == Status.Up)
@@ -63,7 +62,7 @@ public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver
         return new StepResult(true, string.Join('\n', output.Where(o => o.Length > 0)));
     }
 
-    async Task<StepResult> UmountAsync(FsResource fs, StepContext context, CancellationToken ct)
+    async Task<StepResult> UmountAsync(FsResource fs, StepContext<FsResource> context, CancellationToken ct)
     {
         var (before, message, _) = await ProbeAsync(fs, ct).ConfigureAwait(false);
         if (before == Status.Down)
@@ -102,7 +101,7 @@ public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver
             : "; fuser -m found no process (a mount below it, a loop device or a kernel user may hold it)";
     }
 
-    async Task<ProcessResult> RunAsync(IReadOnlyList<string> argv, FsResource fs, StepContext context, CancellationToken ct)
+    async Task<ProcessResult> RunAsync(IReadOnlyList<string> argv, FsResource fs, StepContext<FsResource> context, CancellationToken ct)
     {
         var r = await ProcessRunner.RunAsync(argv[0], argv.Skip(1), new ProcessRunOptions { Timeout = CommandTimeout }, ct).ConfigureAwait(false);
         if (!r.Succeeded)
@@ -131,8 +130,9 @@ public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver
         }
     }
 
-    static FsResource Buildable(FsResource fs, ResolvedService resolved, NodeName node)
+    static FsResource Buildable(FsResource fs, ResolvedService resolved)
     {
+        var node = resolved.Node;
         if (fs.Dev is not null && fs.Mnt is not null)
             return fs;
         var problems = resolved.Problems.Where(p => p.Section == fs.Id.ToString() && p.Severity == Severity.Error)

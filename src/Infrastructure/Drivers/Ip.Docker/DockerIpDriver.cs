@@ -4,7 +4,7 @@ using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Infrastructure.Drivers.Container.Docker;
 using OpenSvc.Infrastructure.Execution;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Ip.Docker;
 
@@ -14,34 +14,36 @@ namespace OpenSvc.Infrastructure.Drivers.Ip.Docker;
 /// <c>gateway</c>. Stop deletes it. Status: up when the address is in the container's namespace, n/a when the
 /// container is not running.
 /// </summary>
-public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver> logger) : IResourceDriver
+public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver> logger) : IResourceDriver<DockerIp>
 {
     static readonly ProcessRunOptions Quick = new() { Timeout = TimeSpan.FromSeconds(30) };
 
-    public IReadOnlyCollection<string> Drivers { get; } = ["ip.docker"];
-
-    public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
+    public async Task<StepResult> StartAsync(StepContext<DockerIp> step, CancellationToken cancellationToken)
     {
-        var ip = ResolvedConfigs.Resource<DockerIp>(context);
-        var service = ResolvedConfigs.For(context);
-        var (plumbing, errors) = IpCommands.Plan(ip, service.Path.ToString());
-        if (plumbing is null)
-            throw new StepFailedException(string.Join("; ", errors));
-        var container = Container(service, ip);
-        var pid = await docker.RunningPidAsync(service, container, cancellationToken).ConfigureAwait(false);
-        return action switch
-        {
-            ResourceAction.Start or ResourceAction.StartStandby => await StartAsync(plumbing, pid, container, context, cancellationToken).ConfigureAwait(false),
-            ResourceAction.Stop => await StopAsync(plumbing, pid, container, context, cancellationToken).ConfigureAwait(false),
-            _ => throw new StepFailedException($"{ip.Id}: the ip.docker driver has no '{action}' action"),
-        };
+        var (plumbing, pid, container) = await PrepareAsync(step, cancellationToken).ConfigureAwait(false);
+        return await StartAsync(plumbing, pid, container, step, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken)
+    public async Task<StepResult> StopAsync(StepContext<DockerIp> step, CancellationToken cancellationToken)
     {
-        var service = ResolvedConfigs.For(context);
-        if (service.Resource<DockerIp>(context.Rid.ToString()) is not { } ip)
-            return new ResourceProbe(Status.NotApplicable, $"{context.Rid} is not an ip.docker configured on {context.LocalNode}");
+        var (plumbing, pid, container) = await PrepareAsync(step, cancellationToken).ConfigureAwait(false);
+        return await StopAsync(plumbing, pid, container, step, cancellationToken).ConfigureAwait(false);
+    }
+
+    async Task<(IpPlumbing Plumbing, long? Pid, DockerContainer Container)> PrepareAsync(StepContext<DockerIp> step, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        var (plumbing, errors) = IpCommands.Plan(step.Resource, step.Resolved.Path.ToString());
+        if (plumbing is null)
+            throw new StepFailedException(string.Join("; ", errors));
+        var container = Container(step.Resolved, step.Resource);
+        return (plumbing, await docker.RunningPidAsync(step.Resolved, container, ct).ConfigureAwait(false), container);
+    }
+
+    public async Task<ResourceProbe> ProbeAsync(ProbeContext<DockerIp> probe, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        var (service, ip) = (probe.Resolved, probe.Resource);
         var (plumbing, errors) = IpCommands.Plan(ip, service.Path.ToString());
         if (plumbing is null)
             return new ResourceProbe(Status.Undef, string.Join("; ", errors));
@@ -63,7 +65,7 @@ public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver>
             : new ResourceProbe(Status.Up, $"{plumbing.Cidr} on {device} in {container.Name}");
     }
 
-    async Task<StepResult> StartAsync(IpPlumbing p, long? pid, DockerContainer container, StepContext context, CancellationToken ct)
+    async Task<StepResult> StartAsync(IpPlumbing p, long? pid, DockerContainer container, StepContext<DockerIp> context, CancellationToken ct)
     {
         if (pid is null)
             throw new StepFailedException($"{context.Step.Rid}: {container.Name} ({container.Id}) is not running on {context.LocalNode}: the address goes into its network namespace, start it first");
@@ -108,7 +110,7 @@ public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver>
         return $"arp announce failed: {r.Tail(200).Trim()}";
     }
 
-    async Task<StepResult> StopAsync(IpPlumbing p, long? pid, DockerContainer container, StepContext context, CancellationToken ct)
+    async Task<StepResult> StopAsync(IpPlumbing p, long? pid, DockerContainer container, StepContext<DockerIp> context, CancellationToken ct)
     {
         if (pid is null)
             return StepResult.Unchanged($"{container.Name} is not running: {p.Address} went with its network namespace");
@@ -136,7 +138,7 @@ public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver>
     static Task<ProcessResult> RunAsync(IReadOnlyList<string> argv, CancellationToken ct) =>
         ProcessRunner.RunAsync(argv[0], argv.Skip(1), Quick, ct);
 
-    static async Task MustAsync(IReadOnlyList<string> argv, StepContext context, CancellationToken ct)
+    static async Task MustAsync(IReadOnlyList<string> argv, StepContext<DockerIp> context, CancellationToken ct)
     {
         var r = await RunAsync(argv, ct).ConfigureAwait(false);
         if (!r.Succeeded)

@@ -1,5 +1,6 @@
+using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Noop;
 
@@ -8,19 +9,26 @@ namespace OpenSvc.Infrastructure.Drivers.Noop;
 /// engine itself (`opensvc agent --noop-cluster`): the figures then measure dispatch, claims and events, not a
 /// driver's writes. Never select it for a real cluster: nothing is started or stopped.
 /// </summary>
-public sealed class NoopDriver : IResourceDriver
+public sealed class NoopDriver : IResourceDriver<ServiceResource>, ISyncDriver<SyncResource>
 {
-    public static readonly string[] Types = ["fs", "container.docker", "ip.docker", "sync.docker", "sync.btrfs", "sync.rsync", "app", "disk", "ip"];
+    public Task<StepResult> StartAsync(StepContext<ServiceResource> step, CancellationToken cancellationToken) => Done(step, cancellationToken);
 
-    public IReadOnlyCollection<string> Drivers => Types;
+    public Task<StepResult> StopAsync(StepContext<ServiceResource> step, CancellationToken cancellationToken) => Done(step, cancellationToken);
 
-    public Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
+    public Task<StepResult> SendAsync(StepContext<SyncResource> step, Domain.NodeName target, CancellationToken cancellationToken) => Done(step, cancellationToken);
+
+    public Task<StepResult> PrepareReceiveAsync(StepContext<SyncResource> step, CancellationToken cancellationToken) => Done(step, cancellationToken);
+
+    public Task<ResourceProbe> ProbeAsync(ProbeContext<ServiceResource> probe, CancellationToken cancellationToken) => NothingToProbe;
+
+    public Task<ResourceProbe> ProbeAsync(ProbeContext<SyncResource> probe, CancellationToken cancellationToken) => NothingToProbe;
+
+    static readonly Task<ResourceProbe> NothingToProbe = Task.FromResult(new ResourceProbe(Domain.Status.NotApplicable, "noop driver: nothing to probe"));
+
+    static Task<StepResult> Done<T>(StepContext<T> step, CancellationToken cancellationToken) where T : ServiceResource
     {
-        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(step);
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(new StepResult(true, $"noop: {action.ToString().ToLowerInvariant()} {context.Step.Rid} on {context.LocalNode}"));
+        return Task.FromResult(new StepResult(true, $"noop: {ActionWords.Of(step.Step.Action)} {step.Rid} on {step.LocalNode}"));
     }
-
-    public Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken) =>
-        Task.FromResult(new ResourceProbe(Domain.Status.NotApplicable, "noop driver: nothing to probe"));
 }

@@ -6,7 +6,7 @@ using OpenSvc.Infrastructure.Drivers.Fs;
 using OpenSvc.Infrastructure.Drivers.Sync.Common;
 using OpenSvc.Infrastructure.Execution;
 using OpenSvc.Infrastructure.Execution.Ssh;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Sync.Btrfs;
 
@@ -21,17 +21,17 @@ namespace OpenSvc.Infrastructure.Drivers.Sync.Btrfs;
 /// Sender: <c>.osync/&lt;svc&gt;/&lt;rid&gt;/&lt;target&gt;/{next,last}</c> (one parent per target, so two targets never
 /// rotate each other's parent away). Target: <c>.osync/&lt;svc&gt;/&lt;rid&gt;/{next,last}</c>.
 /// </remarks>
-public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourceDriver
+public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDriver<BtrfsSync>
 {
-    public static BtrfsSyncDriver Create() => new(SshRunner.FromEnvironment(), TimeProvider.System);
+    /// <summary>btrfs receives over SSH into the target's own mount: nothing of the target's agent is needed first.</summary>
+    public Task<StepResult> PrepareReceiveAsync(StepContext<BtrfsSync> step, CancellationToken cancellationToken) =>
+        Task.FromResult(StepResult.Unchanged("sync.btrfs: nothing to prepare on the target"));
 
-    public IReadOnlyCollection<string> Drivers { get; } = ["sync.btrfs"];
-
-    public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
+    public async Task<StepResult> SendAsync(StepContext<BtrfsSync> context, NodeName target, CancellationToken cancellationToken)
     {
-        var target = SyncStep.RequireSyncTo(action, context);
-        var sync = ResolvedConfigs.Resource<BtrfsSync>(context);
-        var rid = context.Step.Rid;
+        ArgumentNullException.ThrowIfNull(context);
+        var sync = context.Resource;
+        var rid = context.Rid;
         if (sync.Src is not { } src || sync.Dst is not { } dst)
             throw new StepFailedException($"{rid}: src and dst must both be LABEL:subvolume");
         if (sync.Recursive)
@@ -41,7 +41,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         var sw = Stopwatch.StartNew();
         var log = new List<string>();
         var local = new LocalShell(context.LocalNode.Value);
-        var resolved = ResolvedConfigs.For(context);
+        var resolved = context.Resolved;
         var snap = BtrfsSend.SnapshotName(src.Subvolume);
 
         // The two sides prepare at the same time: the sender resolves its label and takes the snapshot while the target,
@@ -95,7 +95,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         var dstPath = $"{remoteRoot}/{dst.Subvolume.Trim('/')}";
         var dstMounts = remoteMounts
             .Where(m => m.FsType == "btrfs" && m.Source == remoteDev && MountsSubvolume(m, dst.Subvolume)).Select(m => m.MountPoint).ToList();
-        var record = SyncStep.LastSyncOf(context, target, bytes, sw, time);
+        var record = SyncStep.StampOf(context, target, bytes, sw, time);
         var file = SyncState.FileOf(context.Service, rid.ToString(), record);
         var placed = await connection.RunAsync(
             ["sh", "-c", RotateAndPlaceScript, "rotate", remoteWork, snap, dstPath, remoteDev, dst.Subvolume.Trim('/'), file.Dir, file.Path, file.Json, .. dstMounts],
@@ -122,7 +122,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
 
     /// <summary>Sender side: the label among this node's filesystems, top level mounted privately, snapshot next, last's info.</summary>
     static async Task<(string Dev, string Work, SubvolumeInfo? Last)> PrepareSenderAsync(
-        LocalShell local, BtrfsVolume src, string snap, ResolvedService resolved, StepContext context, NodeName target, CancellationToken cancellationToken)
+        LocalShell local, BtrfsVolume src, string snap, ResolvedService resolved, StepContext<BtrfsSync> context, NodeName target, CancellationToken cancellationToken)
     {
         var rid = context.Step.Rid;
         var mounts = await local.MountsAsync(cancellationToken).ConfigureAwait(false);
@@ -144,7 +144,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
     /// standby fs); its top level is mounted at the same place as on the sender and the work dirs are prepared.
     /// </summary>
     async Task<(SshConnection Connection, string Dev, string Root, string Work, SubvolumeInfo? Last, IReadOnlyList<MountEntry> Mounts)> PrepareTargetAsync(
-        StepContext context, NodeName target, BtrfsVolume dst, string snap, CancellationToken cancellationToken)
+        StepContext<BtrfsSync> context, NodeName target, BtrfsVolume dst, string snap, CancellationToken cancellationToken)
     {
         var rid = context.Step.Rid;
         var connection = await SyncStep.ConnectAsync(ssh, target, rid, cancellationToken).ConfigureAwait(false);
@@ -336,6 +336,6 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         await shell.CheckedAsync(["mount", "--make-private", root], cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken) =>
+    public Task<ResourceProbe> ProbeAsync(ProbeContext<BtrfsSync> context, CancellationToken cancellationToken) =>
         Task.FromResult(SyncStep.Status(context, time));
 }

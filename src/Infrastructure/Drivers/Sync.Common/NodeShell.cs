@@ -58,7 +58,7 @@ public static class NodeShellExtensions
     {
         var r = await shell.RunAsync(argv, cancellationToken).ConfigureAwait(false);
         if (!r.Succeeded)
-            throw new Workflows.Engine.StepFailedException($"on {shell.Node}: '{string.Join(' ', argv)}' failed (exit {r.ExitCode}): {r.Tail}");
+            throw new Workflows.Drivers.StepFailedException($"on {shell.Node}: '{string.Join(' ', argv)}' failed (exit {r.ExitCode}): {r.Tail}");
         return r.StdOut;
     }
 

@@ -3,12 +3,12 @@ using System.Text;
 using System.Text.Json;
 using OpenSvc.Domain;
 using OpenSvc.Infrastructure.Execution.Ssh;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Sync.Common;
 
-/// <summary>What a last_sync file records: when a sync of this resource to <see cref="Target"/> last succeeded.</summary>
-public sealed record LastSync(DateTimeOffset At, string Sender, string Target, long Bytes, long DurationMs);
+/// <summary>What a last_sync file on a node records (the node-local stamp of a success): when a sync of this resource to <see cref="Target"/> last succeeded.</summary>
+public sealed record SyncStamp(DateTimeOffset At, string Sender, string Target, long Bytes, long DurationMs);
 
 /// <summary>A last_sync file's directory, path and JSON text.</summary>
 public sealed record LastSyncFile(string Dir, string Path, string Json);
@@ -24,12 +24,12 @@ public static class SyncState
 
     public static string FileFor(string service, string rid, NodeName target) => $"{SyncPaths.Resource(service, rid)}/last_sync_{target}";
 
-    public static LastSync? Read(string service, string rid, NodeName target)
+    public static SyncStamp? Read(string service, string rid, NodeName target)
     {
         var path = FileFor(service, rid, target);
         try
         {
-            return File.Exists(path) ? JsonSerializer.Deserialize<LastSync>(File.ReadAllText(path), Json) : null;
+            return File.Exists(path) ? JsonSerializer.Deserialize<SyncStamp>(File.ReadAllText(path), Json) : null;
         }
         catch (JsonException)
         {
@@ -38,7 +38,7 @@ public static class SyncState
     }
 
     /// <summary>Records a success locally, then on the target (same path) through the given connection.</summary>
-    public static async Task RecordAsync(string service, string rid, LastSync sync, SshConnection target, CancellationToken cancellationToken)
+    public static async Task RecordAsync(string service, string rid, SyncStamp sync, SshConnection target, CancellationToken cancellationToken)
     {
         var record = await WriteLocalAsync(service, rid, sync, cancellationToken).ConfigureAwait(false);
         var bytes = Encoding.UTF8.GetBytes(record.Json);
@@ -56,7 +56,7 @@ public static class SyncState
     /// Writes the sender's copy and returns what the target's copy needs (same path), for a driver that writes it within a
     /// command it runs on the target anyway (the fixed script takes the JSON as a positional parameter).
     /// </summary>
-    public static async Task<LastSyncFile> WriteLocalAsync(string service, string rid, LastSync sync, CancellationToken cancellationToken)
+    public static async Task<LastSyncFile> WriteLocalAsync(string service, string rid, SyncStamp sync, CancellationToken cancellationToken)
     {
         var path = FileFor(service, rid, new NodeName(sync.Target));
         var text = JsonSerializer.Serialize(sync, Json);
@@ -67,7 +67,7 @@ public static class SyncState
     }
 
     /// <summary>The target's copy of a last_sync file: the same path as on the sender, and its JSON.</summary>
-    public static LastSyncFile FileOf(string service, string rid, LastSync sync)
+    public static LastSyncFile FileOf(string service, string rid, SyncStamp sync)
     {
         var path = FileFor(service, rid, new NodeName(sync.Target));
         return new LastSyncFile(Path.GetDirectoryName(path)!, path, JsonSerializer.Serialize(sync, Json));
@@ -77,7 +77,7 @@ public static class SyncState
     /// The status an operator reads: on a target, its own last_sync file; on a sender, every target's.
     /// n/a "no target nodes" when the target keyword resolves to no other node.
     /// </summary>
-    public static ResourceProbe Evaluate(NodeName local, IReadOnlyList<NodeName> targets, Func<NodeName, LastSync?> lastSync, long maxDelaySeconds, DateTimeOffset now)
+    public static ResourceProbe Evaluate(NodeName local, IReadOnlyList<NodeName> targets, Func<NodeName, SyncStamp?> lastSync, long maxDelaySeconds, DateTimeOffset now)
     {
         var others = targets.Where(t => t != local).Distinct().ToList();
         if (others.Count == 0 && !targets.Contains(local))
@@ -88,12 +88,13 @@ public static class SyncState
         foreach (var node in watched)
         {
             var last = lastSync(node);
+            var lag = new SyncLag(last?.At, TimeSpan.FromSeconds(maxDelaySeconds), now);
             if (last is null)
                 problems.Add($"never synced to {node}");
-            else if ((now - last.At).TotalSeconds > maxDelaySeconds)
-                problems.Add($"last sync on {node} older than {Duration(maxDelaySeconds)} ({last.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}Z)");
+            else if (lag.Status != Status.Up)
+                problems.Add($"last sync on {node} older than {Duration(maxDelaySeconds)} ({SyncLag.Stamp(last.At)})");
             else
-                fine.Add($"{node} synced {last.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}Z");
+                fine.Add($"{node} synced {SyncLag.Stamp(last.At)}");
         }
         return problems.Count > 0
             ? new ResourceProbe(Status.Warn, string.Join("; ", problems))

@@ -3,25 +3,13 @@ using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Infrastructure.Execution.Ssh;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Sync.Common;
 
 /// <summary>What the three sync drivers share: the step's target, the SSH connection, the remote mount check, metrics and status.</summary>
 public static class SyncStep
 {
-    /// <summary>Only <c>sync</c> is implemented; any other action is refused with a message, never reported done.</summary>
-    public static NodeName RequireSyncTo(ResourceAction action, StepContext context)
-    {
-        if (action != ResourceAction.Sync)
-            throw new StepFailedException($"{context.Step.Driver} {context.Step.Rid} does not implement '{action.ToString().ToLowerInvariant()}'");
-        if (context.Step.Target is not { } target)
-            throw new StepFailedException($"{context.Step.Rid}: a sync step needs a target node");
-        if (target == context.LocalNode)
-            throw new StepFailedException($"{context.Step.Rid}: {target} cannot sync to itself");
-        return target;
-    }
-
     public static async Task<SshConnection> ConnectAsync(SshRunner ssh, NodeName target, ResourceId rid, CancellationToken cancellationToken)
     {
         try
@@ -64,21 +52,21 @@ public static class SyncStep
         $"{bytes} bytes in {sw.Elapsed.TotalSeconds:0.00}s ({(sw.Elapsed.TotalSeconds > 0 ? bytes / sw.Elapsed.TotalSeconds / (1 << 20) : 0):0.0} MiB/s)";
 
     /// <summary>Status from the last_sync files (sender and receiver views).</summary>
-    public static ResourceProbe Status(StatusContext context, TimeProvider time)
+    public static ResourceProbe Status<TSync>(ProbeContext<TSync> probe, TimeProvider time) where TSync : SyncResource
     {
-        var resolved = ResolvedConfigs.For(context);
-        if (resolved.Resource(context.Rid.ToString()) is not SyncResource sync)
-            return new ResourceProbe(Domain.Status.NotApplicable, $"{context.Rid} is not configured on {context.LocalNode}");
+        ArgumentNullException.ThrowIfNull(probe);
+        var sync = probe.Resource;
         if (sync.Disabled)
             return new ResourceProbe(Domain.Status.NotApplicable, "disabled");
-        return SyncState.Evaluate(context.LocalNode, sync.Targets,
-            n => SyncState.Read(context.Service, context.Rid.ToString(), n), sync.SyncMaxDelaySeconds, time.GetUtcNow());
+        return SyncState.Evaluate(probe.LocalNode, sync.Targets,
+            n => SyncState.Read(probe.Service, probe.Rid.ToString(), n), sync.SyncMaxDelaySeconds, time.GetUtcNow());
     }
 
-    public static Task RecordAsync(StepContext context, NodeName target, long bytes, Stopwatch sw, SshConnection connection, TimeProvider time, CancellationToken cancellationToken) =>
-        SyncState.RecordAsync(context.Service, context.Step.Rid.ToString(), LastSyncOf(context, target, bytes, sw, time), connection, cancellationToken);
+    public static Task RecordAsync<TSync>(StepContext<TSync> context, NodeName target, long bytes, Stopwatch sw, SshConnection connection, TimeProvider time,
+        CancellationToken cancellationToken) where TSync : SyncResource =>
+        SyncState.RecordAsync(context.Service, context.Rid.ToString(), StampOf(context, target, bytes, sw, time), connection, cancellationToken);
 
-    public static LastSync LastSyncOf(StepContext context, NodeName target, long bytes, Stopwatch sw, TimeProvider time) =>
+    public static SyncStamp StampOf<TSync>(StepContext<TSync> context, NodeName target, long bytes, Stopwatch sw, TimeProvider time) where TSync : SyncResource =>
         new(time.GetUtcNow(), context.LocalNode.Value, target.Value, bytes, sw.ElapsedMilliseconds);
 
     /// <summary>

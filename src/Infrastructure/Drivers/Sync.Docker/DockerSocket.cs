@@ -1,7 +1,7 @@
 using OpenSvc.Domain.Config;
 using OpenSvc.Infrastructure.Drivers.Sync.Common;
 using OpenSvc.Infrastructure.Execution.Ssh;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Sync.Docker;
 
@@ -16,16 +16,15 @@ public interface IDockerSocketLocator
 }
 
 /// <summary>
-/// A service with <c>docker_data_dir</c> keeps its images in its own private dockerd, at
-/// <c>&lt;var&gt;/svc/&lt;name&gt;/docker.sock</c> on every node (the var dir is the same path on every node, as in
-/// OpenSVC); other services use the node's daemon at /run/docker.sock. Never one for the other: loading a private
-/// service's images into the node's daemon would leave them where a takeover cannot see them.
+/// A service with <c>docker_data_dir</c> keeps its images in its own private dockerd (<see cref="AgentPaths.ServiceDockerSocket"/>,
+/// the same path on every node); other services use the node's daemon (<see cref="AgentPaths.NodeDockerEndpoint"/>). Never one
+/// for the other: loading a private service's images into the node's daemon would leave them where a takeover cannot see them.
 /// </summary>
 public sealed class ServiceDockerSocketLocator : IDockerSocketLocator
 {
-    public const string NodeSocket = "/run/docker.sock";
+    static string NodeSocket => AgentPaths.NodeDockerEndpoint.AbsolutePath;
 
-    public static string ServiceSocket(string service) => $"{SyncPaths.Service(service)}/docker.sock";
+    static string ServiceSocket(string service) => SyncPaths.DockerSocket(service);
 
     public string LocalSocket(ResolvedService service) =>
         service.ContainerDataDir is null ? NodeSocket : ServiceSocket(service.Name);

@@ -1,12 +1,12 @@
 using System.Diagnostics;
 using Docker.DotNet;
-using Microsoft.Extensions.Logging.Abstractions;
 using OpenSvc.Infrastructure.Drivers.Container.Docker;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Infrastructure.Drivers.Sync.Common;
 using OpenSvc.Infrastructure.Execution.Ssh;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Domain;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Sync.Docker;
 
@@ -17,22 +17,14 @@ namespace OpenSvc.Infrastructure.Drivers.Sync.Docker;
 /// A service with a private dockerd (<c>docker_data_dir</c>) receives into the target's private daemon, which the
 /// target's own agent starts in the run's prepare-receive step, on the service's standby fs (model §12.3).
 /// </summary>
-public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets, TimeProvider time, PrivateDockerDaemon daemon) : IResourceDriver
+public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets, TimeProvider time, PrivateDockerDaemon daemon) : ISyncDriver<DockerSync>
 {
-    public static DockerSyncDriver Create(PrivateDockerDaemon? daemon = null) =>
-        new(SshRunner.FromEnvironment(), new ServiceDockerSocketLocator(), TimeProvider.System,
-            daemon ?? new PrivateDockerDaemon(AgentPaths.FromEnvironment(), NullLogger<PrivateDockerDaemon>.Instance));
-
-    public IReadOnlyCollection<string> Drivers { get; } = ["sync.docker"];
-
-    public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
+    public async Task<StepResult> SendAsync(StepContext<DockerSync> context, NodeName target, CancellationToken cancellationToken)
     {
-        if (action == ResourceAction.PrepareReceive)
-            return await PrepareReceiveAsync(context, cancellationToken).ConfigureAwait(false);
-        var target = SyncStep.RequireSyncTo(action, context);
-        var sync = ResolvedConfigs.Resource<DockerSync>(context);
-        var resolved = ResolvedConfigs.For(context);
-        var rid = context.Step.Rid;
+        ArgumentNullException.ThrowIfNull(context);
+        var sync = context.Resource;
+        var resolved = context.Resolved;
+        var rid = context.Rid;
         var sw = Stopwatch.StartNew();
         var log = new List<string>();
 
@@ -92,10 +84,10 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         if (sync.DstFs is { } dstfs)
             await SyncStep.RequireMountedAsync(connection, dstfs, $"holds docker_data_dir {resolved.ContainerDataDir}", rid, cancellationToken).ConfigureAwait(false);
 
-        var onTarget = ResolvedConfigs.Resolve(context.ConfigText, context.Service, target);
+        var onTarget = context.ResolveOn(target);
         var remoteSocket = await sockets.TargetSocketAsync(onTarget, connection, cancellationToken).ConfigureAwait(false);
         // Listing the target's images also records an up-to-date target (the common case of a periodic sync) in the same round trip.
-        var upToDate = SyncStep.LastSyncOf(context, target, 0, sw, time);
+        var upToDate = SyncStep.StampOf(context, target, 0, sw, time);
         var (present, recorded) = await RemoteImagesAsync(connection, remoteSocket, [.. local.Values.Distinct()],
             SyncState.FileOf(context.Service, rid.ToString(), upToDate), rid, cancellationToken).ConfigureAwait(false);
         var missing = local.Where(kv => !present.Contains(kv.Value)).Select(kv => kv.Key).ToList();
@@ -143,9 +135,10 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
     /// running: a takeover uses it, a stop of the service stops it). The fs must already be mounted: a daemon on the
     /// bare mount point would keep the images on the node's root disk.
     /// </summary>
-    async Task<StepResult> PrepareReceiveAsync(StepContext context, CancellationToken cancellationToken)
+    public async Task<StepResult> PrepareReceiveAsync(StepContext<DockerSync> context, CancellationToken cancellationToken)
     {
-        var service = ResolvedConfigs.For(context);
+        ArgumentNullException.ThrowIfNull(context);
+        var service = context.Resolved;
         if (service.ContainerDataDir is not { } dataDir)
             return StepResult.Unchanged($"{context.Service} uses the node's dockerd on {context.LocalNode}: nothing to prepare");
         try
@@ -201,6 +194,6 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         return (ImageIds.ParseList(string.Join('\n', lines.Where(l => !l.StartsWith("--- ", StringComparison.Ordinal)))), lines.Contains("--- recorded"));
     }
 
-    public Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken) =>
+    public Task<ResourceProbe> ProbeAsync(ProbeContext<DockerSync> context, CancellationToken cancellationToken) =>
         Task.FromResult(SyncStep.Status(context, time));
 }

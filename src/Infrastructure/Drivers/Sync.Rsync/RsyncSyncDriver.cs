@@ -4,7 +4,8 @@ using OpenSvc.Domain.Planning;
 using OpenSvc.Infrastructure.Drivers.Sync.Common;
 using OpenSvc.Infrastructure.Execution;
 using OpenSvc.Infrastructure.Execution.Ssh;
-using OpenSvc.Workflows.Engine;
+using OpenSvc.Domain;
+using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Sync.Rsync;
 
@@ -12,17 +13,17 @@ namespace OpenSvc.Infrastructure.Drivers.Sync.Rsync;
 /// sync.rsync: rsync over ssh with OpenSVC's options; refuses a target whose <c>dstfs</c> is not mounted
 /// (checked in the target's own mount namespace over SSH.NET); bytes sent parsed from <c>--stats</c>.
 /// </summary>
-public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : IResourceDriver
+public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDriver<RsyncSync>
 {
-    public static RsyncSyncDriver Create() => new(SshRunner.FromEnvironment(), TimeProvider.System);
+    /// <summary>rsync needs nothing of the target's agent: sshd and a mounted dstfs are checked by the send.</summary>
+    public Task<StepResult> PrepareReceiveAsync(StepContext<RsyncSync> step, CancellationToken cancellationToken) =>
+        Task.FromResult(StepResult.Unchanged("sync.rsync: nothing to prepare on the target"));
 
-    public IReadOnlyCollection<string> Drivers { get; } = ["sync.rsync"];
-
-    public async Task<StepResult> ExecuteAsync(ResourceAction action, StepContext context, CancellationToken cancellationToken)
+    public async Task<StepResult> SendAsync(StepContext<RsyncSync> context, NodeName target, CancellationToken cancellationToken)
     {
-        var target = SyncStep.RequireSyncTo(action, context);
-        var sync = ResolvedConfigs.Resource<RsyncSync>(context);
-        var rid = context.Step.Rid;
+        ArgumentNullException.ThrowIfNull(context);
+        var sync = context.Resource;
+        var rid = context.Rid;
         if (sync.Dst is null)
             throw new StepFailedException($"{rid}: dst is not set");
         var sources = sync.Src.Where(s => File.Exists(s) || Directory.Exists(s)).ToList();
@@ -47,11 +48,9 @@ public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : IResourc
         metrics["files_transferred"] = stats.FilesTransferred;
         metrics["files_deleted"] = stats.FilesDeleted;
         return new StepResult(stats.FilesTransferred != 0 || stats.FilesDeleted > 0,
-            header + $"synced {string.Join(' ', sources)} to {target}:{sync.Dst}: {SyncStep.Rate(bytes, sw)}\n" + Tail(r.StdOut, 1500), metrics);
+            header + $"synced {string.Join(' ', sources)} to {target}:{sync.Dst}: {SyncStep.Rate(bytes, sw)}\n" + Domain.OutputTail.Of(r.StdOut, 1500), metrics);
     }
 
-    static string Tail(string text, int max) => text.Length <= max ? text : text[^max..];
-
-    public Task<ResourceProbe> StatusAsync(StatusContext context, CancellationToken cancellationToken) =>
-        Task.FromResult(SyncStep.Status(context, time));
+    public Task<ResourceProbe> ProbeAsync(ProbeContext<RsyncSync> probe, CancellationToken cancellationToken) =>
+        Task.FromResult(SyncStep.Status(probe, time));
 }

@@ -16,11 +16,7 @@ public sealed record SshResult(int ExitCode, string StdOut, string StdErr, TimeS
 {
     public bool Succeeded => ExitCode == 0;
 
-    public string Tail(int maxChars = 2000)
-    {
-        var text = (string.IsNullOrWhiteSpace(StdErr) ? StdOut : StdErr).TrimEnd();
-        return text.Length <= maxChars ? text : text[^maxChars..];
-    }
+    public string Tail(int maxChars = 2000) => Domain.OutputTail.Of(StdOut, StdErr, maxChars);
 }
 
 /// <summary>

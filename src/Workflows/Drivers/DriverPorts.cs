@@ -1,0 +1,95 @@
+using OpenSvc.Domain;
+using OpenSvc.Domain.Config;
+using OpenSvc.Domain.Planning;
+
+namespace OpenSvc.Workflows.Drivers;
+
+/// <summary>
+/// One step as the engine hands it to a driver: the run, the step, the attempt, the service as this node resolves it
+/// from the exact config the run was planned with, and how another node resolves that same config.
+/// </summary>
+public sealed record StepRun(Guid RunId, PlanStep Step, int Attempt, ResolvedService Resolved, Func<NodeName, ResolvedService> ResolveOn);
+
+/// <summary>
+/// What a driver gets to do one step: the step as the engine runs it and the step's resource, typed. Resolved once by
+/// the engine, never re-parsed by a driver.
+/// </summary>
+public sealed record StepContext<TResource>(StepRun Run, TResource Resource) where TResource : ServiceResource
+{
+    public Guid RunId => Run.RunId;
+
+    public PlanStep Step => Run.Step;
+
+    public int Attempt => Run.Attempt;
+
+    public ResolvedService Resolved => Run.Resolved;
+
+    /// <summary>The service's name.</summary>
+    public string Service => Run.Resolved.Name;
+
+    /// <summary>The node this step runs on (the agent's own).</summary>
+    public NodeName LocalNode => Run.Resolved.Node;
+
+    public ResourceId Rid => Resource.Id;
+
+    /// <summary>The same config as another node resolves it (a sync's target, for what it must receive into).</summary>
+    public ResolvedService ResolveOn(NodeName node) => Run.ResolveOn(node);
+}
+
+/// <summary>What a status probe gets: the service as this node resolves the config it currently runs, and the resource.</summary>
+public sealed record ProbeContext<TResource>(ResolvedService Resolved, TResource Resource) where TResource : ServiceResource
+{
+    public string Service => Resolved.Name;
+
+    public NodeName LocalNode => Resolved.Node;
+
+    public ResourceId Rid => Resource.Id;
+}
+
+/// <summary>What a driver reports: whether it changed anything (probe-act-probe), an output tail, and metrics.</summary>
+public sealed record StepResult(bool Changed, string Output, IReadOnlyDictionary<string, long>? Metrics = null)
+{
+    public static StepResult Unchanged(string output) => new(false, output);
+}
+
+/// <summary>A failure an operator can act on: the message goes into the StepFailed event as is.</summary>
+public sealed class StepFailedException(string message, string output = "", bool permanent = false) : Exception(message)
+{
+    public string Output { get; } = output;
+
+    /// <summary>Retrying cannot help (a missing image, a resource not configured here): the policy skips its retries.</summary>
+    public bool Permanent { get; } = permanent;
+}
+
+/// <summary>One resource's probed state on one node.</summary>
+public sealed record ResourceProbe(Status Status, string? Message = null);
+
+/// <summary>
+/// A resource driver (fs, container, ip): start (and startstandby: <see cref="StepContext{T}.Step"/> says which), stop,
+/// probe. Each call is idempotent: probe, act only if needed, probe again.
+/// </summary>
+public interface IResourceDriver<TResource> where TResource : ServiceResource
+{
+    Task<StepResult> StartAsync(StepContext<TResource> step, CancellationToken cancellationToken);
+
+    Task<StepResult> StopAsync(StepContext<TResource> step, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The resource on this node, changing nothing: up, down, warn or n/a, with a message an operator can read. The
+    /// caller maps up/down to stdby up/stdby down for standby resources.
+    /// </summary>
+    Task<ResourceProbe> ProbeAsync(ProbeContext<TResource> probe, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A sync driver: send the resource's data from this node to the step's target, and, on a target, get ready to
+/// receive before the sender's step (sync.docker: the service's private dockerd started). Idempotent as well.
+/// </summary>
+public interface ISyncDriver<TResource> where TResource : SyncResource
+{
+    Task<StepResult> SendAsync(StepContext<TResource> step, NodeName target, CancellationToken cancellationToken);
+
+    Task<StepResult> PrepareReceiveAsync(StepContext<TResource> step, CancellationToken cancellationToken);
+
+    Task<ResourceProbe> ProbeAsync(ProbeContext<TResource> probe, CancellationToken cancellationToken);
+}

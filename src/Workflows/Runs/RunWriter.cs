@@ -1,0 +1,189 @@
+using JasperFx;
+using JasperFx.Events;
+using Marten;
+using Microsoft.Extensions.Logging;
+using OpenSvc.Domain.Config;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Domain.Runs;
+using OpenSvc.Workflows.Engine;
+
+namespace OpenSvc.Workflows.Runs;
+
+/// <summary>
+/// How a write to a run stream reacts when another writer appended first (a cancel, the reconciler, a step of the
+/// same run on another node): read the run again and decide again from what is now there, up to
+/// <see cref="MaxTries"/> times, with a short, growing pause. The decision functions are pure and re-check the step
+/// they act on, so deciding again is always safe.
+/// </summary>
+public sealed record ConcurrentWriteRetry(int MaxTries, TimeSpan FirstPause)
+{
+    public static readonly ConcurrentWriteRetry Default = new(10, TimeSpan.FromMilliseconds(2));
+
+    public TimeSpan PauseBefore(int nextTry) => FirstPause * Math.Min(1 << Math.Min(nextTry - 2, 6), 64);
+
+    public static bool IsConcurrentWrite(Exception ex) => ex is ConcurrencyException or EventStreamUnexpectedMaxEventIdException;
+}
+
+/// <summary>What one write did: the run before and after it (null when there is no such run) and the events appended.</summary>
+public sealed record RunWrite(WorkflowRun? Before, WorkflowRun? After, IReadOnlyList<object> Events)
+{
+    public static readonly RunWrite NoSuchRun = new(null, null, []);
+}
+
+/// <summary>The decision of a write: the events to append to the run, given the run as it is now.</summary>
+public delegate IReadOnlyList<object> RunDecision(WorkflowRun run, DateTimeOffset now);
+
+/// <summary>
+/// The one write path of run streams: fetch the run for writing, decide, append, release the service when the run
+/// ends, store what commits with the events, save (retrying a concurrent write with <see cref="ConcurrentWriteRetry"/>),
+/// then enqueue every step the new events scheduled, from the run's state after them. Every use case that writes a
+/// run (submit, step claim and outcome, cancel, reconcile) goes through here.
+/// </summary>
+public sealed class RunWriter(
+    IDocumentStore store, IStepDispatcher dispatcher, IFaultInjector faults, TimeProvider time, ILogger<RunWriter> log)
+{
+    public ConcurrentWriteRetry Retry { get; init; } = ConcurrentWriteRetry.Default;
+
+    /// <summary>Appends what <paramref name="decide"/> returns to an existing run.</summary>
+    public async Task<RunWrite> AppendAsync(Guid runId, RunDecision decide, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(decide);
+        for (var attempt = 1; ; attempt++)
+        {
+            WorkflowRun run, after;
+            IReadOnlyList<object> events;
+            await using (var session = store.LightweightSession())
+            {
+                var stream = await session.Events.FetchForWriting<WorkflowRun>(runId, cancellationToken).ConfigureAwait(false);
+                if (stream.Aggregate is null)
+                    return RunWrite.NoSuchRun;
+                run = stream.Aggregate;
+                var now = time.GetUtcNow();
+                events = decide(run, now);
+                if (events.Count == 0)
+                    return new RunWrite(run, run, events);
+                stream.AppendMany(events);
+                after = Fold(run, events);
+                await StoreConsequencesAsync(session, run, after, events, now, cancellationToken).ConfigureAwait(false);
+                if (!await TrySaveAsync(session, attempt, cancellationToken).ConfigureAwait(false))
+                    continue;
+            }
+            Dispatch(after, events);
+            return new RunWrite(run, after, events);
+        }
+    }
+
+    /// <summary>
+    /// Opens a run: takes the service (its stream version is the lock), appends the request with the whole plan and
+    /// the first scheduled steps, then enqueues them. A service held by another run refuses, and the refusal is a run too.
+    /// </summary>
+    public async Task<SubmitResult> StartAsync(SubmitRun request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var plan = request.Plan;
+        if (plan.ShapeProblem() is { } shape)
+            throw new ArgumentException($"plan for {plan.Service} cannot run: {shape}", nameof(request));
+        var runId = Guid.CreateVersion7();
+        for (var attempt = 1; ; attempt++)
+        {
+            var now = time.GetUtcNow();
+            WorkflowRun after;
+            IReadOnlyList<object> events;
+            await using (var session = store.LightweightSession())
+            {
+                var service = await session.Events.FetchForWriting<ServiceActivity>(ServiceActivity.StreamId(plan.Service), cancellationToken).ConfigureAwait(false);
+                if (service.Aggregate?.ActiveRun is { } inFlight)
+                {
+                    var refusal = $"service {plan.Service} is busy: run {inFlight} is in flight; wait for it or cancel it (opensvc run cancel {inFlight})";
+                    await RefuseAsync(runId, new ActionRequest(plan.Service, plan.Action, plan.Node, request.RequestedBy) { Reason = request.Reason },
+                        refusal, cancellationToken).ConfigureAwait(false);
+                    return new SubmitResult(runId, false, refusal, inFlight);
+                }
+                var requested = new RunRequested(runId, plan.Service, plan.Action, plan.Node, plan.To, request.RequestedBy, request.Reason,
+                    request.Force, now, request.ConfigVersion ?? ConfigHash.Of(request.ConfigText), request.ConfigText, plan);
+                events = RunDecider.Begin(requested);
+                session.Events.StartStream<WorkflowRun>(runId, events);
+                service.AppendOne(new ServiceRunStarted(plan.Service, runId, plan.Action, now));
+                var before = WorkflowRun.From(requested);
+                after = Fold(before, events.Skip(1));
+                await StoreConsequencesAsync(session, before, after, events, now, cancellationToken).ConfigureAwait(false);
+                if (!await TrySaveAsync(session, attempt, cancellationToken).ConfigureAwait(false))
+                    continue; // another request took or released the service between our read and our write: look again
+            }
+            log.LogInformation("run {RunId}: {Service} {Action} on {Node} requested by {RequestedBy}, {Steps} steps",
+                runId, plan.Service, ActionWords.Of(plan.Action), plan.Node, request.RequestedBy, plan.Steps.Count);
+            Dispatch(after, events);
+            return new SubmitResult(runId, true, null, null);
+        }
+    }
+
+    /// <summary>Records a refused request as a run of its own, so the audit trail shows refusals too.</summary>
+    public async Task<Guid> RefuseAsync(Guid runId, ActionRequest request, string refusal, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await using var session = store.LightweightSession();
+        session.Events.StartStream<WorkflowRun>(runId,
+            new RunRefused(runId, request.Service, request.Action, request.Node, request.RequestedBy, request.Reason, refusal, time.GetUtcNow()));
+        await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        log.LogWarning("run {RunId}: {Service} {Action} on {Node} refused: {Refusal}",
+            runId, request.Service, ActionWords.Of(request.Action), request.Node, refusal);
+        return runId;
+    }
+
+    async Task<bool> TrySaveAsync(IDocumentSession session, int attempt, CancellationToken ct)
+    {
+        try
+        {
+            await session.SaveChangesAsync(ct).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ConcurrentWriteRetry.IsConcurrentWrite(ex) && attempt < Retry.MaxTries)
+        {
+            await Task.Delay(Retry.PauseBefore(attempt + 1), time, ct).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// What commits in the same transaction as the events: the service's release when the run ends (so the lock and
+    /// the outcome commit together), and the last successful sync of each sync step that succeeded (never ahead of or
+    /// behind its event).
+    /// </summary>
+    static async Task StoreConsequencesAsync(IDocumentSession session, WorkflowRun before, WorkflowRun after, IReadOnlyList<object> events,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        if (!before.IsFinished && after.IsFinished && after.Status != RunStatus.Refused)
+        {
+            var service = await session.Events.FetchForWriting<ServiceActivity>(ServiceActivity.StreamId(after.Service), ct).ConfigureAwait(false);
+            service.AppendOne(new ServiceRunEnded(after.Service, after.Id, after.Status, now));
+        }
+        foreach (var ok in events.OfType<StepSucceeded>())
+            if (after.Steps[ok.Step].Step is { Action: ResourceAction.Sync, Target: { } target } sync)
+                session.Store(Syncs.SyncRecord.From(after, sync, target, ok));
+    }
+
+    /// <summary>Enqueues every step the committed events scheduled or requeued, as the run stands after them.</summary>
+    void Dispatch(WorkflowRun after, IReadOnlyList<object> events)
+    {
+        foreach (var e in events)
+        {
+            var (index, why) = e switch
+            {
+                StepScheduled s => (s.Step, (string?)null),
+                StepRequeued r => (r.Step, r.Because),
+                _ => (-1, null),
+            };
+            if (index < 0 || index >= after.Steps.Count)
+                continue;
+            var step = after.Steps[index];
+            if (step.Status != StepStatus.Scheduled)
+                continue; // scheduled and moved on within the same batch
+            if (why is not null)
+                log.LogWarning("run {RunId}: step {Step} requeued: {Because}", after.Id, index + 1, why);
+            faults.At(FaultPoint.AfterScheduleBeforeEnqueue, after.Id, index);
+            dispatcher.Dispatch(new StepDelivery(after.Id, index, step.Execution, step.Step.Node, step.NotBefore, ActionWords.Job(after.Service, step.Step)));
+        }
+    }
+
+    static WorkflowRun Fold(WorkflowRun run, IEnumerable<object> events) => events.Aggregate(run, (r, e) => r.Then(e));
+}
