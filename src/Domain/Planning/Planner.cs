@@ -194,10 +194,14 @@ public static class Planner
                 return new Refusal(PlanGuard.SyncDrpToProduction,
                     $"{sender} is a DR node: it never sends data over production ({r.Rid} would send to {List(production)}). " +
                     "Sync from the primary node where the service runs, or restrict this sync to drpnodes.");
-            sends.AddRange(targets.Select(t => (r, t)));
+            // A target whose agent is silent cannot get ready to receive, nor be checked: a send to it would hold the
+            // service until it failed. It is left out, with the reason, and its copy's age shows in the lag table.
+            foreach (var silent in targets.Where(t => !cluster[t].Reachable))
+                skipped.Add(new SkippedResource(sender, r.Rid, $"target {silent}: its agent is not heartbeating"));
+            sends.AddRange(targets.Where(t => cluster[t].Reachable).Select(t => (r, t)));
         }
         if (sends.Count == 0)
-            return new Refusal(PlanGuard.SyncNoTarget,
+            return new Refusal(skipped.Count > 0 && skipped.All(x => x.Reason.EndsWith("not heartbeating", StringComparison.Ordinal)) ? PlanGuard.NodeUnreachable : PlanGuard.SyncNoTarget,
                 $"nothing to send from {sender}: " + string.Join("; ", skipped.Select(s => $"{s.Rid}: {s.Reason}")) + ".");
 
         // Each send waits for the previous one; a target that must get ready first gets its own step, on its own node,

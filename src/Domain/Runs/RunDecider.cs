@@ -29,8 +29,8 @@ public static class RunDecider
     /// </summary>
     public static StepStarted? Start(WorkflowRun run, int step, int execution, string agent, DateTimeOffset now)
     {
-        if (run.IsFinished || step < 0 || step >= run.Steps.Count)
-            return null;
+        if (run.IsFinished || run.CancelRequested || step < 0 || step >= run.Steps.Count)
+            return null; // a cancelled run starts nothing more, scheduled retries included
         var s = run.Steps[step];
         if (s.Status != StepStatus.Scheduled || s.Execution != execution)
             return null;
@@ -43,7 +43,16 @@ public static class RunDecider
             return [];
         var state = run.Steps[o.Step];
         if (state.Status != StepStatus.Running || state.Execution != o.Execution)
-            return []; // a late or duplicate report: the run has moved on.
+        {
+            // A duplicate report of the execution that already ended the step changes nothing. The outcome of an
+            // execution the run superseded (requeued as a new execution, abandoned, or a run that ended) is a fact
+            // worth keeping: recorded, and ignored.
+            var why = o.Execution < state.Execution ? $"execution {o.Execution} was superseded by execution {state.Execution}"
+                : state.Abandoned && o.Execution == state.Execution ? "the step was abandoned"
+                : run.IsFinished && o.Execution == state.Execution && state.Status == StepStatus.Running ? "the run had ended"
+                : null;
+            return why is null || o.Execution <= 0 ? [] : [new StepOutcomeIgnored(run.Id, o.Step, o.Execution, o.Succeeded, o.Error, now, why)];
+        }
 
         var events = new List<object>();
         if (o.Succeeded)
@@ -70,12 +79,29 @@ public static class RunDecider
         return events;
     }
 
-    public static IReadOnlyList<object> Cancel(WorkflowRun run, string by, string? reason, DateTimeOffset now)
+    /// <summary>
+    /// Stops a run at the next step boundary: steps not yet started are abandoned at once (they never start, scheduled
+    /// retries included), a running step finishes, unless <paramref name="gone"/> says why its agent will never report
+    /// (then it is abandoned with that reason). Asking again abandons what has become gone since.
+    /// </summary>
+    public static IReadOnlyList<object> Cancel(WorkflowRun run, string by, string? reason, DateTimeOffset now, Func<StepState, string?>? gone = null)
     {
-        if (run.IsFinished || run.CancelRequested)
+        ArgumentNullException.ThrowIfNull(run);
+        if (run.IsFinished)
             return [];
-        var events = new List<object> { new RunCancelRequested(run.Id, by, reason, now) };
-        events.AddRange(Advance(run.Then(events[0]), now));
+        var events = new List<object>();
+        if (!run.CancelRequested)
+            events.Add(new RunCancelRequested(run.Id, by, reason, now));
+        foreach (var s in run.Steps)
+        {
+            if (s.Status == StepStatus.Scheduled)
+                events.Add(new StepAbandoned(run.Id, s.Step.Index, s.Execution, now, $"the run was cancelled by {by} before it started"));
+            else if (s.Status == StepStatus.Running && gone?.Invoke(s) is { } why)
+                events.Add(new StepAbandoned(run.Id, s.Step.Index, s.Execution, now, why));
+        }
+        if (events.Count == 0)
+            return [];
+        events.AddRange(Advance(events.Aggregate(run, (r, e) => r.Then(e)), now));
         return events;
     }
 
@@ -146,7 +172,7 @@ public static class RunDecider
         if (run.Steps.All(s => s.Status == StepStatus.Succeeded || (s.Status == StepStatus.Failed && s.Step.Optional)))
         {
             // A sync run exists only to send: its (optional) sends go on past a failed one, but the run then failed,
-            // never "completed" with a DR copy that was not made (OpenSVC exited 0 there, model §12).
+            // never "completed" with a DR copy that was not made (where OpenSVC's sync exits 0 after a failed send).
             if (run.Plan.Action == ServiceAction.Sync && run.Steps.FirstOrDefault(s => s.Status == StepStatus.Failed) is { } send)
             {
                 var others = run.Steps.Count(s => s.Status == StepStatus.Succeeded && s.Step.Action == ResourceAction.Sync);

@@ -50,6 +50,18 @@ public sealed record StepRetried(Guid RunId, int Step, int NextAttempt, DateTime
 /// <summary>The reconciler put a step back in the queue: never enqueued, or its agent died while running it.</summary>
 public sealed record StepRequeued(Guid RunId, int Step, int Attempt, DateTimeOffset At, string Because);
 
+/// <summary>
+/// The outcome of a superseded execution arrived after the run moved on (the step was requeued as a new execution, or
+/// the run ended): recorded for the audit trail, and ignored.
+/// </summary>
+public sealed record StepOutcomeIgnored(Guid RunId, int Step, int Execution, bool Succeeded, string? Error, DateTimeOffset At, string Why);
+
+/// <summary>
+/// A step that will never run: scheduled when its run was cancelled, or waiting on (or started by) an agent that is
+/// gone. It ends failed, with the reason, so the run can end.
+/// </summary>
+public sealed record StepAbandoned(Guid RunId, int Step, int Execution, DateTimeOffset At, string Reason);
+
 /// <summary>A compensation step and the step it undoes.</summary>
 public sealed record CompensationStep(PlanStep Step, int Compensates);
 
@@ -80,6 +92,8 @@ public static class RunEventNames
         [typeof(StepTimedOut)] = "step_timed_out",
         [typeof(StepRetried)] = "step_retried",
         [typeof(StepRequeued)] = "step_requeued",
+        [typeof(StepOutcomeIgnored)] = "step_outcome_ignored",
+        [typeof(StepAbandoned)] = "step_abandoned",
         [typeof(CompensationPlanned)] = "compensation_planned",
         [typeof(StepCompensated)] = "step_compensated",
         [typeof(RunCompleted)] = "run_completed",

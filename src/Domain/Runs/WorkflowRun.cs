@@ -28,7 +28,8 @@ public sealed record StepState(
     string? Error,
     bool TimedOut,
     IReadOnlyDictionary<string, long>? Metrics,
-    int Execution = 0)
+    int Execution = 0,
+    bool Abandoned = false)
 {
     public static StepState Planned(PlanStep step, int? compensates = null) =>
         new(step, StepStatus.Pending, 1, compensates, null, null, null, null, null, false, null, null, false, null);
@@ -62,6 +63,9 @@ public sealed record WorkflowRun(
     string? Refusal)
 {
     public bool IsFinished => Status != RunStatus.Running;
+
+    /// <summary>Outcomes of superseded executions that arrived late, recorded and ignored.</summary>
+    public ImmutableList<StepOutcomeIgnored> LateOutcomes { get; init; } = [];
 
     public static WorkflowRun From(RunRequested e) =>
         new(e.RunId, e.Service, e.Action, e.Node, e.To, e.RequestedBy, e.Reason, e.Force, e.At, e.ConfigVersion, e.ConfigText, e.Plan,
@@ -99,6 +103,11 @@ public sealed record WorkflowRun(
             Steps = Steps.AddRange(e.Steps.Select(c => StepState.Planned(c.Step, c.Compensates))),
         },
         StepCompensated e => WithStep(e.Step, s => s with { Status = StepStatus.Compensated }),
+        StepAbandoned e => WithStep(e.Step, s => s with
+        {
+            Status = StepStatus.Failed, EndedAt = e.At, Error = $"abandoned: {e.Reason}", StartedAt = s.StartedAt ?? e.At, Abandoned = true,
+        }),
+        StepOutcomeIgnored e => this with { LateOutcomes = LateOutcomes.Add(e) },
         RunCompleted e => this with { Status = RunStatus.Completed, EndedAt = e.At, Outcome = "completed" },
         RunFailed e => this with { Status = RunStatus.Failed, EndedAt = e.At, Outcome = e.Reason },
         RunCancelRequested => this with { CancelRequested = true },

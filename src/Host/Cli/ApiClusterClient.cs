@@ -119,8 +119,8 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
         return new CancelResult(response.StatusCode != HttpStatusCode.NotFound, false, problem.Detail);
     }
 
-    public async Task<IReadOnlyList<AgentHeartbeat>> AgentsAsync(CancellationToken cancellationToken) =>
-        (await GetAsync<IReadOnlyList<AgentHeartbeat>>("api/nodes", cancellationToken).ConfigureAwait(false))!;
+    public async Task<IReadOnlyList<AgentStatus>> AgentsAsync(CancellationToken cancellationToken) =>
+        (await GetAsync<IReadOnlyList<AgentStatus>>("api/nodes", cancellationToken).ConfigureAwait(false))!;
 
     async Task<T?> GetAsync<T>(string path, CancellationToken ct)
     {

@@ -1,5 +1,4 @@
 using Npgsql;
-using OpenSvc.Infrastructure.Postgres;
 
 namespace OpenSvc.Host.Cli;
 
@@ -10,16 +9,6 @@ public static class Database
         !string.IsNullOrWhiteSpace(option) ? option
         : Environment.GetEnvironmentVariable("OPENSVC_CONNECTION") is { Length: > 0 } env ? env
         : null;
-
-    /// <summary>For commands that use a running cluster: the configured database, else the running embedded one.</summary>
-    public static string ForClient(string? option)
-    {
-        if (Configured(option) is { } cs)
-            return cs;
-        var home = EmbeddedPostgres.DefaultHome();
-        return EmbeddedPostgres.TryReadRunningConnectionString(home)
-            ?? throw new UserError($"no database: set OPENSVC_CONNECTION (or --connection), or start the agent first (`opensvc agent`), which runs the embedded PostgreSQL in {home}", ExitCodes.Failed);
-    }
 
     /// <summary>Fails with one clear line when the database cannot be reached.</summary>
     public static async Task CheckReachableAsync(string connectionString, CancellationToken ct)

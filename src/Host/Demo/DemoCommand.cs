@@ -58,6 +58,9 @@ public sealed partial class DemoRun(string repo, bool wait)
 
     readonly string _prefix = Env("LAB_PREFIX", "osl");
     readonly string _subnet = Env("LAB_SUBNET", "10.203.0");
+    /// <summary>svc1's private dockerd socket inside a lab node (whose var dir is the agent's default path).</summary>
+    static string NodeDockerSocket => new OpenSvc.Infrastructure.Drivers.AgentPaths(OpenSvc.Infrastructure.Drivers.AgentPaths.DefaultVarDir, "").ServiceDockerSocket(Service);
+
     readonly string _labDir = Env("LAB_DIR", "/var/lib/opensvc-lab");
     readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
     readonly string _viewerToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
@@ -163,7 +166,7 @@ public sealed partial class DemoRun(string repo, bool wait)
         Say("loading the lab's images into svc1's private docker store on the n1/n2 shared disk (there is no registry here)");
         await NodeMustAsync("n1", [.. Opensvc(), "driver", "exec", "--config", _config, "--service", Service, "--node", "n1", "--rid", "fs#0", "--action", "start"], ct);
         await NodeMustAsync("n1", [.. Opensvc(), "driver", "exec", "--config", _config, "--service", Service, "--node", "n1", "--rid", "sync#0", "--action", "prepare-receive"], ct);
-        await NodeMustAsync("n1", ["sh", "-c", "docker save opensvc/busybox:lab opensvc/httpd:lab | docker -H \"$1\" load -q", "sh", $"unix:///var/lib/opensvc/svc/{Service}/docker.sock"], ct);
+        await NodeMustAsync("n1", ["sh", "-c", "docker save opensvc/busybox:lab opensvc/httpd:lab | docker -H \"$1\" load -q", "sh", $"unix://{NodeDockerSocket}"], ct);
         await NodeMustAsync("n1", [.. Opensvc(), "driver", "exec", "--config", _config, "--service", Service, "--node", "n1", "--rid", "container#0", "--action", "stop"], ct);
         await NodeMustAsync("n1", [.. Opensvc(), "driver", "exec", "--config", _config, "--service", Service, "--node", "n1", "--rid", "fs#0", "--action", "stop"], ct);
     }
@@ -292,7 +295,7 @@ public sealed partial class DemoRun(string repo, bool wait)
             $"REST API:             {Api}/api/services   (Authorization: Bearer {_token})",
             $"OpenAPI:              {Api}/openapi/v1.json, browsable at {Api}/scalar/v1",
             $"CLI:                  dotnet {_dll} --server {Api} --token {_token} runs --service {Service}",
-            $"nodes:                sudo {Path.Combine(repo, "lab", "node-exec.sh")} n3 docker -H unix:///var/lib/opensvc/svc/{Service}/docker.sock ps",
+            $"nodes:                sudo {Path.Combine(repo, "lab", "node-exec.sh")} n3 docker -H unix://{NodeDockerSocket} ps",
             $"agent logs:           {Path.Combine(_labDir, "nX", "agent-demo.log")}",
             "",
         };

@@ -3,6 +3,7 @@ using MediatR;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
 using OpenSvc.Workflows.Agents;
+using OpenSvc.Workflows.Engine;
 using OpenSvc.Workflows.Monitoring;
 using OpenSvc.Workflows.Runs;
 using OpenSvc.Workflows.Services;
@@ -10,7 +11,7 @@ using OpenSvc.Workflows.Services;
 namespace OpenSvc.Infrastructure.Client;
 
 /// <summary>The cluster client that talks to PostgreSQL, through the same MediatR handlers the agents use. The API serves it.</summary>
-public sealed class DirectClusterClient(IMediator mediator, IDocumentStore store) : IClusterClient
+public sealed class DirectClusterClient(IMediator mediator, IDocumentStore store, IDatabaseClock clock, LivenessOptions liveness) : IClusterClient
 {
     public Task<ConfigureResult> ConfigureAsync(ConfigureService request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
 
@@ -57,9 +58,10 @@ public sealed class DirectClusterClient(IMediator mediator, IDocumentStore store
 
     public Task<CancelResult> CancelAsync(CancelRun request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
 
-    public async Task<IReadOnlyList<AgentHeartbeat>> AgentsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<AgentStatus>> AgentsAsync(CancellationToken cancellationToken)
     {
         await using var session = store.QuerySession();
-        return await session.Query<AgentHeartbeat>().OrderBy(a => a.Id).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var roster = await AgentRoster.ReadAsync(session, clock, liveness, cancellationToken).ConfigureAwait(false);
+        return roster.Agents.OrderBy(a => a.Id, StringComparer.Ordinal).Select(a => AgentStatus.Of(a, roster)).ToList();
     }
 }

@@ -9,29 +9,59 @@ using OpenSvc.Workflows.Runs;
 
 namespace OpenSvc.Infrastructure.Engine;
 
-/// <summary>Writes this agent's heartbeat: the liveness the reconciler trusts.</summary>
-public sealed class AgentHeartbeatService(IDocumentStore store, AgentIdentity agent, EngineOptions options, TimeProvider time, ILogger<AgentHeartbeatService> log)
+/// <summary>
+/// Writes this agent's heartbeat, stamped with the database's clock (the liveness every other agent trusts), renews the
+/// agent's lease with each write the database accepted, and fences the agent when the lease lapses: its running steps
+/// are cancelled before any other agent may requeue them.
+/// </summary>
+public sealed class AgentHeartbeatService(
+    IDocumentStore store, IDatabaseClock clock, AgentIdentity agent, AgentLease lease, EngineOptions options, TimeProvider time,
+    ILogger<AgentHeartbeatService> log)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var started = time.GetUtcNow();
+        var watchdog = WatchLeaseAsync(stoppingToken);
+        DateTimeOffset? started = null;
         using var timer = new PeriodicTimer(options.HeartbeatEvery, time);
         do
         {
+            var attempt = time.GetTimestamp();
             try
             {
+                using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                bounded.CancelAfter(lease.Term);
+                var now = await clock.NowAsync(bounded.Token).ConfigureAwait(false);
+                started ??= now;
                 await using var session = store.LightweightSession();
-                session.Store(new AgentHeartbeat(agent.Node.Value, agent.Instance, Environment.ProcessId, started, time.GetUtcNow(),
-                    EngineQueues.Of(agent.Node)));
-                await session.SaveChangesAsync(stoppingToken).ConfigureAwait(false);
+                session.Store(new AgentHeartbeat(agent.Node.Value, agent.Instance, Environment.ProcessId, started.Value, now, EngineQueues.Of(agent.Node)));
+                await session.SaveChangesAsync(bounded.Token).ConfigureAwait(false);
+                var wasHeld = lease.IsHeld;
+                lease.Renewed(attempt);
+                if (!wasHeld)
+                    log.LogInformation("agent {Instance}: lease held (heartbeat at {At:O}, database clock)", agent.Instance, now);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 log.LogWarning("heartbeat of {Node} not written: {Error}", agent.Node, ex.Message);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        await watchdog.ConfigureAwait(false);
+    }
+
+    async Task WatchLeaseAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+                if (lease.CheckLapsed())
+                    log.LogWarning("agent {Instance}: no heartbeat accepted for {Term}: lease lapsed, cancelling this agent's running steps", agent.Instance, lease.Term);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 }
 

@@ -10,6 +10,7 @@ using OpenSvc.Infrastructure.Drivers;
 using OpenSvc.Infrastructure.Drivers.Fake;
 using OpenSvc.Infrastructure.Drivers.Noop;
 using OpenSvc.Infrastructure.Faults;
+using OpenSvc.Workflows.Agents;
 using OpenSvc.Workflows.Engine;
 using OpenSvc.Workflows.Runs;
 using OpenSvc.Workflows.Drivers;
@@ -27,6 +28,9 @@ public static class EngineServices
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(options);
         services.AddSingleton(AgentIdentity.ForThisProcess(options.Node));
+        services.AddSingleton(new LivenessOptions(options.AgentDeadAfter));
+        services.AddSingleton(sp => new AgentLease(sp.GetRequiredService<TimeProvider>()) { Term = AgentLiveness.LeaseTerm(options.AgentDeadAfter) });
+        services.AddSingleton<IDatabaseClock>(_ => Postgres.DatabaseClock.For(WorkflowStore.ConnectionString(options.ConnectionString)));
         services.AddMarten(o =>
         {
             WorkflowStore.Configure(o, options.ConnectionString, options.MartenSchema);

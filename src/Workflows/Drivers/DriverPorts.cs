@@ -8,7 +8,11 @@ namespace OpenSvc.Workflows.Drivers;
 /// One step as the engine hands it to a driver: the run, the step, the attempt, the service as this node resolves it
 /// from the exact config the run was planned with, and how another node resolves that same config.
 /// </summary>
-public sealed record StepRun(Guid RunId, PlanStep Step, int Attempt, ResolvedService Resolved, Func<NodeName, ResolvedService> ResolveOn);
+public sealed record StepRun(Guid RunId, PlanStep Step, int Attempt, ResolvedService Resolved, Func<NodeName, ResolvedService> ResolveOn)
+{
+    /// <summary>The execution's fencing check (see <see cref="StepContext{TResource}.EnsureCurrentAsync"/>); none outside a workflow.</summary>
+    public Func<CancellationToken, Task> EnsureCurrent { get; init; } = _ => Task.CompletedTask;
+}
 
 /// <summary>
 /// What a driver gets to do one step: the step as the engine runs it and the step's resource, typed. Resolved once by
@@ -34,6 +38,14 @@ public sealed record StepContext<TResource>(StepRun Run, TResource Resource) whe
 
     /// <summary>The same config as another node resolves it (a sync's target, for what it must receive into).</summary>
     public ResolvedService ResolveOn(NodeName node) => Run.ResolveOn(node);
+
+    /// <summary>
+    /// The fencing check a driver makes before each side effect it can guard (a mount, a container start, a send): throws
+    /// <see cref="StepSupersededException"/> when this execution is no longer the step's current one (the run requeued it
+    /// as a new execution, abandoned it or ended) or this agent's lease lapsed, so a superseded execution stops before it
+    /// acts a second time.
+    /// </summary>
+    public Task EnsureCurrentAsync(CancellationToken cancellationToken) => Run.EnsureCurrent(cancellationToken);
 }
 
 /// <summary>What a status probe gets: the service as this node resolves the config it currently runs, and the resource.</summary>
@@ -53,13 +65,16 @@ public sealed record StepResult(bool Changed, string Output, IReadOnlyDictionary
 }
 
 /// <summary>A failure an operator can act on: the message goes into the StepFailed event as is.</summary>
-public sealed class StepFailedException(string message, string output = "", bool permanent = false) : Exception(message)
+public class StepFailedException(string message, string output = "", bool permanent = false) : Exception(message)
 {
     public string Output { get; } = output;
 
     /// <summary>Retrying cannot help (a missing image, a resource not configured here): the policy skips its retries.</summary>
     public bool Permanent { get; } = permanent;
 }
+
+/// <summary>This execution of a step was superseded: it must not act. Its outcome, if it gets recorded, is ignored.</summary>
+public sealed class StepSupersededException(string message) : StepFailedException(message, "", permanent: true);
 
 /// <summary>One resource's probed state on one node.</summary>
 public sealed record ResourceProbe(Status Status, string? Message = null);

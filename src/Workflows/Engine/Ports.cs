@@ -24,6 +24,15 @@ public sealed record QueuedSteps(
     IReadOnlySet<(Guid RunId, int Step, int Execution)> Live,
     IReadOnlyDictionary<(Guid RunId, int Step, int Execution), DateTimeOffset> StalledSince);
 
+/// <summary>
+/// The database's clock: liveness and leases are judged on it, never on an agent's own clock (a node whose clock lags
+/// must not look dead, nor a dead one alive).
+/// </summary>
+public interface IDatabaseClock
+{
+    Task<DateTimeOffset> NowAsync(CancellationToken cancellationToken);
+}
+
 /// <summary>Crash points for the fault-injection suite. In production this does nothing.</summary>
 public interface IFaultInjector
 {

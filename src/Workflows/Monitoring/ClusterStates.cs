@@ -12,13 +12,12 @@ namespace OpenSvc.Workflows.Monitoring;
 /// </summary>
 public static class ClusterStates
 {
-    public static ClusterState From(ServiceView view, IReadOnlyList<AgentHeartbeat> agents, IReadOnlyList<InstanceStatusReport> reports, DateTimeOffset now)
+    public static ClusterState From(ServiceView view, AgentRoster agents, IReadOnlyList<InstanceStatusReport> reports)
     {
         return new ClusterState(view.Peers.Select(node =>
         {
-            var agent = agents.FirstOrDefault(a => a.Id == node.Value);
             var report = reports.FirstOrDefault(r => r.Node == node.Value);
-            var reachable = agent is not null && agent.IsFresh(now);
+            var reachable = agents.IsAlive(node.Value);
             var instance = report?.Avail ?? (reachable ? Status.Down : Status.Undef);
             return new KeyValuePair<NodeName, NodeState>(node, new NodeState(reachable, instance));
         }));
@@ -29,7 +28,7 @@ public static class ClusterStates
     /// its report was probed before that run's last step on the node ended (agents probe again right after each
     /// step, so such a report is about to be replaced).
     /// </summary>
-    public static IReadOnlyList<string> Trailing(WorkflowRun? lastRun, IReadOnlyList<AgentHeartbeat> agents, IReadOnlyList<InstanceStatusReport> reports, DateTimeOffset now)
+    public static IReadOnlyList<string> Trailing(WorkflowRun? lastRun, AgentRoster agents, IReadOnlyList<InstanceStatusReport> reports)
     {
         if (lastRun is null)
             return [];
@@ -38,8 +37,7 @@ public static class ClusterStates
             .GroupBy(s => s.Step.Node.Value)
             .Where(g =>
             {
-                var agent = agents.FirstOrDefault(a => a.Id == g.Key);
-                if (agent is null || !agent.IsFresh(now))
+                if (!agents.IsAlive(g.Key))
                     return false; // a silent node's state is never read from its report anyway
                 var report = reports.FirstOrDefault(r => r.Node == g.Key);
                 return report is null || report.UpdatedAt < g.Max(s => s.EndedAt!.Value);

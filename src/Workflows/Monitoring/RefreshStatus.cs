@@ -37,6 +37,7 @@ public sealed class RefreshStatusHandler(
         await using var session = store.LightweightSession();
         foreach (var svc in services)
         {
+            using var scope = log.BeginScope(new Dictionary<string, object> { ["Service"] = svc.Service, ["Node"] = agent.Node.Value });
             var key = InstanceStatusReport.Key(svc.Service, agent.Node.Value);
             if (!svc.Exists || svc.ConfigText is null)
             {

@@ -5,6 +5,7 @@ using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
 using OpenSvc.Workflows.Agents;
+using OpenSvc.Workflows.Engine;
 
 namespace OpenSvc.Workflows.Monitoring;
 
@@ -20,7 +21,7 @@ public sealed record ServiceStatusView(
 
 public sealed record GetServiceStatus(string Service) : IRequest<ServiceStatusView?>;
 
-public sealed class GetServiceStatusHandler(IDocumentStore store, TimeProvider time) : IRequestHandler<GetServiceStatus, ServiceStatusView?>
+public sealed class GetServiceStatusHandler(IDocumentStore store, IDatabaseClock clock, LivenessOptions liveness) : IRequestHandler<GetServiceStatus, ServiceStatusView?>
 {
     public async Task<ServiceStatusView?> Handle(GetServiceStatus request, CancellationToken cancellationToken)
     {
@@ -28,16 +29,16 @@ public sealed class GetServiceStatusHandler(IDocumentStore store, TimeProvider t
         var service = await query.LoadAsync<ServiceActivity>(ServiceActivity.StreamId(request.Service), cancellationToken).ConfigureAwait(false);
         if (service is not { Exists: true, ConfigText: not null })
             return null;
-        var agents = await query.Query<AgentHeartbeat>().ToListAsync(cancellationToken).ConfigureAwait(false);
+        var roster = await AgentRoster.ReadAsync(query, clock, liveness, cancellationToken).ConfigureAwait(false);
         var reports = await query.Query<InstanceStatusReport>().Where(r => r.Service == request.Service).ToListAsync(cancellationToken).ConfigureAwait(false);
         var doc = ConfigParser.Parse(service.ConfigText, request.Service + ".conf");
         var (view, _) = ServiceViewBuilder.From(doc, request.Service);
-        var now = time.GetUtcNow();
+        var now = roster.Now;
         var peers = view?.Peers.ToList() ?? [];
         var instances = peers.Select(n => new InstanceView(
             n.Value,
             view!.IsDrpNode(n) ? "drpnode" : "node",
-            agents.FirstOrDefault(a => a.Id == n.Value) is { } a && a.IsFresh(now),
+            roster.IsAlive(n.Value),
             reports.FirstOrDefault(r => r.Node == n.Value))).ToList();
         var resolved = peers.Count > 0 ? ServiceResolver.Resolve(doc, request.Service, peers[0]) : null;
         var aggregate = ServiceStatus.Of(view?.Topology ?? Topology.Failover,

@@ -30,5 +30,5 @@ public interface IClusterClient
     Task<(WorkflowRun? Run, string? Problem)> FindRunAsync(string idOrPrefix, CancellationToken cancellationToken);
     Task<CancelResult> CancelAsync(CancelRun request, CancellationToken cancellationToken);
 
-    Task<IReadOnlyList<AgentHeartbeat>> AgentsAsync(CancellationToken cancellationToken);
+    Task<IReadOnlyList<AgentStatus>> AgentsAsync(CancellationToken cancellationToken);
 }

@@ -8,9 +8,10 @@ namespace OpenSvc.Workflows.Runs;
 
 /// <summary>
 /// Marten and Hangfire commit separately. This finds steps that were scheduled but never reached a queue (or whose
-/// job a worker fetched and then never started), and steps started by an agent instance that is no longer alive,
-/// records why, and enqueues them again.
-/// Safe to run anywhere, any time: steps are idempotent and claims are guarded by the stream version.
+/// job a worker fetched and then never started), steps this agent started and lost (its lease lapsed during them, or
+/// their job died), and steps started by another agent instance that is gone or whose lease has expired, by the
+/// database's clock, long enough ago that it has fenced itself; records why, and enqueues them again as new executions.
+/// Safe to run anywhere, any time: steps are idempotent and claims and outcomes are fenced by the execution number.
 /// </summary>
 public sealed record ReconcileRuns(TimeSpan ScheduledGrace, TimeSpan AgentDeadAfter) : IRequest<ReconcileReport>
 {
@@ -20,7 +21,7 @@ public sealed record ReconcileRuns(TimeSpan ScheduledGrace, TimeSpan AgentDeadAf
 public sealed record ReconcileReport(int ActiveRuns, int Requeued, int Advanced);
 
 public sealed class ReconcileRunsHandler(
-    IDocumentStore store, RunWriter writer, IStepDispatcher dispatcher, TimeProvider time)
+    IDocumentStore store, RunWriter writer, IStepDispatcher dispatcher, IDatabaseClock clock, AgentIdentity self, AgentLease lease)
     : IRequestHandler<ReconcileRuns, ReconcileReport>
 {
     public async Task<ReconcileReport> Handle(ReconcileRuns request, CancellationToken cancellationToken)
@@ -34,9 +35,10 @@ public sealed class ReconcileRunsHandler(
         }
         int requeued = 0, advanced = 0;
         QueuedSteps? queued = null; // read once, and only when a step looks stale
+        var now = await clock.NowAsync(cancellationToken).ConfigureAwait(false);
+        var requeueAfter = AgentLiveness.RequeueAfter(request.AgentDeadAfter);
         foreach (var candidate in active)
         {
-            var now = time.GetUtcNow();
             var reasons = new List<(StepState Step, string Because)>();
             foreach (var s in candidate.Steps)
             {
@@ -48,15 +50,18 @@ public sealed class ReconcileRunsHandler(
                         : $"scheduled at {at:O} but not in queue {s.Step.Node.QueueName}"));
                 else if (s.Status == StepStatus.Running && s.Agent is { } instance)
                 {
+                    if (instance == self.Instance)
+                    {
+                        // Ours: only this agent knows whether it still runs it, and it does not.
+                        if (lease.IsHeld && !lease.IsRunning(candidate.Id, s.Step.Index, s.Execution) && !lease.IsRunning(candidate.Id, s.Step.Index, -1))
+                            reasons.Add((s, $"execution {s.Execution} on {instance} ended without an outcome (cut off when the agent lost its lease, or its job died)"));
+                        continue;
+                    }
                     var live = agents.FirstOrDefault(a => a.Id == s.Step.Node.Value);
                     if (live is null || live.Instance != instance)
                         reasons.Add((s, $"agent {instance} that started it is gone{(live is null ? "" : $" (node {live.Id} now runs {live.Instance})")}"));
-                    else if (!live.IsFresh(now, request.AgentDeadAfter))
-                        reasons.Add((s, $"agent {instance} stopped answering (last heartbeat {live.LastSeen:O})"));
-                    else if (s.StartedAt is { } started && now - started > s.Step.Policy.Timeout + request.AgentDeadAfter + request.ScheduledGrace)
-                        // The executor enforces the timeout itself; a step still running well past it on a live agent
-                        // lost its outcome (its job died without recording one): run it again, idempotently.
-                        reasons.Add((s, $"running on {instance} since {started:O}, past its {s.Step.Policy.Timeout} timeout with no outcome"));
+                    else if (now - live.LastSeen > requeueAfter)
+                        reasons.Add((s, $"agent {instance} stopped answering: last heartbeat {live.LastSeen:O}, its lease lapsed and it cancelled its steps"));
                 }
             }
             // Most active runs have a step in flight and nothing stale: nothing to read again or write. (The pass
@@ -87,14 +92,17 @@ public sealed class ReconcileRunsHandler(
                 var current = run.Steps[step.Step.Index];
                 if (current.Status != step.Status || current.Execution != step.Execution || current.Agent != step.Agent)
                     continue; // it moved on since we looked
-                events.Add(new StepRequeued(runId, step.Step.Index, step.Attempt, now, because));
+                // A cancelled run starts nothing more: what would be requeued is abandoned, so the run can end.
+                events.Add(run.CancelRequested
+                    ? new StepAbandoned(runId, step.Step.Index, step.Execution, now, because)
+                    : new StepRequeued(runId, step.Step.Index, step.Attempt, now, because));
             }
             var after = events.Aggregate(run, (r, e) => r.Then(e));
             if (!after.Steps.Any(s => s.Status is StepStatus.Scheduled or StepStatus.Running))
                 events.AddRange(RunDecider.Advance(after, now));
             return events;
         }, ct).ConfigureAwait(false);
-        var requeued = write.Events.Count(e => e is StepRequeued);
+        var requeued = write.Events.Count(e => e is StepRequeued or StepAbandoned);
         return (requeued, write.Events.Count - requeued);
     }
 }

@@ -5,6 +5,7 @@ using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
 using OpenSvc.Workflows.Agents;
+using OpenSvc.Workflows.Engine;
 using OpenSvc.Workflows.Monitoring;
 
 namespace OpenSvc.Workflows.Runs;
@@ -38,7 +39,7 @@ public sealed record RequestAction(ActionRequest Request) : IRequest<ActionResul
 /// <summary>The same planning against the cluster's facts, without running anything.</summary>
 public sealed record PlanAction(ActionRequest Request) : IRequest<ActionResult>;
 
-public sealed class RequestActionHandler(IDocumentStore store, RunWriter writer, TimeProvider time)
+public sealed class RequestActionHandler(IDocumentStore store, RunWriter writer, IDatabaseClock clock, LivenessOptions liveness, TimeProvider time)
     : IRequestHandler<RequestAction, ActionResult>, IRequestHandler<PlanAction, ActionResult>
 {
     /// <summary>How long planning waits for reports that trail the service's last run (<see cref="ClusterStates.Trailing"/>).</summary>
@@ -77,19 +78,19 @@ public sealed class RequestActionHandler(IDocumentStore store, RunWriter writer,
         if (r.Problem() is { } problem)
             return (new ActionRefused(problem), null, r);
         ServiceActivity? service;
-        IReadOnlyList<AgentHeartbeat> agents;
+        AgentRoster roster;
         IReadOnlyList<InstanceStatusReport> reports;
         await using (var query = store.QuerySession())
         {
             service = await query.LoadAsync<ServiceActivity>(ServiceActivity.StreamId(r.Service), ct).ConfigureAwait(false);
-            agents = await query.Query<AgentHeartbeat>().ToListAsync(ct).ConfigureAwait(false);
+            roster = await AgentRoster.ReadAsync(query, clock, liveness, ct).ConfigureAwait(false);
             reports = await query.Query<InstanceStatusReport>().Where(x => x.Service == r.Service).ToListAsync(ct).ConfigureAwait(false);
             // A request right after a run (a takeover after a stop) must not be planned from reports probed before
             // that run's steps: wait, briefly, for the agents' reports that follow each step. Past the wait the
             // reports are what there is (an agent whose probes fail must not block a takeover).
             var last = service?.LastRun is { } lastRun ? await query.LoadAsync<WorkflowRun>(lastRun, ct).ConfigureAwait(false) : null;
             var until = time.GetUtcNow() + ReportWait;
-            while (ClusterStates.Trailing(last, agents, reports, time.GetUtcNow()).Count > 0 && time.GetUtcNow() < until)
+            while (ClusterStates.Trailing(last, roster, reports).Count > 0 && time.GetUtcNow() < until)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(50), time, ct).ConfigureAwait(false);
                 reports = await query.Query<InstanceStatusReport>().Where(x => x.Service == r.Service).ToListAsync(ct).ConfigureAwait(false);
@@ -102,7 +103,7 @@ public sealed class RequestActionHandler(IDocumentStore store, RunWriter writer,
         var (view, invalid) = ServiceViewBuilder.From(doc, r.Service);
         if (view is null)
             return (new ActionRefused(invalid!), service, r);
-        var state = ClusterStates.From(view, agents, reports, time.GetUtcNow());
+        var state = ClusterStates.From(view, roster, reports);
         r = Planner.Complete(view, r, state);
         switch (Planner.Plan(view, r, state))
         {

@@ -42,8 +42,4 @@ public static class RunQueries
             _ => (null, $"more than one run id starts or ends with {prefix}: give more characters"),
         };
     }
-
-    /// <summary>The raw events of a run, for `run show --events` and golden stream checks.</summary>
-    public static async Task<IReadOnlyList<JasperFx.Events.IEvent>> EventsAsync(IQuerySession session, Guid runId, CancellationToken ct) =>
-        await session.Events.FetchStreamAsync(runId, token: ct).ConfigureAwait(false);
 }

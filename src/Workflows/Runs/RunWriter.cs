@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
+using OpenSvc.Workflows.Agents;
 using OpenSvc.Workflows.Engine;
 
 namespace OpenSvc.Workflows.Runs;
@@ -40,7 +41,7 @@ public delegate IReadOnlyList<object> RunDecision(WorkflowRun run, DateTimeOffse
 /// run (submit, step claim and outcome, cancel, reconcile) goes through here.
 /// </summary>
 public sealed class RunWriter(
-    IDocumentStore store, IStepDispatcher dispatcher, IFaultInjector faults, TimeProvider time, ILogger<RunWriter> log)
+    IDocumentStore store, IStepDispatcher dispatcher, IFaultInjector faults, IDatabaseClock clock, LivenessOptions liveness, TimeProvider time, ILogger<RunWriter> log)
 {
     public ConcurrentWriteRetry Retry { get; init; } = ConcurrentWriteRetry.Default;
 
@@ -94,7 +95,11 @@ public sealed class RunWriter(
                 var service = await session.Events.FetchForWriting<ServiceActivity>(ServiceActivity.StreamId(plan.Service), cancellationToken).ConfigureAwait(false);
                 if (service.Aggregate?.ActiveRun is { } inFlight)
                 {
-                    var refusal = $"service {plan.Service} is busy: run {inFlight} is in flight; wait for it or cancel it (opensvc run cancel {inFlight})";
+                    (bool Ended, string? Why)? stuck = request.Force ? await EndStuckRunAsync(inFlight, request, cancellationToken).ConfigureAwait(false) : null;
+                    if (stuck is { Ended: true })
+                        continue; // the run that held the service waited only on dead nodes, and has ended: take the service now
+                    var refusal = $"service {plan.Service} is busy: run {inFlight} is in flight; wait for it or cancel it (opensvc run cancel {inFlight})" +
+                        (stuck?.Why is { } why ? $"; a forced request does not end it: {why}" : "");
                     await RefuseAsync(runId, new ActionRequest(plan.Service, plan.Action, plan.Node, request.RequestedBy) { Reason = request.Reason },
                         refusal, cancellationToken).ConfigureAwait(false);
                     return new SubmitResult(runId, false, refusal, inFlight);
@@ -115,6 +120,36 @@ public sealed class RunWriter(
             Dispatch(after, events);
             return new SubmitResult(runId, true, null, null);
         }
+    }
+
+    /// <summary>
+    /// A forced request (with its reason) ends the run holding the service when that run only waits on agents that are
+    /// gone (the primary died during an hourly sync): its steps there are abandoned with the reason and the run ends
+    /// cancelled, recorded as superseded. A run with a step still running on a live agent is never ended this way.
+    /// </summary>
+    async Task<(bool Ended, string? Why)> EndStuckRunAsync(Guid runId, SubmitRun request, CancellationToken ct)
+    {
+        AgentRoster roster;
+        await using (var query = store.QuerySession())
+            roster = await AgentRoster.ReadAsync(query, clock, liveness, ct).ConfigureAwait(false);
+        string? why = null;
+        var write = await AppendAsync(runId, (run, now) =>
+        {
+            var live = run.Steps.FirstOrDefault(s => s.Status == StepStatus.Running && roster.Gone(s) is null);
+            if (live is not null)
+            {
+                var seen = roster.Of(live.Step.Node.Value) is { } a ? $"last heartbeat {RunTimeline.Duration(roster.Now - a.LastSeen)} ago" : "no heartbeat";
+                why = $"{ActionWords.Describe(live)} may still be running on {live.Step.Node} ({seen}; a step is given up " +
+                    $"{RunTimeline.Duration(AgentLiveness.RequeueAfter(roster.DeadAfter))} after its agent's last heartbeat)";
+                return [];
+            }
+            return RunDecider.Cancel(run, request.RequestedBy,
+                $"superseded by a forced {ActionWords.Of(request.Plan.Action)} on {request.Plan.Node}: {request.Reason}", now, roster.Gone);
+        }, ct).ConfigureAwait(false);
+        if (write.After is { IsFinished: true } && write.Events.Count > 0)
+            log.LogWarning("run {RunId}: ended, superseded by a forced {Action} of {Service} ({Reason})", runId,
+                ActionWords.Of(request.Plan.Action), request.Plan.Service, request.Reason);
+        return (write.After?.IsFinished == true, why);
     }
 
     /// <summary>Records a refused request as a run of its own, so the audit trail shows refusals too.</summary>
@@ -179,7 +214,10 @@ public sealed class RunWriter(
             if (step.Status != StepStatus.Scheduled)
                 continue; // scheduled and moved on within the same batch
             if (why is not null)
+            {
+                using var scope = log.BeginScope(new Dictionary<string, object> { ["RunId"] = after.Id, ["Service"] = after.Service, ["Node"] = step.Step.Node.Value });
                 log.LogWarning("run {RunId}: step {Step} requeued: {Because}", after.Id, index + 1, why);
+            }
             faults.At(FaultPoint.AfterScheduleBeforeEnqueue, after.Id, index);
             dispatcher.Dispatch(new StepDelivery(after.Id, index, step.Execution, step.Step.Node, step.NotBefore, ActionWords.Job(after.Service, step.Step)));
         }

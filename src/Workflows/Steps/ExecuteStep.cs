@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using Marten;
 using MediatR;
 using Microsoft.Extensions.Logging;
 using OpenSvc.Domain;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
+using OpenSvc.Workflows.Agents;
 using OpenSvc.Workflows.Drivers;
 using OpenSvc.Workflows.Engine;
 using OpenSvc.Workflows.Monitoring;
@@ -24,28 +26,70 @@ public sealed record ExecuteStep(Guid RunId, int Step, int Execution, int? Attem
 /// then records the outcome and whatever the policy decides next, which enqueues the next steps.
 /// </summary>
 public sealed class ExecuteStepHandler(
+    IDocumentStore store,
     RunWriter writer,
     ResolvedServices services,
     DriverRegistry drivers,
     IFaultInjector faults,
     AgentIdentity agent,
+    AgentLease lease,
     IStatusSignal statusSignal,
     TimeProvider time,
     ILogger<ExecuteStepHandler> log) : IRequestHandler<ExecuteStep, Unit>
 {
+    /// <summary>How long a job waits for this agent's lease (an agent that just started) before leaving its step to the reconciler.</summary>
+    static readonly TimeSpan LeaseWait = TimeSpan.FromSeconds(5);
+
     public async Task<Unit> Handle(ExecuteStep request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (!await lease.WaitHeldAsync(LeaseWait, cancellationToken).ConfigureAwait(false))
+        {
+            // Without a lease this agent may be cut off from the database: claiming could race a requeue by another agent.
+            log.LogWarning("run {RunId} step {Step}: not claimed, this agent holds no lease (no heartbeat accepted lately); the reconciler enqueues it again",
+                request.RunId, request.Step + 1);
+            return Unit.Value;
+        }
+        // Marked as running here before it is claimed: a step this agent claimed and then lost is never taken for one it still runs.
+        // (A job of the old signature carries no execution: -1 stands for whichever it claims.)
+        using var running = lease.Running(request.RunId, request.Step, request.Attempt is null ? request.Execution : -1);
         if (await ClaimAsync(request, cancellationToken).ConfigureAwait(false) is not var (run, state))
             return Unit.Value;
         using var scope = log.BeginScope(new Dictionary<string, object> { ["RunId"] = run.Id, ["Service"] = run.Service, ["Node"] = agent.Node.Value });
-        var outcome = await RunDriverAsync(run, state, cancellationToken).ConfigureAwait(false);
+        using var fenced = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Token);
+        StepOutcome outcome;
+        try
+        {
+            outcome = await RunDriverAsync(run, state, fenced.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (lease.Token.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The agent fenced itself: the execution stopped, and nothing is recorded (the database may be out of reach).
+            // Once the lease is back, this agent's reconciler requeues the step as a new execution.
+            log.LogWarning("run {RunId} step {Step} execution {Execution}: cut off, this agent's lease lapsed", run.Id, state.Step.Index + 1, state.Execution);
+            return Unit.Value;
+        }
         faults.At(FaultPoint.AfterEffectBeforeEvent, run.Id, state.Step.Index);
         var recorded = await writer.AppendAsync(run.Id, (current, now) => RunDecider.Outcome(current, outcome, now), cancellationToken).ConfigureAwait(false);
         if (recorded.After is { IsFinished: true } ended && recorded.Before is { IsFinished: false })
             log.LogInformation("run {RunId}: {Outcome}", run.Id, ended.Outcome);
+        foreach (var ignored in recorded.Events.OfType<StepOutcomeIgnored>())
+            log.LogWarning("run {RunId} step {Step}: the outcome of execution {Execution} was recorded and ignored: {Why}", run.Id, ignored.Step + 1, ignored.Execution, ignored.Why);
         statusSignal.Request(run.Service);
         return Unit.Value;
+    }
+
+    /// <summary>The fencing check drivers make before a side effect: this execution is still the step's current one, and the lease holds.</summary>
+    async Task EnsureCurrentAsync(Guid runId, int step, int execution, CancellationToken ct)
+    {
+        if (!lease.IsHeld)
+            throw new StepSupersededException($"execution {execution} stopped before acting: this agent's lease lapsed");
+        await using var query = store.QuerySession();
+        var run = await query.LoadAsync<WorkflowRun>(runId, ct).ConfigureAwait(false);
+        var s = run is not null && step < run.Steps.Count ? run.Steps[step] : null;
+        if (run is null || run.IsFinished || s is null || s.Status != StepStatus.Running || s.Execution != execution || s.Agent != agent.Instance)
+            throw new StepSupersededException(
+                $"execution {execution} stopped before acting: the run moved on ({(run is null ? "no such run" : run.IsFinished ? $"run {run.Status.ToString().ToLowerInvariant()}" : $"step {s?.Status.ToString().ToLowerInvariant()}, execution {s?.Execution}")})");
     }
 
     async Task<(WorkflowRun Run, StepState Step)?> ClaimAsync(ExecuteStep request, CancellationToken ct)
@@ -104,7 +148,10 @@ public sealed class ExecuteStepHandler(
             faults.At(FaultPoint.DuringStep, run.Id, step.Index);
             var resolved = services.Resolve(run.ConfigText, run.Service, agent.Node);
             var resource = ResolvedServices.ResourceOf(resolved, step.Rid);
-            var stepRun = new StepRun(run.Id, step, state.Attempt, resolved, node => services.Resolve(run.ConfigText, run.Service, node));
+            var stepRun = new StepRun(run.Id, step, state.Attempt, resolved, node => services.Resolve(run.ConfigText, run.Service, node))
+            {
+                EnsureCurrent = token => EnsureCurrentAsync(run.Id, step.Index, state.Execution, token),
+            };
             var result = await drivers.RunAsync(stepRun, resource, linked.Token).ConfigureAwait(false);
             log.LogInformation("run {RunId} step {Step} {Action} {Rid}: done in {Elapsed} ({Changed})",
                 run.Id, step.Index + 1, ActionWords.Of(step.Action), step.Rid, sw.Elapsed, result.Changed ? "changed" : "already in place");

@@ -192,4 +192,26 @@ public class PlannerSyncTests
         refusal.Guard.Should().Be(PlanGuard.Resource);
         refusal.Reason.Should().Contain("sync#7").And.Contain("sync#0, sync#1");
     }
+
+    [Fact]
+    public void a_target_whose_agent_is_silent_is_left_out_with_the_reason_and_a_sync_to_it_alone_is_refused()
+    {
+        var cluster = Cluster((N1, Status.Up)).Unreachable(N3);
+
+        var refusal = Planner.Plan(FailoverDockerBtrfs(), Sync(N1), cluster).Refused();
+
+        refusal.Guard.Should().Be(PlanGuard.NodeUnreachable);
+        refusal.Reason.Should().Contain("target n3: its agent is not heartbeating");
+    }
+
+    [Fact]
+    public void a_scheduled_sync_sends_from_the_primary_node_where_the_service_is_up()
+    {
+        var scheduled = Request(ServiceAction.Sync, new NodeName("to-be-chosen")) with { ChooseSender = true, SyncRid = Rid("sync#1") };
+
+        var plan = Planner.Plan(FailoverDockerBtrfs(), scheduled, Cluster((N2, Status.Up))).Accepted().Plan;
+
+        plan.Node.Should().Be(N2);
+        plan.Lines().Should().Equal("n2 sync sync#1 n3");
+    }
 }

@@ -106,4 +106,46 @@ public sealed class RunDeciderTests
         RunDecider.Outcome(run, new StepOutcome(0, 1, true, false, true, "", null, TimeSpan.Zero, Execution: 1), T0).Should().BeEmpty();
         RunDecider.Start(run, 0, 1, "n1/2/b", T0).Should().BeNull();
     }
+
+    [Fact]
+    public void a_retry_scheduled_before_a_cancel_never_starts_and_the_run_ends_at_once()
+    {
+        var run = Begin(Step(0, "fs#0"), Step(1, "fs#1"));
+        run = Run(run, 0, ok: false, out var failed);
+        failed.OfType<StepScheduled>().Should().ContainSingle("the failed attempt is retried after a backoff");
+
+        var cancel = RunDecider.Cancel(run, "tester", "drill aborted", T0);
+
+        cancel.OfType<StepAbandoned>().Should().ContainSingle(e => e.Step == 0).Which.Reason.Should().Contain("before it started");
+        cancel.Should().ContainSingle(e => e is RunCancelled, "nothing runs any more");
+        run = cancel.Aggregate(run, (r, e) => r.Then(e));
+        RunDecider.Start(run, 0, run.Steps[0].Execution, "n1/1/a", T0).Should().BeNull("the retry's job, when it arrives, starts nothing");
+    }
+
+    [Fact]
+    public void a_step_running_on_an_agent_that_is_gone_is_abandoned_by_a_cancel()
+    {
+        var run = Begin(Step(0, "fs#0"));
+        run = run.Then(RunDecider.Start(run, 0, run.Steps[0].Execution, "n1/1/a", T0)!);
+
+        RunDecider.Cancel(run, "tester", null, T0).Should().ContainSingle(e => e is RunCancelRequested, "a live agent's step is waited for");
+        var gone = RunDecider.Cancel(run, "tester", null, T0, _ => "agent n1/1/a is gone");
+
+        gone.OfType<StepAbandoned>().Should().ContainSingle().Which.Reason.Should().Be("agent n1/1/a is gone");
+        gone.Should().ContainSingle(e => e is RunCancelled);
+    }
+
+    [Fact]
+    public void the_late_outcome_of_a_superseded_execution_is_recorded_and_ignored()
+    {
+        var run = Begin(Step(0, "fs#0"));
+        run = run.Then(RunDecider.Start(run, 0, 1, "n1/1/a", T0)!);
+        run = run.Then(new StepRequeued(run.Id, 0, 1, T0, "agent n1/1/a stopped answering"));
+        run = run.Then(RunDecider.Start(run, 0, 2, "n1/2/b", T0)!);
+
+        var late = RunDecider.Outcome(run, new StepOutcome(0, 1, true, false, true, "", null, TimeSpan.FromSeconds(40), Execution: 1), T0);
+
+        late.Should().ContainSingle().Which.Should().BeOfType<StepOutcomeIgnored>().Which.Why.Should().Contain("superseded by execution 2");
+        late.Aggregate(run, (r, e) => r.Then(e)).Steps[0].Status.Should().Be(StepStatus.Running, "the current execution still decides");
+    }
 }

@@ -175,7 +175,7 @@ public sealed class DurabilityTests(ITestOutputHelper output)
     static async Task WaitForHeartbeatsAsync(OpenSvc.Workflows.Runs.IClusterClient api)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await api.AgentsAsync(default)).Count(a => a.IsFresh(DateTimeOffset.UtcNow, TimeSpan.FromSeconds(5))) < 2)
+        while ((await api.AgentsAsync(default)).Count(a => a.SinceLastSeen < TimeSpan.FromSeconds(5)) < 2)
         {
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException("agents did not heartbeat");

@@ -34,6 +34,8 @@ public sealed class TrailingReportsTests
         return events.Aggregate(WorkflowRun.From(new RunRequested(id, "svc", ServiceAction.Start, N1, null, "t", null, false, T0, "v1", "", plan)), (r, e) => r.Then(e));
     }
 
+    static AgentRoster Roster(DateTimeOffset now, params AgentHeartbeat[] agents) => new(agents, now, AgentLiveness.DeadAfter);
+
     static AgentHeartbeat Alive(string node) => new(node, node + "/1", 1, T0, T0.AddSeconds(2), []);
 
     static InstanceStatusReport Report(string node, DateTimeOffset probed) =>
@@ -42,8 +44,8 @@ public sealed class TrailingReportsTests
     [Fact]
     public void a_node_whose_report_was_probed_before_its_last_step_ended_trails()
     {
-        var trailing = ClusterStates.Trailing(Run(), [Alive("n1"), Alive("n2")],
-            [Report("n1", T0.AddSeconds(1.5)), Report("n2", T0.AddSeconds(1.5))], T0.AddSeconds(3));
+        var trailing = ClusterStates.Trailing(Run(), Roster(T0.AddSeconds(3), Alive("n1"), Alive("n2")),
+            [Report("n1", T0.AddSeconds(1.5)), Report("n2", T0.AddSeconds(1.5))]);
 
         trailing.Should().Equal("n2");
     }
@@ -51,7 +53,7 @@ public sealed class TrailingReportsTests
     [Fact]
     public void a_live_node_that_ran_a_step_and_has_no_report_yet_trails()
     {
-        ClusterStates.Trailing(Run(), [Alive("n1"), Alive("n2")], [Report("n2", T0.AddSeconds(2.5))], T0.AddSeconds(3))
+        ClusterStates.Trailing(Run(), Roster(T0.AddSeconds(3), Alive("n1"), Alive("n2")), [Report("n2", T0.AddSeconds(2.5))])
             .Should().Equal("n1");
     }
 
@@ -59,7 +61,7 @@ public sealed class TrailingReportsTests
     public void a_silent_node_or_no_last_run_never_makes_planning_wait()
     {
         var silent = Alive("n2") with { LastSeen = T0.AddMinutes(-5) };
-        ClusterStates.Trailing(Run(), [Alive("n1"), silent], [Report("n1", T0.AddSeconds(2)), Report("n2", T0)], T0.AddSeconds(3)).Should().BeEmpty();
-        ClusterStates.Trailing(null, [Alive("n1")], [], T0).Should().BeEmpty();
+        ClusterStates.Trailing(Run(), Roster(T0.AddSeconds(3), Alive("n1"), silent), [Report("n1", T0.AddSeconds(2)), Report("n2", T0)]).Should().BeEmpty();
+        ClusterStates.Trailing(null, Roster(T0, Alive("n1")), []).Should().BeEmpty();
     }
 }

@@ -52,7 +52,7 @@ public sealed class AgentProcess : IDisposable
         psi.Environment["OPENSVC_HEARTBEAT_MS"] = "300";
         psi.Environment["OPENSVC_RECONCILE_MS"] = "500";
         psi.Environment["OPENSVC_SCHEDULED_GRACE_MS"] = "1500";
-        psi.Environment["OPENSVC_AGENT_DEAD_MS"] = "2000";
+        psi.Environment["OPENSVC_AGENT_DEAD_MS"] = "3000";
         foreach (var (k, v) in env ?? new Dictionary<string, string>())
             psi.Environment[k] = v;
         return Launch(node, psi);

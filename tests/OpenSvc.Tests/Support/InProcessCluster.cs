@@ -21,6 +21,7 @@ public sealed class InProcessCluster : IAsyncDisposable
     IHost _client = null!;
     QueueWakeup _wakeup;
     TimeSpan _queuePoll;
+    IReadOnlyDictionary<string, TimeSpan> _skew = new Dictionary<string, TimeSpan>();
 
     public string ConnectionString { get; private init; } = "";
     public IServiceProvider Client => _client.Services;
@@ -32,10 +33,17 @@ public sealed class InProcessCluster : IAsyncDisposable
 
     /// <param name="wakeup">How the agents learn of their jobs.</param>
     /// <param name="queuePoll">The poll: Hangfire's interval, or the safety net of notified queues.</param>
-    public static async Task<InProcessCluster> StartAsync(string name, QueueWakeup wakeup, TimeSpan queuePoll, params string[] nodes)
+    public static async Task<InProcessCluster> StartAsync(string name, QueueWakeup wakeup, TimeSpan queuePoll, params string[] nodes) =>
+        await StartOnAsync(await PostgresServer.NewDatabaseAsync(name), wakeup, queuePoll, null, nodes);
+
+    /// <summary>
+    /// A cluster on a given database (a private server a test restarts), with agents whose clocks may be skewed: a
+    /// node's agent then reads a wall clock <paramref name="clockSkew"/>[node] off the truth (timers are not affected).
+    /// </summary>
+    public static async Task<InProcessCluster> StartOnAsync(string cs, QueueWakeup wakeup, TimeSpan queuePoll,
+        IReadOnlyDictionary<string, TimeSpan>? clockSkew, params string[] nodes)
     {
-        var cs = await PostgresServer.NewDatabaseAsync(name);
-        var cluster = new InProcessCluster { ConnectionString = cs, _wakeup = wakeup, _queuePoll = queuePoll };
+        var cluster = new InProcessCluster { ConnectionString = cs, _wakeup = wakeup, _queuePoll = queuePoll, _skew = clockSkew ?? new Dictionary<string, TimeSpan>() };
         cluster._client = cluster.Build(cs, new NodeName("client"), agent: false);
         await cluster._client.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         await cluster._client.StartAsync();
@@ -90,6 +98,8 @@ public sealed class InProcessCluster : IAsyncDisposable
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        if (_skew.TryGetValue(node.Value, out var skew))
+            builder.Services.AddSingleton<TimeProvider>(new SkewedClock(skew));
         builder.Services.AddOpenSvcEngine(new EngineOptions(cs, node)
         {
             RunAgent = agent,
@@ -102,6 +112,24 @@ public sealed class InProcessCluster : IAsyncDisposable
             QueuePollInterval = _queuePoll,
         });
         return builder.Build();
+    }
+
+    /// <summary>Waits until step <paramref name="step"/> of the run reaches <paramref name="status"/>.</summary>
+    public async Task WaitForStepAsync(Guid runId, int step, StepStatus status, TimeSpan within)
+    {
+        var deadline = DateTimeOffset.UtcNow + within;
+        while (true)
+        {
+            await using (var session = Store.QuerySession())
+            {
+                var run = await session.LoadAsync<WorkflowRun>(runId);
+                if (run is not null && step < run.Steps.Count && run.Steps[step].Status == status)
+                    return;
+            }
+            if (DateTimeOffset.UtcNow > deadline)
+                throw new TimeoutException($"step {step + 1} of run {runId} did not reach {status} in time");
+            await Task.Delay(50);
+        }
     }
 
     public async Task<WorkflowRun> WaitForEndAsync(Guid runId, TimeSpan? within = null)
@@ -205,6 +233,12 @@ public sealed class InProcessCluster : IAsyncDisposable
         await _client.StopAsync();
         _client.Dispose();
     }
+}
+
+/// <summary>A wall clock that is <paramref name="skew"/> off the machine's (a node whose clock lags or leads); timers run true.</summary>
+public sealed class SkewedClock(TimeSpan skew) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + skew;
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using FluentAssertions;
+using OpenSvc.Infrastructure.Drivers.Fs;
 using OpenSvc.Domain;
 using OpenSvc.Infrastructure.Drivers.Sync.Btrfs;
 using OpenSvc.Infrastructure.Drivers.Sync.Common;
@@ -85,7 +86,7 @@ public sealed class MountInfoTests
     [Fact]
     public void entries_keep_root_mount_point_type_and_source_with_optional_fields_and_escapes()
     {
-        var mounts = MountInfo.Parse(Sample);
+        var mounts = MountTable.Parse(Sample);
         mounts.Should().HaveCount(4);
         mounts[1].Should().Be(new OpenSvc.Infrastructure.Drivers.Fs.MountEntry("/var/lib/lab/n1/docker", "/var/lib/docker", "rw,relatime", "ext4", "/dev/vda", "rw"));
         mounts[3].MountPoint.Should().Be("/srv/my data");
@@ -98,7 +99,7 @@ public sealed class MountInfoTests
     [InlineData("/srv/svc1", false)]
     [InlineData("/srv/svc1/docker/data", false)]
     public void only_an_exact_mount_point_counts_as_mounted(string path, bool mounted) =>
-        (MountInfo.At(MountInfo.Parse(Sample), path) is not null).Should().Be(mounted);
+        (MountTable.At(MountTable.Parse(Sample), path) is not null).Should().Be(mounted);
 
     [Theory]
     [InlineData("/srv/plain", "/srv/plain")]
@@ -106,8 +107,8 @@ public sealed class MountInfoTests
     [InlineData("/srv/a\tb\\c\nd", "/srv/a\\011b\\134c\\012d")]
     public void a_path_is_escaped_as_mountinfo_writes_it_so_a_script_can_compare_fields(string path, string escaped)
     {
-        MountInfo.Escape(path).Should().Be(escaped);
-        MountInfo.Parse($"1 1 0:1 / {MountInfo.Escape(path)} rw - btrfs /dev/x rw")[0].MountPoint.Should().Be(path);
+        MountTable.Escape(path).Should().Be(escaped);
+        MountTable.Parse($"1 1 0:1 / {MountTable.Escape(path)} rw - btrfs /dev/x rw")[0].MountPoint.Should().Be(path);
     }
 }
 

@@ -54,6 +54,7 @@ public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerCo
         if (!spec.Ok)
             throw new StepFailedException(string.Join("; ", spec.Errors));
         var output = new List<string>();
+        await context.EnsureCurrentAsync(ct).ConfigureAwait(false);
         if (service.ContainerDataDir is { } dataDir)
         {
             await ServiceDocker.RequireDataDirMountedAsync(service, dataDir, context.LocalNode, ct).ConfigureAwait(false);
@@ -153,6 +154,7 @@ public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerCo
                 var existing = await ServiceDocker.InspectAsync(client, container.Name, ct).ConfigureAwait(false);
                 if (existing?.State?.Running == true)
                 {
+                    await context.EnsureCurrentAsync(ct).ConfigureAwait(false);
                     var grace = Converters.TryDuration(container.Keywords.GetValueOrDefault("stop_timeout"), out var s) ? s : 120;
                     await client.Containers.StopContainerAsync(existing.ID, new ContainerStopParameters { WaitBeforeKillSeconds = (uint)grace }, ct).ConfigureAwait(false);
                     output.Add($"stopped {container.Name}");

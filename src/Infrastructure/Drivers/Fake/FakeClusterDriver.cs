@@ -75,7 +75,8 @@ public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) :
         if (wanted is not null && current?.State == wanted)
             return StepResult.Unchanged($"{rid} on {node} is already {wanted}");
 
-        // Act, and record the effect in the same transaction.
+        // Fenced: a superseded execution never acts. Then act, and record the effect in the same transaction.
+        await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow();
         session.Store(new FakeEffect(Guid.CreateVersion7(), node, rid, verb, context.RunId, context.Step.Index, context.Attempt, now));
         if (wanted is not null)

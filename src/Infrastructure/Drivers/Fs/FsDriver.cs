@@ -46,6 +46,7 @@ public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver<FsResou
         if (before == Status.Warn)
             throw new StepFailedException($"{fs.Id}: cannot mount {fs.Dev} on {fs.Mnt} on {context.LocalNode}: {message}");
 
+        await context.EnsureCurrentAsync(ct).ConfigureAwait(false);
         Directory.CreateDirectory(fs.Mnt!);
         var output = new List<string>();
         if (FsCommands.IsBtrfs(fs))
@@ -70,6 +71,7 @@ public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver<FsResou
         if (before == Status.Warn)
             return StepResult.Unchanged($"{message}: not this resource's mount, left alone");
 
+        await context.EnsureCurrentAsync(ct).ConfigureAwait(false);
         var umount = FsCommands.Umount(fs.Mnt!);
         var result = await ProcessRunner.RunAsync(umount[0], umount.Skip(1), new ProcessRunOptions { Timeout = CommandTimeout }, ct).ConfigureAwait(false);
         if (!result.Succeeded)

@@ -10,7 +10,11 @@ public sealed record MountEntry(string Root, string MountPoint, string Options, 
     public bool ReadOnly => Options.Split(',').Contains("ro");
 }
 
-/// <summary>Parses mountinfo and decides an fs resource's state from it: pure, table-tested.</summary>
+/// <summary>
+/// Parses <c>/proc/self/mountinfo</c> and answers questions on it: pure, table-tested. Read locally it describes this
+/// node's mount namespace; read over SSH it describes a target's (sshd runs in the node), the only trustworthy answer
+/// to "is it mounted there". The one mountinfo parser of the agent.
+/// </summary>
 public static class MountTable
 {
     /// <summary>Parses <c>/proc/PID/mountinfo</c> (proc(5)): fields, optional fields up to "-", octal escapes.</summary>
@@ -38,7 +42,7 @@ public static class MountTable
     public static (Status Status, string Message, MountEntry? Entry) Evaluate(FsResource fs, IReadOnlyList<MountEntry> table, Func<string, string> canonical)
     {
         var mnt = Normalize(fs.Mnt!);
-        var top = table.LastOrDefault(e => e.MountPoint == mnt);
+        var top = At(table, mnt);
         if (top is null)
             return (Status.Down, $"{mnt} is not mounted", null);
         var dev = fs.Dev is null ? null : canonical(fs.Dev);
@@ -50,6 +54,27 @@ public static class MountTable
         if (top.ReadOnly && !(fs.MntOpt ?? "").Split(',').Contains("ro"))
             return (Status.Warn, $"{mnt} is mounted read-only", top);
         return (Status.Up, $"{fs.Dev} mounted on {mnt}", top);
+    }
+
+    /// <summary>The topmost mount at exactly <paramref name="path"/> (trailing slashes ignored), or null.</summary>
+    public static MountEntry? At(IReadOnlyList<MountEntry> mounts, string path)
+    {
+        var wanted = Normalize(path);
+        return mounts.LastOrDefault(m => Normalize(m.MountPoint) == wanted);
+    }
+
+    /// <summary>A path as mountinfo writes it (space, tab, newline and backslash as \ooo octal), to compare with its fields in a script.</summary>
+    public static string Escape(string path)
+    {
+        var sb = new StringBuilder(path.Length);
+        foreach (var c in path)
+        {
+            if (c is ' ' or '\t' or '\n' or '\\')
+                sb.Append('\\').Append(Convert.ToString(c, 8).PadLeft(3, '0'));
+            else
+                sb.Append(c);
+        }
+        return sb.ToString();
     }
 
     static string Normalize(string path) => path.Length > 1 ? path.TrimEnd('/') : path;

@@ -72,6 +72,7 @@ public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver>
         if (await DeviceAsync(p, pid.Value, ct).ConfigureAwait(false) is { } present)
             return StepResult.Unchanged($"{p.Cidr} is already on {present} in {container.Name}");
 
+        await context.EnsureCurrentAsync(ct).ConfigureAwait(false);
         // A macvlan left in the node namespace by an interrupted earlier attempt is ours (name derived from service and rid).
         if ((await RunAsync(IpCommands.HostLinkShow(p.TempName), ct).ConfigureAwait(false)).Succeeded)
             await MustAsync(IpCommands.HostLinkDelete(p.TempName), context, ct).ConfigureAwait(false);
@@ -117,6 +118,7 @@ public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver>
         var device = await DeviceAsync(p, pid.Value, ct).ConfigureAwait(false);
         if (device is null)
             return StepResult.Unchanged($"{p.Address} is not configured in {container.Name}");
+        await context.EnsureCurrentAsync(ct).ConfigureAwait(false);
         // Our device goes entirely (with its route); an address someone put on another device only loses the address.
         var argv = device == p.NsDevice && device != "lo" ? IpCommands.DeleteLink(pid.Value, device) : IpCommands.DeleteAddress(pid.Value, p.Cidr, device);
         await MustAsync(argv, context, ct).ConfigureAwait(false);

@@ -71,6 +71,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
             ? ["send", "-p", $"{work}/last/{snap}", $"{work}/next/{snap}"]
             : ["send", $"{work}/next/{snap}"];
         ProcessResult? sent = null;
+        await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
         var received = await connection.RunWithInputAsync(["btrfs", "receive", $"{remoteWork}/next"], async (stdin, ct) =>
         {
             await using var process = ProcessRunner.StartStreaming("btrfs", send, new ProcessRunOptions { Timeout = TimeSpan.FromHours(24) });
@@ -152,7 +153,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         {
             var root = $"{SyncPaths.Var().TrimEnd('/')}/btrfs/{dst.Label}";
             var work = $"{root}/.osync/{context.Service}/{rid}";
-            var r = await connection.RunAsync(["sh", "-c", PrepareTargetScript, "prepare", dst.Label, root, MountInfo.Escape(root), work, snap],
+            var r = await connection.RunAsync(["sh", "-c", PrepareTargetScript, "prepare", dst.Label, root, MountTable.Escape(root), work, snap],
                 cancellationToken, TimeSpan.FromMinutes(2)).ConfigureAwait(false);
             var probe = TargetProbe.Parse(r.StdOut);
             var mounted = probe.Mounts.Where(m => m.FsType == "btrfs" && m.Source.StartsWith('/')).Select(m => m.Source).Distinct().ToList();
@@ -279,16 +280,16 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         {
             var lines = output.Split('\n');
             var labels = Array.IndexOf(lines, "--- labels");
-            var mounts = MountInfo.Parse(string.Join('\n', labels < 0 ? lines : lines[..labels]));
+            var mounts = MountTable.Parse(string.Join('\n', labels < 0 ? lines : lines[..labels]));
             var matches = lines.Where(l => l.StartsWith("match ", StringComparison.Ordinal)).Select(l => Unescape(l["match ".Length..])).ToList();
             var root = lines.FirstOrDefault(l => l.StartsWith("--- root ", StringComparison.Ordinal)) is { } r ? r["--- root ".Length..] : "";
             var last = Array.IndexOf(lines, "--- last");
             return new TargetProbe(mounts, matches, root, last < 0 ? "" : string.Join('\n', lines[(last + 1)..]));
         }
 
-        /// <summary>A device as mountinfo wrote it, back to its path (the same rule as <see cref="MountInfo.Parse"/>).</summary>
+        /// <summary>A device as mountinfo wrote it, back to its path (the same rule as <see cref="MountTable.Parse"/>).</summary>
         static string Unescape(string field) =>
-            MountInfo.Parse($"1 1 0:1 / /x rw - btrfs {field} rw").FirstOrDefault()?.Source ?? field;
+            MountTable.Parse($"1 1 0:1 / /x rw - btrfs {field} rw").FirstOrDefault()?.Source ?? field;
     }
 
     /// <summary>A mount of the subvolume (also one already replaced: mountinfo then shows its root as "/data//deleted").</summary>
@@ -324,7 +325,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
     /// <summary>Mounts the top-level subvolume of <paramref name="dev"/> at <paramref name="root"/> unless it already is.</summary>
     static async Task MountTopLevelAsync(INodeShell shell, IReadOnlyList<MountEntry> mounts, string dev, string root, ResourceId rid, CancellationToken cancellationToken)
     {
-        var at = MountInfo.At(mounts, root);
+        var at = MountTable.At(mounts, root);
         if (at is not null)
         {
             if (at.FsType == "btrfs" && at.Source == dev && at.Root == "/")

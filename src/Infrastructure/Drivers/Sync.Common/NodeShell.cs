@@ -63,5 +63,5 @@ public static class NodeShellExtensions
     }
 
     public static async Task<IReadOnlyList<MountEntry>> MountsAsync(this INodeShell shell, CancellationToken cancellationToken) =>
-        MountInfo.Parse(await shell.CheckedAsync(["cat", "/proc/self/mountinfo"], cancellationToken).ConfigureAwait(false));
+        MountTable.Parse(await shell.CheckedAsync(["cat", "/proc/self/mountinfo"], cancellationToken).ConfigureAwait(false));
 }

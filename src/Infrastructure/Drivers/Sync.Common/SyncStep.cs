@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using OpenSvc.Infrastructure.Drivers.Fs;
 using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
@@ -34,7 +35,7 @@ public static class SyncStep
     public static async Task RequireMountedAsync(SshConnection target, string mountPoint, string what, ResourceId rid, CancellationToken cancellationToken)
     {
         var mounts = await new RemoteShellOf(target).MountsAsync(cancellationToken).ConfigureAwait(false);
-        if (MountInfo.At(mounts, mountPoint) is null)
+        if (MountTable.At(mounts, mountPoint) is null)
             throw new StepFailedException(
                 $"{rid}: the destination fs {mountPoint} ({what}) is not mounted on {target.Node}: refusing to sync " +
                 $"(the data would land in the parent filesystem); start the service's standby resources on {target.Node} first",

@@ -15,7 +15,7 @@ namespace OpenSvc.Infrastructure.Drivers.Sync.Docker;
 /// <c>docker save</c> (Docker.DotNet, on the sender's daemon) through an SSH.NET exec channel into
 /// <c>docker load</c> on the target, without a temporary file. An up-to-date target receives zero bytes.
 /// A service with a private dockerd (<c>docker_data_dir</c>) receives into the target's private daemon, which the
-/// target's own agent starts in the run's prepare-receive step, on the service's standby fs (model §12.3).
+/// target's own agent starts in the run's prepare-receive step, on the service's standby fs (never on the node's root disk).
 /// </summary>
 public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets, TimeProvider time, PrivateDockerDaemon daemon) : ISyncDriver<DockerSync>
 {
@@ -100,6 +100,7 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         {
             log.Add($"sending {string.Join(", ", missing)} to {target} ({remoteSocket})");
             // The load and the check that follows it in one round trip (a fixed script; the socket is a positional parameter).
+            await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
             var load = await connection.RunWithInputAsync(["sh", "-c", LoadThenListScript, "load", $"unix://{remoteSocket}"], async (stdin, ct) =>
             {
                 await using var tar = await docker.Images.SaveImagesAsync([.. missing], ct).ConfigureAwait(false);
@@ -149,6 +150,7 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         {
             throw new StepFailedException($"{context.Step.Rid}: refusing to receive images on {context.LocalNode}: {e.Message}", e.Output, permanent: true);
         }
+        await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
         var started = await daemon.EnsureStartedAsync(context.Service, dataDir, cancellationToken).ConfigureAwait(false);
         return new StepResult(started, started
             ? $"started the private dockerd of {context.Service} on {context.LocalNode} (data root {dataDir}): ready to receive"

@@ -36,6 +36,7 @@ public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
             await SyncStep.RequireMountedAsync(connection, dstfs, $"dstfs of {rid}", rid, cancellationToken).ConfigureAwait(false);
 
         var argv = RsyncArgv.Build(sync, sources, target, ssh.Options);
+        await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
         var r = await ProcessRunner.RunAsync(argv[0], argv.Skip(1), new ProcessRunOptions { Timeout = TimeSpan.FromHours(24), OutputLimit = 256 * 1024 }, cancellationToken).ConfigureAwait(false);
         var stats = RsyncArgv.ParseStats(r.StdOut);
         var header = $"{string.Join(' ', argv)}\n" + (absent.Count > 0 ? $"src not present on {context.LocalNode}, skipped: {string.Join(", ", absent)}\n" : "");
