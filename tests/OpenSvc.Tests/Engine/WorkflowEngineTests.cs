@@ -180,7 +180,7 @@ public sealed class WorkflowEngineTests : IAsyncLifetime
         var submitted = await Submit(Plans.Start("svc-f",
             Plans.Step(0, "n1", "fs#0", ResourceAction.Start),
             Plans.Step(1, "n2", "fs#1", ResourceAction.Start)));
-        await Task.Delay(300);
+        await _cluster.WaitForStepAsync(submitted.RunId, 0, StepStatus.Running, TimeSpan.FromSeconds(30));
 
         var cancel = await _cluster.Mediator.Send(new CancelRun(submitted.RunId, "tester", "drill aborted"));
         var run = await _cluster.WaitForEndAsync(submitted.RunId);
