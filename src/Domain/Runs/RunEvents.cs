@@ -94,6 +94,7 @@ public static class RunEventNames
         [typeof(StepRequeued)] = "step_requeued",
         [typeof(StepOutcomeIgnored)] = "step_outcome_ignored",
         [typeof(StepAbandoned)] = "step_abandoned",
+        [typeof(RecoveryMeasured)] = "recovery_measured",
         [typeof(CompensationPlanned)] = "compensation_planned",
         [typeof(StepCompensated)] = "step_compensated",
         [typeof(RunCompleted)] = "run_completed",

@@ -51,6 +51,25 @@ public static class RunTimeline
             sb.AppendLine(Inv, $"  config    {r.ConfigVersion}");
         var end = r.EndedAt ?? now;
         sb.AppendLine(Inv, $"  status    {Status(r.Status)}{(r.Outcome is { } o && r.Status != RunStatus.Completed ? $": {o}" : "")}, {Duration(end - r.RequestedAt)}{(r.EndedAt is null ? " so far" : "")}");
+        if (r.Recovery is { } m)
+        {
+            var down = m.Downtime is { } d ? $"; down {Duration(d)} (since {m.DownSinceFrom})" : "; downtime unknown (when the service went down is not on record)";
+            sb.AppendLine(Inv, $"  recovery  RTO {Duration(m.Rto)} (request to the last start on {m.Node}){down}");
+            var copies = m.DataAges.Count == 0 ? ": no synced copy (shared storage or no sync resource)" : ":";
+            sb.AppendLine(Inv, $"            RPO {(m.Rpo is { } rpo ? Duration(rpo) : "unknown")} at cut-over {m.CutOver.UtcDateTime.ToString("HH:mm:ss.fff", Inv)}{copies}");
+            foreach (var age in m.DataAges)
+            {
+                var lost = age.Age is { } a
+                    ? $"{Duration(a)} of changes lost (last sync {SyncLag.Stamp(age.LastSyncAt!.Value)}, run {Short(age.LastSyncRun!.Value)})"
+                    : "never synced to this node: what was lost is unknown";
+                sb.AppendLine(Inv, $"              {age.Rid} on {age.Target}: {lost}");
+            }
+        }
+        foreach (var late in r.LateOutcomes)
+        {
+            var what = late.Succeeded ? "success" : $"failure ({late.Error})";
+            sb.AppendLine(Inv, $"  late      step {late.Step + 1} execution {late.Execution} reported {what} at {Time(late.At)}: ignored, {late.Why}");
+        }
         if (r.Steps.Count == 0)
             return sb.ToString();
         sb.AppendLine();

@@ -67,6 +67,9 @@ public sealed record WorkflowRun(
     /// <summary>Outcomes of superseded executions that arrived late, recorded and ignored.</summary>
     public ImmutableList<StepOutcomeIgnored> LateOutcomes { get; init; } = [];
 
+    /// <summary>What a completed takeover, switch, giveback or drill achieved: data age per synced copy (RPO) and RTO.</summary>
+    public RecoveryMeasured? Recovery { get; init; }
+
     public static WorkflowRun From(RunRequested e) =>
         new(e.RunId, e.Service, e.Action, e.Node, e.To, e.RequestedBy, e.Reason, e.Force, e.At, e.ConfigVersion, e.ConfigText, e.Plan,
             e.Plan.Steps.Select(s => StepState.Planned(s)).ToImmutableList(), RunStatus.Running, null, null, false, false, null);
@@ -108,6 +111,7 @@ public sealed record WorkflowRun(
             Status = StepStatus.Failed, EndedAt = e.At, Error = $"abandoned: {e.Reason}", StartedAt = s.StartedAt ?? e.At, Abandoned = true,
         }),
         StepOutcomeIgnored e => this with { LateOutcomes = LateOutcomes.Add(e) },
+        RecoveryMeasured e => this with { Recovery = e },
         RunCompleted e => this with { Status = RunStatus.Completed, EndedAt = e.At, Outcome = "completed" },
         RunFailed e => this with { Status = RunStatus.Failed, EndedAt = e.At, Outcome = e.Reason },
         RunCancelRequested => this with { CancelRequested = true },

@@ -109,6 +109,18 @@ public static class ApiEndpoints
             return result.Accepted ? Results.Ok(result) : Problem(result.Message, 409);
         }).WithSummary("Cancel a run at the next step boundary");
 
+        api.MapGet("/reports/recoveries", async (IClusterClient c, CancellationToken ct, string? service, string? since, int? limit) =>
+        {
+            DateTimeOffset? from = null;
+            if (since is not null)
+            {
+                if (!DateTimeOffset.TryParse(since, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+                    return Problem($"since '{since}' is not a time (ISO 8601)", 400);
+                from = at;
+            }
+            return Results.Ok(await c.RecoveryReportAsync(new Workflows.Reports.GetRecoveryReport(service, from, limit ?? 500), ct));
+        }).WithTags("runs").WithSummary("Takeovers, switches and drills with who, when, result, RTO and RPO (filters: service, since)");
+
         api.MapGet("/nodes", (IClusterClient c, CancellationToken ct) => c.AgentsAsync(ct)).WithTags("nodes").WithSummary("Node agents with their last heartbeat and queues");
     }
 

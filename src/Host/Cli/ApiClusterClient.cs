@@ -110,6 +110,14 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
         return (null, (await ProblemAsync(response, cancellationToken).ConfigureAwait(false)).Detail);
     }
 
+    public async Task<IReadOnlyList<RecoveryReportRow>> RecoveryReportAsync(Workflows.Reports.GetRecoveryReport request, CancellationToken cancellationToken)
+    {
+        var q = new List<string> { $"limit={request.Limit}" };
+        if (request.Service is { } s) q.Add($"service={E(s)}");
+        if (request.Since is { } since) q.Add($"since={E(since.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture))}");
+        return (await GetAsync<IReadOnlyList<RecoveryReportRow>>("api/reports/recoveries?" + string.Join('&', q), cancellationToken).ConfigureAwait(false))!;
+    }
+
     public async Task<CancelResult> CancelAsync(CancelRun request, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(() => _http.PostAsJsonAsync($"api/runs/{request.RunId}/cancel", new CancelBody(request.Reason), ApiJson.Options, cancellationToken)).ConfigureAwait(false);

@@ -23,6 +23,7 @@ public static class CliApp
             ConfigCommands.Create(),
             PlanCommand.Create(),
             ServiceCommands.Create(server),
+            ReportCommands.Create(server),
             Bench.EngineBenchmark.Command(connection, Bench.SyncBenchmark.Create()),
             DriverCommands.Create(),
             Demo.DemoCommand.Create(),

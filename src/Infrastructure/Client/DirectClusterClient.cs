@@ -58,6 +58,9 @@ public sealed class DirectClusterClient(IMediator mediator, IDocumentStore store
 
     public Task<CancelResult> CancelAsync(CancelRun request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
 
+    public Task<IReadOnlyList<RecoveryReportRow>> RecoveryReportAsync(Workflows.Reports.GetRecoveryReport request, CancellationToken cancellationToken) =>
+        mediator.Send(request, cancellationToken);
+
     public async Task<IReadOnlyList<AgentStatus>> AgentsAsync(CancellationToken cancellationToken)
     {
         await using var session = store.QuerySession();

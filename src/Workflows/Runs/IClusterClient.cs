@@ -30,5 +30,8 @@ public interface IClusterClient
     Task<(WorkflowRun? Run, string? Problem)> FindRunAsync(string idOrPrefix, CancellationToken cancellationToken);
     Task<CancelResult> CancelAsync(CancelRun request, CancellationToken cancellationToken);
 
+    /// <summary>Takeovers, switches and drills with their RTO and RPO.</summary>
+    Task<IReadOnlyList<RecoveryReportRow>> RecoveryReportAsync(Reports.GetRecoveryReport request, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<AgentStatus>> AgentsAsync(CancellationToken cancellationToken);
 }

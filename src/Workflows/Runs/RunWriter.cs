@@ -2,6 +2,7 @@ using JasperFx;
 using JasperFx.Events;
 using Marten;
 using Microsoft.Extensions.Logging;
+using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
@@ -41,7 +42,8 @@ public delegate IReadOnlyList<object> RunDecision(WorkflowRun run, DateTimeOffse
 /// run (submit, step claim and outcome, cancel, reconcile) goes through here.
 /// </summary>
 public sealed class RunWriter(
-    IDocumentStore store, IStepDispatcher dispatcher, IFaultInjector faults, IDatabaseClock clock, LivenessOptions liveness, TimeProvider time, ILogger<RunWriter> log)
+    IDocumentStore store, IStepDispatcher dispatcher, IFaultInjector faults, IDatabaseClock clock, LivenessOptions liveness, Drivers.ResolvedServices resolver,
+    TimeProvider time, ILogger<RunWriter> log)
 {
     public ConcurrentWriteRetry Retry { get; init; } = ConcurrentWriteRetry.Default;
 
@@ -63,6 +65,7 @@ public sealed class RunWriter(
                 events = decide(run, now);
                 if (events.Count == 0)
                     return new RunWrite(run, run, events);
+                events = await WithRecoveryAsync(session, run, events, now, cancellationToken).ConfigureAwait(false);
                 stream.AppendMany(events);
                 after = Fold(run, events);
                 await StoreConsequencesAsync(session, run, after, events, now, cancellationToken).ConfigureAwait(false);
@@ -120,6 +123,43 @@ public sealed class RunWriter(
             Dispatch(after, events);
             return new SubmitResult(runId, true, null, null);
         }
+    }
+
+    /// <summary>
+    /// A takeover or switch that completes records what it achieved (<see cref="RecoveryMeasured"/>) just before its
+    /// end, in the same transaction: the age of each synced copy on the destination at cut-over, from the sync records,
+    /// and the recovery time; for a takeover, when the service went down if that is known (a stop run before it, or the
+    /// last heartbeat of the primary whose agent stopped answering).
+    /// </summary>
+    async Task<IReadOnlyList<object>> WithRecoveryAsync(IDocumentSession session, WorkflowRun run, IReadOnlyList<object> events, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        var end = events.ToList().FindIndex(e => e is RunCompleted);
+        if (end < 0 || !Recovery.Measures(run.Action))
+            return events;
+        var steps = events.Take(end).Aggregate(run, (r, e) => r.Then(e));
+        var node = Recovery.Destination(steps);
+        var resolved = resolver.Resolve(run.ConfigText, run.Service, node);
+        var rids = resolved.Resources.OfType<SyncResource>().Where(x => !x.Disabled && x.Targets.Contains(node)).Select(x => x.Id.ToString()).ToList();
+        var records = await session.Query<Syncs.SyncRecord>().Where(x => x.Service == run.Service).ToListAsync(ct).ConfigureAwait(false);
+        var syncs = records.Select(x => new LastSuccessfulSync(x.Rid, new NodeName(x.Target), x.At, x.RunId)).ToList();
+        var down = run.Action == ServiceAction.Takeover ? await DownSinceAsync(session, run, node, ct).ConfigureAwait(false) : null;
+        var measured = Recovery.Measure(steps, rids, syncs, down, now);
+        return [.. events.Take(end), measured, .. events.Skip(end)];
+    }
+
+    /// <summary>When the service went down before this takeover, when the record says.</summary>
+    async Task<DownSince?> DownSinceAsync(IDocumentSession session, WorkflowRun run, NodeName node, CancellationToken ct)
+    {
+        var service = await session.LoadAsync<ServiceActivity>(ServiceActivity.StreamId(run.Service), ct).ConfigureAwait(false);
+        if (service?.LastRun is { } last && await session.LoadAsync<WorkflowRun>(last, ct).ConfigureAwait(false) is
+            { Action: ServiceAction.Stop, Status: RunStatus.Completed, EndedAt: { } stopped } stop && stop.Node != node)
+            return new DownSince(stopped, $"the stop run {RunTimeline.Short(stop.Id)} on {stop.Node}");
+        var reports = await session.Query<Monitoring.InstanceStatusReport>().Where(x => x.Service == run.Service).ToListAsync(ct).ConfigureAwait(false);
+        var roster = await AgentRoster.ReadAsync(session, clock, liveness, ct).ConfigureAwait(false);
+        var lost = reports.Where(x => x.Node != node.Value && x.Avail is Status.Up or Status.Warn && !roster.IsAlive(x.Node))
+            .Select(x => roster.Of(x.Node)).OfType<AgentHeartbeat>().MaxBy(a => a.LastSeen);
+        return lost is null ? null : new DownSince(lost.LastSeen, $"the last heartbeat of {lost.Id}, where it was up and whose agent stopped answering");
     }
 
     /// <summary>

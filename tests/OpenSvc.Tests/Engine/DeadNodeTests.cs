@@ -125,6 +125,10 @@ public sealed class DeadNodeTests(ITestOutputHelper output)
             var taken = await WaitForAsync(store, takeover.RunId(), r => r.IsFinished, "the takeover");
             taken.Status.Should().Be(RunStatus.Completed, "agents said:\n{0}", n3.Log);
             taken.Reason.Should().Be("site A lost");
+            taken.Recovery.Should().NotBeNull("a completed takeover records what it achieved");
+            taken.Recovery!.Node.Should().Be(new NodeName("n3"));
+            taken.Recovery.DownSinceFrom.Should().Contain("last heartbeat of n1");
+            taken.Recovery.DataAges.Should().ContainSingle().Which.Age.Should().BeNull("the only sync to n3 never completed: the loss is unknown");
 
             var stuck = await WaitForAsync(store, sync.RunId(), r => r.IsFinished, "the sync");
             stuck.Status.Should().Be(RunStatus.Cancelled);
