@@ -4,6 +4,7 @@ using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
+using OpenSvc.Workflows.Monitoring;
 using OpenSvc.Workflows.Runs;
 using OpenSvc.Workflows.Services;
 
@@ -38,6 +39,17 @@ public static class ApiEndpoints
             await c.ConfigHistoryAsync(name, ct) is { Count: > 0 } h ? Results.Ok(h) : NotFound($"service {name} has no config history")).WithSummary("Config versions with who, when and the diff");
         services.MapGet("/{name}/status", async (string name, IClusterClient c, CancellationToken ct) =>
             await c.StatusAsync(name, ct) is { } s ? Results.Ok(s) : NotFound($"service {name} does not exist")).WithSummary("Status on every node and cluster-wide");
+        services.MapGet("/{name}/readiness", async (string name, string? node, IClusterClient c, CancellationToken ct) =>
+        {
+            NodeName? at = null;
+            if (node is not null)
+            {
+                if (!NodeName.TryParse(node, out var n))
+                    return Problem($"node '{node}' is not a valid node name", 400);
+                at = n;
+            }
+            return await c.ReadinessAsync(new GetReadiness(name, at), ct) is { } r ? Results.Ok(r) : NotFound($"service {name} does not exist");
+        }).WithSummary("Whether the service can be activated on a node now (default: its first DR node), check by check");
         services.MapPost("/{name}/plan/{action}", async (string name, string action, ActionBody body, HttpContext http, IClusterClient c, CancellationToken ct) =>
         {
             var (request, problem) = Parse(name, action, body, http);

@@ -70,6 +70,9 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
     public Task<ServiceStatusView?> StatusAsync(string service, CancellationToken cancellationToken) =>
         GetOrNullAsync<ServiceStatusView>($"api/services/{E(service)}/status", cancellationToken);
 
+    public Task<Readiness?> ReadinessAsync(GetReadiness request, CancellationToken cancellationToken) =>
+        GetOrNullAsync<Readiness>($"api/services/{E(request.Service)}/readiness" + (request.Node is { } n ? $"?node={E(n.Value)}" : ""), cancellationToken);
+
     public Task<ActionResult> PlanAsync(ActionRequest request, CancellationToken cancellationToken) => ActionAsync("plan", request, cancellationToken);
 
     public Task<ActionResult> RequestActionAsync(ActionRequest request, CancellationToken cancellationToken) => ActionAsync("actions", request, cancellationToken);

@@ -22,6 +22,7 @@ public static class ServiceCommands
         svc.Subcommands.Add(Print(server));
         svc.Subcommands.Add(History(server));
         svc.Subcommands.Add(StatusCommand(server));
+        svc.Subcommands.Add(ReadinessCommand(server));
         foreach (var action in ActionWords.ServiceActions)
             svc.Subcommands.Add(Action(action, server));
         return svc;
@@ -146,6 +147,33 @@ public static class ServiceCommands
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    static Command ReadinessCommand(ServerOptions server)
+    {
+        var name = NameArg();
+        var node = new Option<string?>("--node") { Description = "the node to activate on (default: the service's first DR node)" };
+        var cmd = new Command("readiness", "Can the service be activated on a DR node now, and what would it lose? (exit 0 ready, 1 not ready)") { name, node };
+        cmd.SetAction(async (p, ct) =>
+        {
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
+            NodeName? at = p.GetValue(node) is { } n ? ConfigFiles.Node(n) : null;
+            var readiness = await cluster.Client.ReadinessAsync(new GetReadiness(p.GetValue(name)!, at), ct).ConfigureAwait(false)
+                ?? throw new UserError($"service {p.GetValue(name)} does not exist (opensvc svc create {p.GetValue(name)} --config FILE)");
+            Console.Write(ReadinessText(readiness));
+            return readiness.Ready ? ExitCodes.Ok : ExitCodes.Failed;
+        });
+        return cmd;
+    }
+
+    public static string ReadinessText(Readiness r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine($"{r.Service} on {r.Node}: {(r.Ready ? "READY" : "NOT READY")}");
+        foreach (var c in r.Checks)
+            sb.AppendLine($"  {c.Level.ToString().ToLowerInvariant(),-5} {c.Check,-14} {c.Sentence}");
+        return sb.ToString();
     }
 
     public static string StatusText(ServiceStatusView view, DateTimeOffset now)

@@ -40,6 +40,8 @@ public sealed class DirectClusterClient(IMediator mediator, IDocumentStore store
 
     public Task<ServiceStatusView?> StatusAsync(string service, CancellationToken cancellationToken) => mediator.Send(new GetServiceStatus(service), cancellationToken);
 
+    public Task<Readiness?> ReadinessAsync(GetReadiness request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
+
     public Task<ActionResult> PlanAsync(ActionRequest request, CancellationToken cancellationToken) => mediator.Send(new PlanAction(request), cancellationToken);
 
     public Task<ActionResult> RequestActionAsync(ActionRequest request, CancellationToken cancellationToken) => mediator.Send(new RequestAction(request), cancellationToken);

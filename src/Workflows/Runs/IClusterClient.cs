@@ -21,6 +21,9 @@ public interface IClusterClient
     Task<IReadOnlyList<ServiceConfigured>> ConfigHistoryAsync(string service, CancellationToken cancellationToken);
     Task<ServiceStatusView?> StatusAsync(string service, CancellationToken cancellationToken);
 
+    /// <summary>Whether the service can be activated on a node now (default: its first DR node), check by check; null: no such service.</summary>
+    Task<Readiness?> ReadinessAsync(GetReadiness request, CancellationToken cancellationToken);
+
     /// <summary>Plan an action against the cluster's facts without running it.</summary>
     Task<ActionResult> PlanAsync(ActionRequest request, CancellationToken cancellationToken);
     /// <summary>Plan and run an action as a workflow (or record its refusal).</summary>

@@ -15,6 +15,7 @@ using OpenSvc.Host.Agent;
 using OpenSvc.Host.Api;
 using OpenSvc.Host.Cli;
 using OpenSvc.Tests.Support;
+using OpenSvc.Workflows.Monitoring;
 using OpenSvc.Workflows.Runs;
 using OpenSvc.Workflows.Services;
 using Xunit;
@@ -125,6 +126,18 @@ public sealed class ApiTests : IAsyncLifetime
 
         var after = await client.StatusAsync("svc-lag", default);
         after!.Syncs.Should().OnlyContain(l => l.Status == Status.Up && l.LastRun == run.Id);
+
+        // Readiness on the DR node: the copies are fresh, but its receiving filesystems are down until startstandby.
+        var notReady = (await client.ReadinessAsync(new GetReadiness("svc-lag", null), default))!;
+        notReady.Node.Should().Be("n3", "the first DR node by default");
+        notReady.Ready.Should().BeFalse();
+        notReady.Checks.Should().Contain(c => c.Check == "agent" && c.Level == CheckLevel.Ok)
+            .And.Contain(c => c.Check == "standby" && c.Level == CheckLevel.Fail && c.Sentence.Contains("startstandby svc-lag --node n3"))
+            .And.Contain(c => c.Check == "copy sync#1" && c.Level == CheckLevel.Ok && c.Sentence.Contains("loses at most"))
+            .And.Contain(c => c.Check == "config" && c.Level == CheckLevel.Ok);
+        var standby = await client.RequestActionAsync(new ActionRequest("svc-lag", ServiceAction.StartStandby, new NodeName("n3"), "tester"), default);
+        (await WaitAsync(client, standby.RunId())).Status.Should().Be(RunStatus.Completed);
+        await WaitForReadinessAsync(client, "svc-lag");
         (await client.StatusAsync("svc-lag", default))!.Syncs.Should().OnlyContain(l => l.Message.StartsWith("last sync", StringComparison.Ordinal));
 
         // Deleting the service removes its recurring syncs.
@@ -289,6 +302,20 @@ public sealed class ApiTests : IAsyncLifetime
                 throw new TimeoutException($"run {id} still {run?.Status}: " + string.Join(", ", run?.Steps.Select(s => $"{s.Step.Index + 1} {s.Step.Rid}:{s.Status}/{s.Attempt}") ?? [])
                     + $"\nHangfire's view (newest jobs):\n{await InProcessCluster.HangfireViewAsync(_connection)}{await InProcessCluster.StacksAsync()}");
             await Task.Delay(100);
+        }
+    }
+
+    static async Task WaitForReadinessAsync(IClusterClient client, string service)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var readiness = await client.ReadinessAsync(new GetReadiness(service, null), default);
+            if (readiness!.Ready)
+                return;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{service} never became ready:\n{ServiceCommands.ReadinessText(readiness)}");
+            await Task.Delay(200);
         }
     }
 
