@@ -14,7 +14,7 @@ namespace OpenSvc.Domain.Planning;
 /// <item>A start step of a non-standby resource is compensated by a stop when the service rolls back.</item>
 /// </list>
 /// </summary>
-public static class Planner
+public static partial class Planner
 {
     public static PlanResult Plan(ServiceView svc, ActionRequest request, ClusterState cluster)
     {
