@@ -53,7 +53,8 @@ public sealed class AccessPolicy(string? operatorToken, string? viewerToken)
     public async Task EnforceAsync(HttpContext context, Func<Task> next)
     {
         var path = context.Request.Path;
-        var guarded = path.StartsWithSegments("/api") || path.StartsWithSegments("/hangfire") || path.StartsWithSegments("/openapi") || path.StartsWithSegments("/scalar");
+        var guarded = path.StartsWithSegments("/api") || path.StartsWithSegments("/hangfire") || path.StartsWithSegments("/openapi") || path.StartsWithSegments("/scalar")
+            || path.StartsWithSegments("/metrics");
         if (!guarded)
         {
             await next().ConfigureAwait(false);

@@ -18,6 +18,12 @@ public static class ApiEndpoints
 {
     public static void Map(WebApplication app)
     {
+        ArgumentNullException.ThrowIfNull(app);
+        // Prometheus scrapes any agent: the cluster's DR metrics, computed from the database at scrape time.
+        app.MapGet("/metrics", async (MediatR.IMediator mediator, CancellationToken ct) =>
+            Results.Text(PrometheusText.Write(await mediator.Send(new GetMetrics(), ct)), PrometheusText.ContentType))
+            .WithTags("nodes").WithSummary("DR metrics in Prometheus' text format (copy ages, readiness, runs, agents)");
+
         var api = app.MapGroup("/api");
         var services = api.MapGroup("/services").WithTags("services");
 

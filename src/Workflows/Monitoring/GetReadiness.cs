@@ -32,21 +32,30 @@ public sealed class GetReadinessHandler(IDocumentStore store, IDatabaseClock clo
         var roster = await AgentRoster.ReadAsync(query, clock, liveness, cancellationToken).ConfigureAwait(false);
         var reports = await query.Query<InstanceStatusReport>().Where(r => r.Service == request.Service).ToListAsync(cancellationToken).ConfigureAwait(false);
         var records = await query.Query<Syncs.SyncRecord>().Where(r => r.Service == request.Service).ToListAsync(cancellationToken).ConfigureAwait(false);
-        var doc = ConfigParser.Parse(service.ConfigText, request.Service + ".conf");
-        var probe = ServiceResolver.Resolve(doc, request.Service, new NodeName("opensvc-readiness"));
-        var node = request.Node ?? probe.DrpNodes.FirstOrDefault();
+        return Evaluate(service, request.Node, roster, reports, records);
+    }
+
+    /// <summary>The checks of one service on one node (default: its first DR node), from facts already read.</summary>
+    public static Readiness Evaluate(ServiceActivity service, NodeName? at, AgentRoster roster, IReadOnlyList<InstanceStatusReport> reports,
+        IReadOnlyList<Syncs.SyncRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(roster);
+        var doc = ConfigParser.Parse(service.ConfigText!, service.Service + ".conf");
+        var probe = ServiceResolver.Resolve(doc, service.Service, new NodeName("opensvc-readiness"));
+        var node = at ?? probe.DrpNodes.FirstOrDefault();
         if (node == default)
-            return new Readiness(request.Service, "-", false,
-                [new ReadinessCheck("dr node", CheckLevel.Fail, $"{request.Service} has no drpnodes: name the node to check with --node")]);
-        var resolved = ServiceResolver.Resolve(doc, request.Service, node);
+            return new Readiness(service.Service, "-", false,
+                [new ReadinessCheck("dr node", CheckLevel.Fail, $"{service.Service} has no drpnodes: name the node to check with --node")]);
+        var resolved = ServiceResolver.Resolve(doc, service.Service, node);
         var checks = new List<ReadinessCheck>();
         if (resolved.Role == NodeRole.NotMember)
-            checks.Add(new ReadinessCheck("dr node", CheckLevel.Fail, $"{node} is in neither nodes nor drpnodes of {request.Service}"));
+            checks.Add(new ReadinessCheck("dr node", CheckLevel.Fail, $"{node} is in neither nodes nor drpnodes of {service.Service}"));
         checks.Add(Agent(roster, node));
-        checks.AddRange(Standby(resolved, reports.FirstOrDefault(r => r.Node == node.Value), node));
-        checks.AddRange(Copies(resolved, records, node, roster.Now));
-        checks.Add(Config(doc, request.Service, node, service));
-        return new Readiness(request.Service, node.Value, checks.All(c => c.Level != CheckLevel.Fail), checks);
+        checks.AddRange(Standby(resolved, reports.FirstOrDefault(r => r.Service == service.Service && r.Node == node.Value), node));
+        checks.AddRange(Copies(resolved, records.Where(r => r.Service == service.Service).ToList(), node, roster.Now));
+        checks.Add(Config(doc, service.Service, node, service));
+        return new Readiness(service.Service, node.Value, checks.All(c => c.Level != CheckLevel.Fail), checks);
     }
 
     static ReadinessCheck Agent(AgentRoster roster, NodeName node) => roster.Of(node.Value) switch

@@ -138,6 +138,16 @@ public sealed class ApiTests : IAsyncLifetime
         var standby = await client.RequestActionAsync(new ActionRequest("svc-lag", ServiceAction.StartStandby, new NodeName("n3"), "tester"), default);
         (await WaitAsync(client, standby.RunId())).Status.Should().Be(RunStatus.Completed);
         await WaitForReadinessAsync(client, "svc-lag");
+        using (var http = new HttpClient { BaseAddress = new Uri(_url) })
+        {
+            var metrics = await http.GetStringAsync("/metrics");
+            metrics.Should().Contain("# TYPE opensvc_sync_last_success_age_seconds gauge")
+                .And.MatchRegex(@"opensvc_sync_last_success_age_seconds\{service=""svc-lag"",rid=""sync#1"",target=""n3""\} [0-9.]+\n")
+                .And.Contain("opensvc_sync_max_delay_seconds{service=\"svc-lag\",rid=\"sync#1\",target=\"n3\"} 300\n", "sync_max_delay = 5 counts minutes")
+                .And.Contain("opensvc_dr_ready{service=\"svc-lag\",node=\"n3\"} 1\n")
+                .And.Contain("opensvc_runs_total{service=\"svc-lag\",action=\"sync\",outcome=\"completed\"} 1\n")
+                .And.Contain("opensvc_agent_up{node=\"n1\"} 1\n");
+        }
         (await client.StatusAsync("svc-lag", default))!.Syncs.Should().OnlyContain(l => l.Message.StartsWith("last sync", StringComparison.Ordinal));
 
         // Deleting the service removes its recurring syncs.
