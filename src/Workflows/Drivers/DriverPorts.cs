@@ -104,7 +104,9 @@ public interface ISyncDriver<TResource> where TResource : SyncResource
 {
     Task<StepResult> SendAsync(StepContext<TResource> step, NodeName target, CancellationToken cancellationToken);
 
-    Task<StepResult> PrepareReceiveAsync(StepContext<TResource> step, CancellationToken cancellationToken);
+    /// <summary>By default a target needs nothing of its agent (sshd and a mounted destination are checked by the send).</summary>
+    Task<StepResult> PrepareReceiveAsync(StepContext<TResource> step, CancellationToken cancellationToken) =>
+        Task.FromResult(StepResult.Unchanged($"{step?.Resource.Driver}: nothing to prepare on the target"));
 
     Task<ResourceProbe> ProbeAsync(ProbeContext<TResource> probe, CancellationToken cancellationToken);
 }

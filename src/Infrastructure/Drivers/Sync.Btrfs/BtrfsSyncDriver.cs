@@ -23,10 +23,6 @@ namespace OpenSvc.Infrastructure.Drivers.Sync.Btrfs;
 /// </remarks>
 public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDriver<BtrfsSync>
 {
-    /// <summary>btrfs receives over SSH into the target's own mount: nothing of the target's agent is needed first.</summary>
-    public Task<StepResult> PrepareReceiveAsync(StepContext<BtrfsSync> step, CancellationToken cancellationToken) =>
-        Task.FromResult(StepResult.Unchanged("sync.btrfs: nothing to prepare on the target"));
-
     public async Task<StepResult> SendAsync(StepContext<BtrfsSync> context, NodeName target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);

@@ -15,10 +15,6 @@ namespace OpenSvc.Infrastructure.Drivers.Sync.Rsync;
 /// </summary>
 public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDriver<RsyncSync>
 {
-    /// <summary>rsync needs nothing of the target's agent: sshd and a mounted dstfs are checked by the send.</summary>
-    public Task<StepResult> PrepareReceiveAsync(StepContext<RsyncSync> step, CancellationToken cancellationToken) =>
-        Task.FromResult(StepResult.Unchanged("sync.rsync: nothing to prepare on the target"));
-
     public async Task<StepResult> SendAsync(StepContext<RsyncSync> context, NodeName target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
