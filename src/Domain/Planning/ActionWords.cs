@@ -57,6 +57,23 @@ public static class ActionWords
         return $"{service} {Step(step)} on {step.Node}";
     }
 
+    /// <summary>
+    /// The name of the job that starts at <paramref name="first"/>: the steps it will run in one go when nothing interrupts
+    /// them (the following steps on the same node that wait only for the one before), "svc1 start fs#0, fs#1, container#0 on n1".
+    /// </summary>
+    public static string Job(string service, IReadOnlyList<PlanStep> steps, int first)
+    {
+        ArgumentNullException.ThrowIfNull(steps);
+        var segment = new List<PlanStep> { steps[first] };
+        for (var i = first + 1; i < steps.Count && steps[i].Node == steps[first].Node && steps[i].WaitsFor is [var only] && only == i - 1
+             && steps.Skip(first + 1).All(s => s.Index == i || !s.WaitsFor.Contains(i - 1)); i++)
+            segment.Add(steps[i]);
+        if (segment.Count == 1)
+            return Job(service, steps[first]);
+        var words = segment.Select((s, k) => k > 0 && s.Action == segment[k - 1].Action && s.Target is null ? $"{s.Rid}" : Step(s));
+        return $"{service} {string.Join(", ", words)} on {steps[first].Node}";
+    }
+
     public static string Describe(StepState state)
     {
         ArgumentNullException.ThrowIfNull(state);

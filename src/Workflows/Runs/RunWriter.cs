@@ -259,7 +259,7 @@ public sealed class RunWriter(
                 log.LogWarning("run {RunId}: step {Step} requeued: {Because}", after.Id, index + 1, why);
             }
             faults.At(FaultPoint.AfterScheduleBeforeEnqueue, after.Id, index);
-            dispatcher.Dispatch(new StepDelivery(after.Id, index, step.Execution, step.Step.Node, step.NotBefore, ActionWords.Job(after.Service, step.Step)));
+            dispatcher.Dispatch(new StepDelivery(after.Id, index, step.Execution, step.Step.Node, step.NotBefore, ActionWords.Job(after.Service, after.Steps.Select(x => x.Step).ToList(), index)));
         }
     }
 

@@ -37,8 +37,12 @@ public sealed class ExecuteStepHandler(
     TimeProvider time,
     ILogger<ExecuteStepHandler> log) : IRequestHandler<ExecuteStep, Unit>
 {
-    /// <summary>How long a job waits for this agent's lease (an agent that just started) before leaving its step to the reconciler.</summary>
-    static readonly TimeSpan LeaseWait = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long a job waits for this agent's lease before leaving its step to the reconciler: an agent that just started
+    /// takes its first jobs before its first heartbeat is written (seconds on a loaded machine), and a job given up is
+    /// only enqueued again by the reconciler.
+    /// </summary>
+    static readonly TimeSpan LeaseWait = TimeSpan.FromSeconds(30);
 
     public async Task<Unit> Handle(ExecuteStep request, CancellationToken cancellationToken)
     {
@@ -52,31 +56,78 @@ public sealed class ExecuteStepHandler(
         }
         // Marked as running here before it is claimed: a step this agent claimed and then lost is never taken for one it still runs.
         // (A job of the old signature carries no execution: -1 stands for whichever it claims.)
-        using var running = lease.Running(request.RunId, request.Step, request.Attempt is null ? request.Execution : -1);
-        if (await ClaimAsync(request, cancellationToken).ConfigureAwait(false) is not var (run, state))
-            return Unit.Value;
-        using var scope = log.BeginScope(new Dictionary<string, object> { ["RunId"] = run.Id, ["Service"] = run.Service, ["Node"] = agent.Node.Value });
-        using var fenced = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Token);
-        StepOutcome outcome;
+        var running = lease.Running(request.RunId, request.Step, request.Attempt is null ? request.Execution : -1);
         try
         {
-            outcome = await RunDriverAsync(run, state, fenced.Token).ConfigureAwait(false);
+            if (await ClaimAsync(request, cancellationToken).ConfigureAwait(false) is not var (run, state))
+                return Unit.Value;
+            using var scope = log.BeginScope(new Dictionary<string, object> { ["RunId"] = run.Id, ["Service"] = run.Service, ["Node"] = agent.Node.Value });
+            // A segment: while the outcome of a step schedules the next one on this node, that step is claimed in the same
+            // transaction and run here, without a trip through the queue. Each stays a step of its own: its events, timeout,
+            // retry policy, fencing and cancellation point (a cancelled run claims nothing more).
+            while (true)
+            {
+                using var fenced = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Token);
+                StepOutcome outcome;
+                try
+                {
+                    outcome = await RunDriverAsync(run, state, fenced.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (lease.Token.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    // The agent fenced itself: the execution stopped, and nothing is recorded (the database may be out of reach).
+                    // Once the lease is back, this agent's reconciler requeues the step as a new execution.
+                    log.LogWarning("run {RunId} step {Step} execution {Execution}: cut off, this agent's lease lapsed", run.Id, state.Step.Index + 1, state.Execution);
+                    return Unit.Value;
+                }
+                faults.At(FaultPoint.AfterEffectBeforeEvent, run.Id, state.Step.Index);
+                StepState? next = null;
+                IDisposable? nextRunning = null;
+                var recorded = await writer.AppendAsync(run.Id, (current, now) =>
+                {
+                    var events = RunDecider.Outcome(current, outcome, now).ToList();
+                    nextRunning?.Dispose();
+                    (next, nextRunning) = (null, null);
+                    if (NextHere(events.Aggregate(current, (r, e) => r.Then(e)), now) is { } following
+                        && RunDecider.Start(events.Aggregate(current, (r, e) => r.Then(e)), following.Step.Index, following.Execution, agent.Instance, now) is { } started)
+                    {
+                        nextRunning = lease.Running(run.Id, following.Step.Index, following.Execution);
+                        next = following;
+                        events.Add(started);
+                    }
+                    return events;
+                }, cancellationToken).ConfigureAwait(false);
+                if (recorded.After is { IsFinished: true } ended && recorded.Before is { IsFinished: false })
+                    log.LogInformation("run {RunId}: {Outcome}", run.Id, ended.Outcome);
+                foreach (var ignored in recorded.Events.OfType<StepOutcomeIgnored>())
+                    log.LogWarning("run {RunId} step {Step}: the outcome of execution {Execution} was recorded and ignored: {Why}", run.Id, ignored.Step + 1, ignored.Execution, ignored.Why);
+                statusSignal.Request(run.Service);
+                if (next is null || !recorded.Events.OfType<StepStarted>().Any(e => e.Step == next.Step.Index) || recorded.After is null)
+                {
+                    nextRunning?.Dispose();
+                    return Unit.Value;
+                }
+                running.Dispose();
+                running = nextRunning!;
+                (run, state) = (recorded.After, recorded.After.Steps[next.Step.Index]);
+            }
         }
-        catch (OperationCanceledException) when (lease.Token.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        finally
         {
-            // The agent fenced itself: the execution stopped, and nothing is recorded (the database may be out of reach).
-            // Once the lease is back, this agent's reconciler requeues the step as a new execution.
-            log.LogWarning("run {RunId} step {Step} execution {Execution}: cut off, this agent's lease lapsed", run.Id, state.Step.Index + 1, state.Execution);
-            return Unit.Value;
+            running.Dispose();
         }
-        faults.At(FaultPoint.AfterEffectBeforeEvent, run.Id, state.Step.Index);
-        var recorded = await writer.AppendAsync(run.Id, (current, now) => RunDecider.Outcome(current, outcome, now), cancellationToken).ConfigureAwait(false);
-        if (recorded.After is { IsFinished: true } ended && recorded.Before is { IsFinished: false })
-            log.LogInformation("run {RunId}: {Outcome}", run.Id, ended.Outcome);
-        foreach (var ignored in recorded.Events.OfType<StepOutcomeIgnored>())
-            log.LogWarning("run {RunId} step {Step}: the outcome of execution {Execution} was recorded and ignored: {Why}", run.Id, ignored.Step + 1, ignored.Execution, ignored.Why);
-        statusSignal.Request(run.Service);
-        return Unit.Value;
+    }
+
+    /// <summary>
+    /// The one step these events scheduled for now on this node, if the agent may go on with it here: the lease holds and
+    /// it is the only step due (parallel branches and steps of other nodes go through the queues).
+    /// </summary>
+    StepState? NextHere(WorkflowRun after, DateTimeOffset now)
+    {
+        if (!lease.IsHeld || after.IsFinished || after.CancelRequested)
+            return null;
+        var due = after.Steps.Where(s => s.Status == StepStatus.Scheduled).ToList();
+        return due is [{ } only] && only.Step.Node == agent.Node && (only.NotBefore is null || only.NotBefore <= now) ? only : null;
     }
 
     /// <summary>The fencing check drivers make before a side effect: this execution is still the step's current one, and the lease holds.</summary>

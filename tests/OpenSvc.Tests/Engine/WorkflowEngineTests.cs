@@ -52,6 +52,36 @@ public sealed class WorkflowEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task consecutive_steps_on_one_node_run_in_one_job_each_with_its_own_events()
+    {
+        var plan = Plans.Start("svc-seg",
+            Plans.Step(0, "n1", "fs#0", ResourceAction.Start),
+            Plans.Step(1, "n1", "fs#1", ResourceAction.Start),
+            Plans.Step(2, "n1", "container#0", ResourceAction.Start),
+            Plans.Step(3, "n2", "fs#2", ResourceAction.Start));
+
+        var submitted = await Submit(plan);
+        var run = await _cluster.WaitForEndAsync(submitted.RunId);
+
+        run.Status.Should().Be(RunStatus.Completed);
+        var events = await _cluster.EventsAsync(run.Id);
+        events.OfType<StepStarted>().Select(e => e.Step).Should().Equal(0, 1, 2, 3);
+        events.OfType<StepSucceeded>().Select(e => e.Step).Should().Equal(0, 1, 2, 3);
+        (await FakeCluster.EffectsAsync(_cluster.Store, run.Id)).Select(e => e.Step).Should().Equal(0, 1, 2, 3);
+        // Steps 1 and 2 were claimed with the outcome of the step before them, on n1: one job for n1, one for n2.
+        await using var connection = new Npgsql.NpgsqlConnection(_cluster.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT invocationdata::text FROM hangfire.job WHERE invocationdata::text LIKE '%' || $1 || '%'", connection);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = run.Id.ToString() });
+        var jobs = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync())
+                jobs.Add(reader.GetString(0));
+        jobs.Should().HaveCount(2);
+        jobs.Should().ContainSingle(j => j.Contains("svc-seg start fs#0, fs#1, container#0 on n1", StringComparison.Ordinal), "the dashboard names the job after its steps");
+    }
+
+    [Fact]
     public async Task a_second_run_of_a_busy_service_is_refused_with_the_run_in_flight()
     {
         await FakeCluster.InjectAsync(_cluster.Store, "n1", "fs#0", ResourceAction.Start, "slow", delayMs: 1500);
