@@ -23,13 +23,17 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
 {
     readonly HttpClient _http;
     readonly string _server;
+    readonly string? _socket;
 
     /// <param name="server">http(s)://host:port, or unix:/path/to/agent.sock.</param>
     public ApiClusterClient(string server, string? token)
     {
         _server = server.TrimEnd('/');
         if (_server.StartsWith("unix:", StringComparison.Ordinal))
-            _http = new HttpClient(LocalSocket.ClientHandler(new Uri(_server).AbsolutePath)) { BaseAddress = new Uri("http://localhost/") };
+        {
+            _socket = new Uri(_server).AbsolutePath;
+            _http = new HttpClient(LocalSocket.ClientHandler(_socket)) { BaseAddress = new Uri("http://localhost/") };
+        }
         else
             _http = new HttpClient { BaseAddress = new Uri(_server + "/") };
         _http.Timeout = TimeSpan.FromSeconds(60);
@@ -174,7 +178,8 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
         }
         catch (HttpRequestException ex)
         {
-            throw new UserError($"cannot reach the agent at {_server}: {ex.InnerException?.Message ?? ex.Message}. Start it (opensvc agent) or point --server at one.", ExitCodes.Failed);
+            var why = _socket is not null && !File.Exists(_socket) ? "no such socket (no agent runs here?)" : ex.InnerException?.Message ?? ex.Message;
+            throw new UserError($"cannot reach the agent at {_server}: {why}. Start it (opensvc agent) or point --server at one.", ExitCodes.Failed);
         }
         catch (TaskCanceledException)
         {
