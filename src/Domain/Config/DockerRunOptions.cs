@@ -20,6 +20,9 @@ public sealed partial record DockerRunOptions
     /// <summary><c>/host:/ctr[:opts]</c> and <c>volume:/ctr[:opts]</c>, run_args first, then volume_mounts.</summary>
     public required IReadOnlyList<string> Binds { get; init; }
 
+    /// <summary>The keyword each of <see cref="Binds"/> comes from (run_args or volume_mounts), in the same order.</summary>
+    public IReadOnlyList<string> BindKeywords { get; init; } = [];
+
     /// <summary>Anonymous volumes: a lone container path.</summary>
     public required IReadOnlyList<string> Volumes { get; init; }
 
@@ -89,6 +92,7 @@ public sealed partial record DockerRunOptions
         var problems = new List<DockerRunProblem>();
         var env = new List<string>();
         var binds = new List<string>();
+        var bindKeywords = new List<string>();
         var volumes = new List<string>();
         var labels = new List<KeyValuePair<string, string>>();
         var capAdd = new List<string>();
@@ -171,6 +175,7 @@ public sealed partial record DockerRunOptions
                     break;
                 case "volume":
                     AddVolume("run_args", value, binds, volumes, problems);
+                    bindKeywords.AddRange(Enumerable.Repeat("run_args", binds.Count - bindKeywords.Count));
                     break;
                 case "env":
                     if (value.IndexOf('=') > 0)
@@ -218,6 +223,7 @@ public sealed partial record DockerRunOptions
         }
         foreach (var v in volumeMounts)
             AddVolume("volume_mounts", v, binds, volumes, problems);
+        bindKeywords.AddRange(Enumerable.Repeat("volume_mounts", binds.Count - bindKeywords.Count));
 
         var effectiveHostname = hostname ?? runArgsHostname;
         var effectiveNetwork = netnsNetwork ?? network ?? "none";
@@ -230,6 +236,7 @@ public sealed partial record DockerRunOptions
         {
             Env = env,
             Binds = binds,
+            BindKeywords = bindKeywords,
             Volumes = volumes,
             Hostname = effectiveHostname,
             Network = effectiveNetwork,
@@ -246,6 +253,73 @@ public sealed partial record DockerRunOptions
             Init = init,
             Problems = problems,
         };
+    }
+
+    /// <summary>Capabilities that give a container the node (load modules, mount, trace host processes, read any file...).</summary>
+    static readonly HashSet<string> HostCapabilities = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "DAC_READ_SEARCH", "NET_ADMIN", "BPF",
+    };
+
+    /// <summary>Host paths a container controls the node through even read-only: the root, devices, kernel interfaces, container runtimes.</summary>
+    static readonly string[] HostControlPaths = ["/dev", "/proc", "/sys", "/var/run/docker.sock", "/run/docker.sock", "/run/containerd", "/var/run/containerd"];
+
+    /// <summary>Host paths a container controls the node through when it may write them.</summary>
+    static readonly string[] HostSystemPaths =
+        ["/etc", "/root", "/home", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/run", "/var/run", "/var/lib/docker", "/var/lib/opensvc"];
+
+    /// <summary>
+    /// What gives the container root on the node (<c>--privileged</c>, the host's network namespace, capabilities such as
+    /// SYS_ADMIN, a bind of <c>/</c>, of devices or the docker socket, a writable bind of a system directory): each a
+    /// warning for validation to show, so that nobody stores such a container without being told.
+    /// </summary>
+    public IReadOnlyList<DockerRunProblem> HostAccess()
+    {
+        var found = new List<DockerRunProblem>();
+        if (Privileged)
+            found.Add(new DockerRunProblem("run_args", "--privileged gives the container every device and capability of the node: it is root on the node",
+                "remove --privileged, and add only the capability it needs (--cap-add)"));
+        if (Network == "host")
+            found.Add(new DockerRunProblem(RunArgsNetwork == "host" ? "run_args" : "netns",
+                "the container shares the node's network namespace: it can bind any port and reach every local service, the agent's API included",
+                "give it an address of its own with an ip.docker resource"));
+        foreach (var cap in CapAdd.Where(c => HostCapabilities.Contains(c.StartsWith("CAP_", StringComparison.OrdinalIgnoreCase) ? c[4..] : c)))
+            found.Add(new DockerRunProblem("run_args", $"--cap-add {cap} lets the container act on the node itself",
+                $"remove --cap-add {cap} unless the service truly needs it"));
+        for (var i = 0; i < Binds.Count; i++)
+        {
+            var bind = Binds[i];
+            var keyword = i < BindKeywords.Count ? BindKeywords[i] : "run_args";
+            var parts = bind.Split(':');
+            if (!parts[0].StartsWith('/'))
+                continue;
+            var source = Normalize(parts[0]);
+            var readOnly = parts.Length == 3 && parts[2].Split(',').Contains("ro");
+            if (source == "/" || HostControlPaths.Any(p => PosixPath.IsUnder(source, p)))
+                found.Add(new DockerRunProblem(keyword, $"volume '{ValueReader.Shorten(bind)}' exposes the node ({source}) to the container: it is root on the node",
+                    "bind only the service's own data directories"));
+            else if (!readOnly && HostSystemPaths.Any(p => PosixPath.IsUnder(source, p)))
+                found.Add(new DockerRunProblem(keyword, $"volume '{ValueReader.Shorten(bind)}' lets the container write the node's {source}",
+                    $"bind it read-only ({ValueReader.Shorten(parts[0])}:{ValueReader.Shorten(parts[1])}:ro), or bind only the service's own data"));
+        }
+        return found;
+    }
+
+    /// <summary>An absolute path with ".", ".." and repeated slashes resolved, as the kernel would (without symlinks).</summary>
+    static string Normalize(string path)
+    {
+        var kept = new List<string>();
+        foreach (var segment in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (segment == "..")
+            {
+                if (kept.Count > 0)
+                    kept.RemoveAt(kept.Count - 1);
+            }
+            else if (segment != ".")
+                kept.Add(segment);
+        }
+        return "/" + string.Join('/', kept);
     }
 
     /// <summary>What an environment entry without a name or a value should look like: <c>NAME=VALUE</c>.</summary>

@@ -108,8 +108,12 @@ internal sealed class ResourceContext(
             hostname?.Trim(), netnsNetwork);
         // A disabled container is never run: what its options say does not matter until it is enabled.
         if (!c.Disabled)
+        {
             foreach (var problem in options.Problems)
                 values.Error(section, problem.Keyword, problem.Reason, problem.Fix);
+            foreach (var risk in options.HostAccess())
+                Add(section, values.Get(section, risk.Keyword)?.Entry, risk.Keyword, Severity.Warning, risk.Reason, risk.Fix);
+        }
 
         if (joins is null && options.Network.StartsWith("container:", StringComparison.Ordinal))
         {
@@ -250,6 +254,10 @@ internal sealed class ResourceContext(
         var src = values.List(section, "src");
         var options = values.Shlex(section, "options");
         CheckExcludes(section, src, options);
+        if (RsyncTransport.Override(options) is { } transport)
+            values.Error(section, "options",
+                $"'{ValueReader.Shorten(transport)}' would replace the agent's ssh transport (host keys checked against known_hosts, its key, batch mode) or the command run on the target",
+                $"remove {ValueReader.Shorten(transport)}: the agent runs rsync over its own ssh settings (OPENSVC_SSH_KEY, OPENSVC_SSH_KNOWN_HOSTS, OPENSVC_SSH_USER)");
         var timeout = values.Duration(section, "timeout") ?? 3600;
         return BuildSync(section, c, s => new RsyncSync
         {

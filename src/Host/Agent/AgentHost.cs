@@ -3,6 +3,7 @@ using Hangfire.Dashboard;
 using Marten;
 using Npgsql;
 using OpenSvc.Domain;
+using OpenSvc.Host.Access;
 using OpenSvc.Host.Cli;
 using OpenSvc.Infrastructure.Engine;
 using OpenSvc.Infrastructure.Postgres;
@@ -11,7 +12,9 @@ using Scalar.AspNetCore;
 namespace OpenSvc.Host.Agent;
 
 /// <param name="QueuePoll">The safety-net poll of the notified queues (default 5 s; tests shorten it).</param>
-public sealed record AgentSettings(NodeName Node, string Listen, string? Connection, bool FakeCluster, int Workers, bool NoopCluster = false, TimeSpan? QueuePoll = null);
+/// <param name="Socket">The local socket the API is also served on (operators without a token: see <see cref="LocalSocket"/>), or null for none.</param>
+public sealed record AgentSettings(NodeName Node, string Listen, string? Connection, bool FakeCluster, int Workers, bool NoopCluster = false, TimeSpan? QueuePoll = null,
+    string? Socket = null);
 
 /// <summary>
 /// `opensvc agent`: this node's Hangfire server (its own queue and the orchestration queue), heartbeat,
@@ -74,8 +77,9 @@ public static class AgentHost
                 _ = app.Services.GetRequiredService<JobStorage>();
             }
             await app.StartAsync(ct).ConfigureAwait(false);
-            var url = app.Urls.FirstOrDefault() ?? $"http://{settings.Listen}";
-            Console.WriteLine($"opensvc agent {settings.Node} ready: dashboard {url}/hangfire, health {url}/health, database {databaseLabel}");
+            var url = TcpUrl(app);
+            var socket = settings.Socket is null ? "" : $", local API unix:{settings.Socket}";
+            Console.WriteLine($"opensvc agent {settings.Node} ready: dashboard {url}/hangfire, health {url}/health, database {databaseLabel}{socket}");
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
             return ExitCodes.Ok;
         }
@@ -86,11 +90,23 @@ public static class AgentHost
         }
     }
 
-    public static WebApplication Build(AgentSettings settings, string connection, Action<WebApplicationBuilder>? configure = null, Api.AccessPolicy? access = null)
+    /// <summary>The agent's TCP address (http://host:port), not its local socket.</summary>
+    public static string TcpUrl(WebApplication app) =>
+        app.Urls.FirstOrDefault(u => !u.StartsWith("http://unix:", StringComparison.Ordinal)) ?? throw new InvalidOperationException("the agent listens on no TCP address");
+
+    public static WebApplication Build(AgentSettings settings, string connection, Action<WebApplicationBuilder>? configure = null, AccessPolicy? access = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         configure?.Invoke(builder);
-        builder.WebHost.UseUrls($"http://{settings.Listen}");
+        if (settings.Socket is { } socket)
+        {
+            LocalSocket.Prepare(socket);
+            builder.WebHost.UseUrls($"http://{settings.Listen}", $"http://unix:{socket}");
+        }
+        else
+        {
+            builder.WebHost.UseUrls($"http://{settings.Listen}");
+        }
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; o.IncludeScopes = true; });
         builder.Logging.SetMinimumLevel(LogLevel.Information);
@@ -110,14 +126,27 @@ public static class AgentHost
         builder.Services.ConfigureHttpJsonOptions(o => Api.ApiJson.Configure(o.SerializerOptions));
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
-        access ??= Api.AccessPolicy.FromEnvironment();
+        try
+        {
+            access ??= AccessPolicy.FromEnvironment();
+        }
+        catch (TokenFileException e)
+        {
+            throw new UserError(e.Message, ExitCodes.Failed);
+        }
+        builder.Services.AddOpenSvcAccess(access);
 
         var app = builder.Build();
-        app.Use((context, next) => access.EnforceAsync(context, next));
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OpenSvc.Access");
+        access.Tokens.Report = problem => log.LogError("{Problem}", problem);
+        if (settings.Socket is { } bound)
+            app.Lifetime.ApplicationStarted.Register(() => LocalSocket.Restrict(bound));
+        app.UseOpenSvcAccess(RequestGuard.For(settings.Node.Value));
         Api.ApiEndpoints.Map(app);
-        app.MapOpenApi();
-        app.MapScalarApiReference();
-        app.MapGet("/health", async (CancellationToken token) =>
+        app.MapOpenApi().RequireAuthorization(AccessPolicy.Viewer);
+        app.MapScalarApiReference().RequireAuthorization(AccessPolicy.Viewer);
+        // Anonymous probes learn whether the agent and its database are up, not why the database is not.
+        app.MapGet("/health", async (HttpContext http, CancellationToken token) =>
         {
             try
             {
@@ -128,15 +157,17 @@ public static class AgentHost
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
             {
-                return Results.Json(new { status = "unhealthy", node = settings.Node.Value, database = ex.Message }, statusCode: 503);
+                var database = AccessPolicy.IsViewer(http) ? ex.Message : "unreachable (sign in or use a token for the reason)";
+                return Results.Json(new { status = "unhealthy", node = settings.Node.Value, database }, statusCode: 503);
             }
             return Results.Json(new { status = "ok", node = settings.Node.Value, database = "ok", runtime = RuntimeFigures.Now() });
         });
         app.UseHangfireDashboard("/hangfire", new DashboardOptions
         {
             DashboardTitle = $"OpenSvc · agent {settings.Node}",
-            Authorization = [new Api.DashboardAccessFilter()],
-            IsReadOnlyFunc = Api.DashboardAccessFilter.IsReadOnly,
+            Authorization = [new DashboardAccessFilter()],
+            IsReadOnlyFunc = DashboardAccessFilter.IsReadOnly,
+            // Every dashboard POST must carry the antiforgery token its pages hold (Hangfire checks it with IAntiforgery).
             IgnoreAntiforgeryToken = false,
         });
         return app;

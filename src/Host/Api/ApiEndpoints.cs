@@ -5,6 +5,7 @@ using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
 using OpenSvc.Workflows.Monitoring;
+using OpenSvc.Host.Access;
 using OpenSvc.Workflows.Runs;
 using OpenSvc.Workflows.Services;
 
@@ -12,35 +13,35 @@ namespace OpenSvc.Host.Api;
 
 /// <summary>
 /// The REST API: services, status, plans, actions, runs and nodes. Every error is an RFC 7807 problem whose
-/// detail is the same plain reason the CLI prints.
+/// detail is the same plain reason the CLI prints. Viewers read, plan and validate; operators also act. Bodies are JSON.
 /// </summary>
 public static class ApiEndpoints
 {
     public static void Map(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        // Prometheus scrapes any agent: the cluster's DR metrics, computed from the database at scrape time.
+        // Prometheus scrapes any agent with a viewer token: the cluster's DR metrics, computed from the database at scrape time.
         app.MapGet("/metrics", async (MediatR.IMediator mediator, CancellationToken ct) =>
             Results.Text(PrometheusText.Write(await mediator.Send(new GetMetrics(), ct)), PrometheusText.ContentType))
-            .WithTags("nodes").WithSummary("DR metrics in Prometheus' text format (copy ages, readiness, runs, agents)");
+            .RequireAuthorization(AccessPolicy.Viewer).WithTags("nodes").WithSummary("DR metrics in Prometheus' text format (copy ages, readiness, runs, agents)");
 
-        var api = app.MapGroup("/api");
+        var api = app.MapGroup("/api").RequireAuthorization(AccessPolicy.Viewer);
         var services = api.MapGroup("/services").WithTags("services");
 
         services.MapGet("/", (IClusterClient c, CancellationToken ct) => c.ServicesAsync(ct)).WithSummary("List services");
         services.MapGet("/{name}", async (string name, IClusterClient c, CancellationToken ct) =>
             await c.ServiceAsync(name, ct) is { } s ? Results.Ok(s) : NotFound($"service {name} does not exist")).WithSummary("Show a service and its current config");
-        services.MapPost("/{name}", (string name, HttpContext http, IClusterClient c, CancellationToken ct) => Configure(name, http, c, create: true, ct))
-            .WithSummary("Create a service from OpenSVC INI text (request body, text/plain)");
-        services.MapPut("/{name}", (string name, HttpContext http, IClusterClient c, CancellationToken ct) => Configure(name, http, c, create: false, ct))
-            .WithSummary("Store a new version of a service's config (INI text body)");
+        services.MapPost("/{name}", (string name, ConfigBody body, HttpContext http, IClusterClient c, CancellationToken ct) => Configure(name, body, http, c, create: true, ct))
+            .RequireAuthorization(AccessPolicy.Operator).WithSummary("Create a service from OpenSVC INI text: {\"config\": \"<INI text>\"}");
+        services.MapPut("/{name}", (string name, ConfigBody body, HttpContext http, IClusterClient c, CancellationToken ct) => Configure(name, body, http, c, create: false, ct))
+            .RequireAuthorization(AccessPolicy.Operator).WithSummary("Store a new version of a service's config: {\"config\": \"<INI text>\"}");
         services.MapDelete("/{name}", async (string name, HttpContext http, IClusterClient c, CancellationToken ct) =>
-            await c.DeleteServiceAsync(new DeleteService(name, AccessPolicy.Caller(http)), ct) switch
+            await c.DeleteServiceAsync(new DeleteService(name, AccessPolicy.Who(http)), ct) switch
             {
                 { Outcome: DeleteOutcome.Deleted } => Results.NoContent(),
                 { Outcome: DeleteOutcome.NotFound } missing => NotFound(missing.Message),
                 var busy => Problem(busy.Message, 409),
-            }).WithSummary("Delete a service's config (history stays)");
+            }).RequireAuthorization(AccessPolicy.Operator).WithSummary("Delete a service's config (history stays)");
         services.MapGet("/{name}/history", async (string name, IClusterClient c, CancellationToken ct) =>
             await c.ConfigHistoryAsync(name, ct) is { Count: > 0 } h ? Results.Ok(h) : NotFound($"service {name} has no config history")).WithSummary("Config versions with who, when and the diff");
         services.MapGet("/{name}/status", async (string name, IClusterClient c, CancellationToken ct) =>
@@ -80,14 +81,15 @@ public static class ApiEndpoints
                 ActionAccepted accepted => Results.Accepted($"/api/runs/{accepted.RunId}", (OpenSvc.Workflows.Runs.ActionResult)accepted),
                 _ => throw new InvalidOperationException("unknown action result"),
             };
-        }).WithSummary("Run start, stop, startstandby, switch, takeover (force + reason) or sync as a workflow");
+        }).RequireAuthorization(AccessPolicy.Operator).WithSummary("Run start, stop, startstandby, switch, takeover (force + reason) or sync as a workflow");
 
-        api.MapPost("/validate", async (HttpContext http, [FromQuery] string? service, CancellationToken ct) =>
+        api.MapPost("/validate", (ConfigBody body, [FromQuery] string? service) =>
         {
-            var text = await new StreamReader(http.Request.Body).ReadToEndAsync(ct);
+            if (body.Config is null)
+                return Problem(ConfigBody.Missing, 400);
             var name = string.IsNullOrWhiteSpace(service) ? "svc" : service;
-            return Results.Ok(ConfigValidator.Validate(ConfigParser.Parse(text, name + ".conf"), name));
-        }).WithTags("services").WithSummary("Validate OpenSVC INI text without storing it");
+            return Results.Ok(ConfigValidator.Validate(ConfigParser.Parse(body.Config, name + ".conf"), name));
+        }).WithTags("services").WithSummary("Validate OpenSVC INI text without storing it: {\"config\": \"<INI text>\"}");
 
         var runs = api.MapGroup("/runs").WithTags("runs");
         runs.MapGet("/", async (IClusterClient c, CancellationToken ct, string? service, string? since, string? action, string? status, int? limit) =>
@@ -123,9 +125,9 @@ public static class ApiEndpoints
             var (run, problem) = await c.FindRunAsync(id, ct);
             if (run is null)
                 return NotFound(problem!);
-            var result = await c.CancelAsync(new CancelRun(run.Id, AccessPolicy.Caller(http), body?.Reason), ct);
+            var result = await c.CancelAsync(new CancelRun(run.Id, AccessPolicy.Who(http), body?.Reason), ct);
             return result.Accepted ? Results.Ok(result) : Problem(result.Message, 409);
-        }).WithSummary("Cancel a run at the next step boundary");
+        }).RequireAuthorization(AccessPolicy.Operator).WithSummary("Cancel a run at the next step boundary");
 
         api.MapGet("/reports/recoveries", async (IClusterClient c, CancellationToken ct, string? service, string? since, int? limit) =>
         {
@@ -142,10 +144,11 @@ public static class ApiEndpoints
         api.MapGet("/nodes", (IClusterClient c, CancellationToken ct) => c.AgentsAsync(ct)).WithTags("nodes").WithSummary("Node agents with their last heartbeat and queues");
     }
 
-    static async Task<IResult> Configure(string name, HttpContext http, IClusterClient c, bool create, CancellationToken ct)
+    static async Task<IResult> Configure(string name, ConfigBody body, HttpContext http, IClusterClient c, bool create, CancellationToken ct)
     {
-        var text = await new StreamReader(http.Request.Body).ReadToEndAsync(ct);
-        var result = await c.ConfigureAsync(new ConfigureService(name, text, AccessPolicy.Caller(http), MustExist: !create, MustNotExist: create), ct);
+        if (body.Config is null)
+            return Problem(ConfigBody.Missing, 400);
+        var result = await c.ConfigureAsync(new ConfigureService(name, body.Config, AccessPolicy.Who(http), MustExist: !create, MustNotExist: create), ct);
         if (!result.Accepted)
             return Results.Problem(title: "config refused", detail: result.Refusal,
                 statusCode: result.Outcome switch
@@ -160,7 +163,7 @@ public static class ApiEndpoints
 
     /// <summary>The request an API body describes, by the domain's one parser: who is the caller the access policy proved.</summary>
     static (ActionRequest? Request, string? Problem) Parse(string name, string action, ActionBody body, HttpContext http) =>
-        ActionRequest.Parse(name, action, body.Node, AccessPolicy.Caller(http), body.To, body.Rid, body.Target, body.Force, body.Reason);
+        ActionRequest.Parse(name, action, body.Node, AccessPolicy.Who(http), body.To, body.Rid, body.Target, body.Force, body.Reason);
 
     static IResult NotFound(string detail) => Problem(detail, 404);
 

@@ -20,3 +20,9 @@ public static class ApiJson
 public sealed record ActionBody(string Node, string? To = null, string? Rid = null, string? Target = null, bool Force = false, string? Reason = null);
 
 public sealed record CancelBody(string? Reason = null);
+
+/// <summary>A service's config in a request: the OpenSVC INI text as a JSON string (the API takes JSON bodies only).</summary>
+public sealed record ConfigBody(string? Config)
+{
+    public const string Missing = "the body has no config: send {\"config\": \"<INI text>\"}";
+}

@@ -415,7 +415,7 @@ public static class EngineBenchmark
             var (file, prefix) = SelfCommand();
             var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var a in (string[])[.. prefix, "agent", "--node", node.Value, "--noop-cluster", "--listen", "127.0.0.1:0",
-                         "--connection", connection, "--workers", workers.ToString(CultureInfo.InvariantCulture)])
+                         "--connection", connection, "--workers", workers.ToString(CultureInfo.InvariantCulture), "--socket", "none"])
                 psi.ArgumentList.Add(a);
             foreach (var (k, v) in env)
                 psi.Environment[k] = v;

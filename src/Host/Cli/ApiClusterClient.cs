@@ -2,9 +2,9 @@ using OpenSvc.Domain.Planning;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using OpenSvc.Domain.Runs;
+using OpenSvc.Host.Access;
 using OpenSvc.Host.Api;
 using OpenSvc.Workflows.Agents;
 using OpenSvc.Workflows.Monitoring;
@@ -14,24 +14,35 @@ using OpenSvc.Workflows.Services;
 namespace OpenSvc.Host.Cli;
 
 /// <summary>
-/// The CLI's cluster client: every call is a request to an agent's REST API (local by default), so the
-/// CLI takes the same authorization path as any other client. API problems become one-line errors.
+/// The CLI's cluster client: every call is a request to an agent's REST API, so the CLI takes the same authorization
+/// path as any other client: this machine's agent on its local socket (<c>unix:/path</c>, the default), or any agent
+/// over http(s) with a token. Who the request acts for is what the agent proves, never what this client says.
+/// API problems become one-line errors.
 /// </summary>
 public sealed class ApiClusterClient : IClusterClient, IDisposable
 {
     readonly HttpClient _http;
     readonly string _server;
+    readonly string? _socket;
 
-    public ApiClusterClient(string server, string? token, string user)
+    /// <param name="server">http(s)://host:port, or unix:/path/to/agent.sock.</param>
+    public ApiClusterClient(string server, string? token)
     {
         _server = server.TrimEnd('/');
-        _http = new HttpClient { BaseAddress = new Uri(_server + "/"), Timeout = TimeSpan.FromSeconds(60) };
+        if (_server.StartsWith("unix:", StringComparison.Ordinal))
+        {
+            _socket = new Uri(_server).AbsolutePath;
+            _http = new HttpClient(LocalSocket.ClientHandler(_socket)) { BaseAddress = new Uri("http://localhost/") };
+        }
+        else
+            _http = new HttpClient { BaseAddress = new Uri(_server + "/") };
+        _http.Timeout = TimeSpan.FromSeconds(60);
         if (token is not null)
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        _http.DefaultRequestHeaders.Add("X-OpenSvc-User", user);
     }
 
-    public static string DefaultServer => Environment.GetEnvironmentVariable("OPENSVC_SERVER") is { Length: > 0 } s ? s : "http://127.0.0.1:7480";
+    /// <summary>OPENSVC_SERVER, else this machine's agent on its local socket.</summary>
+    public static string DefaultServer => Environment.GetEnvironmentVariable("OPENSVC_SERVER") is { Length: > 0 } s ? s : "unix:" + LocalSocket.DefaultPath;
 
     public void Dispose() => _http.Dispose();
 
@@ -39,9 +50,11 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
 
     public async Task<ConfigureResult> ConfigureAsync(ConfigureService request, CancellationToken cancellationToken)
     {
-        using var content = new StringContent(request.ConfigText, Encoding.UTF8, "text/plain");
+        var body = new ConfigBody(request.ConfigText);
         var path = $"api/services/{E(request.Service)}";
-        using var response = await SendAsync(() => request.MustNotExist ? _http.PostAsync(path, content, cancellationToken) : _http.PutAsync(path, content, cancellationToken)).ConfigureAwait(false);
+        using var response = await SendAsync(() => request.MustNotExist
+            ? _http.PostAsJsonAsync(path, body, ApiJson.Options, cancellationToken)
+            : _http.PutAsJsonAsync(path, body, ApiJson.Options, cancellationToken)).ConfigureAwait(false);
         if (response.IsSuccessStatusCode)
             return (await response.Content.ReadFromJsonAsync<ConfigureResult>(ApiJson.Options, cancellationToken).ConfigureAwait(false))!;
         var problem = await ProblemAsync(response, cancellationToken).ConfigureAwait(false);
@@ -158,9 +171,15 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
         {
             response = await send().ConfigureAwait(false);
         }
+        catch (HttpRequestException ex) when (ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AccessDenied })
+        {
+            throw new UserError($"cannot reach the agent at {_server}: permission denied: its local socket is for root only; " +
+                                "run the command as root, or talk to the agent over http with a token (--server http://HOST:7480 --token T)", ExitCodes.Refused);
+        }
         catch (HttpRequestException ex)
         {
-            throw new UserError($"cannot reach the agent at {_server}: {ex.InnerException?.Message ?? ex.Message}. Start it (opensvc agent) or point --server at one.", ExitCodes.Failed);
+            var why = _socket is not null && !File.Exists(_socket) ? "no such socket (no agent runs here?)" : ex.InnerException?.Message ?? ex.Message;
+            throw new UserError($"cannot reach the agent at {_server}: {why}. Start it (opensvc agent) or point --server at one.", ExitCodes.Failed);
         }
         catch (TaskCanceledException)
         {

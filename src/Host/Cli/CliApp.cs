@@ -24,6 +24,7 @@ public static class CliApp
             PlanCommand.Create(),
             ServiceCommands.Create(server),
             ReportCommands.Create(server),
+            TokenCommands.Create(),
             Bench.EngineBenchmark.Command(connection, Bench.SyncBenchmark.Create()),
             DriverCommands.Create(),
             Demo.DemoCommand.Create(),
@@ -60,9 +61,14 @@ public static class CliApp
         var fake = new Option<bool>("--fake-cluster") { Description = "drive the in-process fake cluster instead of real resources (tests, demos, benchmarks)" };
         var noop = new Option<bool>("--noop-cluster") { Description = "drive the no-op driver for every resource type: nothing is done (engine benchmarks)" };
         var workers = new Option<int>("--workers") { Description = "concurrent steps on this node", DefaultValueFactory = _ => 4 };
+        var socket = new Option<string>("--socket")
+        {
+            Description = "Unix socket serving the API to this machine's root without a token, 0600 (default: OPENSVC_SOCKET, else /run/opensvc/agent.sock; 'none': no socket)",
+            DefaultValueFactory = _ => Access.LocalSocket.DefaultPath,
+        };
         var cmd = new Command("agent", "Run this node's agent: Hangfire server for the node's queue, heartbeat, reconciler, dashboard and health endpoint")
         {
-            node, listen, fake, noop, workers,
+            node, listen, fake, noop, workers, socket,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -72,7 +78,11 @@ public static class CliApp
             var w = p.GetValue(workers);
             if (w is < 1 or > 64)
                 throw new UserError($"--workers {w} is out of range (1-64)");
-            return await AgentHost.RunAsync(new AgentSettings(nodeName, p.GetValue(listen)!, p.GetValue(connection), p.GetValue(fake), w, p.GetValue(noop)), ct).ConfigureAwait(false);
+            var path = p.GetValue(socket);
+            if (path is not ("none" or null) && !Path.IsPathRooted(path))
+                throw new UserError($"--socket '{path}' is not an absolute path (or 'none')");
+            return await AgentHost.RunAsync(new AgentSettings(nodeName, p.GetValue(listen)!, p.GetValue(connection), p.GetValue(fake), w, p.GetValue(noop),
+                Socket: path is "none" ? null : path), ct).ConfigureAwait(false);
         });
         return cmd;
     }

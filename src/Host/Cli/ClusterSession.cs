@@ -16,10 +16,10 @@ public sealed class ClusterSession : IAsyncDisposable
     {
         _ = ct;
         var url = p.GetValue(server.Server) ?? ApiClusterClient.DefaultServer;
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-            throw new UserError($"--server '{url}' is not an http(s) URL");
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https" or "unix"))
+            throw new UserError($"--server '{url}' is neither an http(s) URL nor unix:/path/to/agent.sock");
         var token = p.GetValue(server.Token) ?? (Environment.GetEnvironmentVariable("OPENSVC_TOKEN") is { Length: > 0 } t ? t : null);
-        return Task.FromResult(new ClusterSession(new ApiClusterClient(url, token, RunCommands.Operator())));
+        return Task.FromResult(new ClusterSession(new ApiClusterClient(url, token)));
     }
 
     public static string LocalNodeName()
@@ -38,6 +38,11 @@ public sealed class ClusterSession : IAsyncDisposable
 /// <summary>`--server URL --token T`, shared by every cluster command (recursive options on the root).</summary>
 public sealed class ServerOptions
 {
-    public Option<string?> Server { get; } = new("--server") { Description = "agent API to talk to (default: OPENSVC_SERVER, else http://127.0.0.1:7480)", Recursive = true };
-    public Option<string?> Token { get; } = new("--token") { Description = "bearer token for a remote agent (default: OPENSVC_TOKEN)", Recursive = true };
+    public Option<string?> Server { get; } = new("--server")
+    {
+        Description = "agent API to talk to: http(s)://HOST:PORT (with a token) or unix:/path (default: OPENSVC_SERVER, else this machine's agent socket, unix:/run/opensvc/agent.sock)",
+        Recursive = true,
+    };
+
+    public Option<string?> Token { get; } = new("--token") { Description = "bearer token for an agent reached over http(s) (default: OPENSVC_TOKEN)", Recursive = true };
 }

@@ -17,8 +17,8 @@ namespace OpenSvc.Host.Demo;
 /// lab (lab/lab.sh), one PostgreSQL (embedded) for the cluster and one agent inside each node with the real drivers;
 /// stores the seed's failover service adapted to the lab, starts it on n1, syncs it to the DR node n3, takes it over
 /// on n3 with a reason, and prints the takeover's timeline and where the dashboard and API are. Then waits until
-/// interrupted, and tears everything down. Every cluster command goes through n1's REST API with the operator token,
-/// as a remote operator's would.
+/// interrupted, and tears everything down. Every cluster command goes through n1's REST API with a named operator token
+/// (drill-lead), as a remote operator's would.
 /// </summary>
 public static partial class DemoCommand
 {
@@ -186,8 +186,18 @@ public sealed partial class DemoRun(string repo, bool wait)
         Say($"PostgreSQL (embedded) for the cluster on 127.0.0.1 and {bridge}, port {new NpgsqlConnectionStringBuilder(_pg.ConnectionString).Port}");
     }
 
+    string TokensFile => Path.Combine(_labDir, "demo", "tokens");
+
+    /// <summary>The agents' named tokens: drill-lead (operator, the scenario's requester) and auditor (viewer).</summary>
+    void WriteTokens() => Access.TokenFile.Save(TokensFile,
+    [
+        new Access.NamedToken("drill-lead", Access.Role.Operator, Access.NamedToken.HashOf(_token)),
+        new Access.NamedToken("auditor", Access.Role.Viewer, Access.NamedToken.HashOf(_viewerToken)),
+    ]);
+
     async Task StartAgentsAsync(CancellationToken ct)
     {
+        WriteTokens();
         var connection = new NpgsqlConnectionStringBuilder(_pg!.ConnectionString) { Host = $"{_subnet}.1", Database = "opensvc" }.ConnectionString;
         foreach (var node in Nodes)
         {
@@ -198,8 +208,9 @@ public sealed partial class DemoRun(string repo, bool wait)
                 psi.ArgumentList.Add(a);
             foreach (var (k, v) in NodeEnvironment(node))
                 psi.Environment[k] = v;
-            psi.Environment["OPENSVC_TOKEN"] = _token;
-            psi.Environment["OPENSVC_VIEWER_TOKEN"] = _viewerToken;
+            psi.Environment[Access.TokenFile.Variable] = TokensFile;
+            psi.Environment.Remove("OPENSVC_TOKEN");
+            psi.Environment.Remove("OPENSVC_VIEWER_TOKEN");
             psi.Environment.Remove("OPENSVC_CONNECTION");
             var log = new StreamWriter(Path.Combine(_labDir, node, "agent-demo.log"), append: false) { AutoFlush = true };
             var process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start the agent of {node}");
@@ -290,8 +301,8 @@ public sealed partial class DemoRun(string repo, bool wait)
         var lines = new[]
         {
             "",
-            $"dashboard (operator): {Api}/hangfire?access_token={_token}",
-            $"dashboard (read-only): {Api}/hangfire?access_token={_viewerToken}",
+            $"dashboard:            {Api}/hangfire   (sign in with a token: operator drill-lead, or viewer auditor for the read-only dashboard)",
+            $"tokens:               drill-lead (operator) {_token}, auditor (viewer) {_viewerToken}",
             $"REST API:             {Api}/api/services   (Authorization: Bearer {_token})",
             $"OpenAPI:              {Api}/openapi/v1.json, browsable at {Api}/scalar/v1",
             $"CLI:                  dotnet {_dll} --server {Api} --token {_token} runs --service {Service}",

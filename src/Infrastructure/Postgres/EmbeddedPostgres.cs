@@ -22,6 +22,9 @@ public sealed record EmbeddedPostgresOptions(string Home, int Port = EmbeddedPos
     /// </summary>
     public IReadOnlyList<string> AllowedClientNetworks { get; init; } = [];
 
+    /// <summary>Where initdb and pg_ctl are; null: OPENSVC_PG_BIN, else the machine's newest PostgreSQL.</summary>
+    public string? BinDirectory { get; init; }
+
     public string DataDirectory => Path.Combine(Home, "pgdata");
     public string SocketDirectory => Path.Combine(Home, "pgsocket");
     public string LogFile => Path.Combine(Home, "postgres.log");
@@ -127,7 +130,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
     public static async Task<EmbeddedPostgres> StartAsync(EmbeddedPostgresOptions options, CancellationToken cancellationToken = default)
     {
-        var binDir = FindBinDirectory();
+        var binDir = options.BinDirectory ?? FindBinDirectory();
         string? osUser = null;
         if (Environment.UserName == "root")
         {
@@ -142,11 +145,9 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         Directory.CreateDirectory(options.Home);
         var passwordFile = Path.Combine(options.Home, "pg-password");
         if (!File.Exists(passwordFile))
-        {
-            var pw = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
-            File.WriteAllText(passwordFile, pw + "\n");
-            File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
+            WritePrivate(passwordFile, Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant() + "\n");
+        else
+            File.SetUnixFileMode(passwordFile, OwnerOnly); // one written by an earlier version may be 0644
         var password = File.ReadAllText(passwordFile).Trim();
 
         var connectionString = new NpgsqlConnectionStringBuilder
@@ -164,11 +165,22 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         await pg.EnsureInitializedAsync(password, cancellationToken).ConfigureAwait(false);
         await pg.EnsureRunningAsync(cancellationToken).ConfigureAwait(false);
         await pg.EnsureDatabaseAsync(cancellationToken).ConfigureAwait(false);
-        await File.WriteAllTextAsync(options.InfoFile,
-            JsonSerializer.Serialize(new Dictionary<string, object> { ["connectionString"] = connectionString, ["port"] = options.Port }),
-            cancellationToken).ConfigureAwait(false);
-        File.SetUnixFileMode(options.InfoFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        // It holds the password: written 0600 from its creation, then moved over the previous one.
+        var info = options.InfoFile + ".tmp";
+        File.Delete(info);
+        WritePrivate(info, JsonSerializer.Serialize(new Dictionary<string, object> { ["connectionString"] = connectionString, ["port"] = options.Port }));
+        File.Move(info, options.InfoFile, overwrite: true);
         return pg;
+    }
+
+    const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>Creates <paramref name="path"/> (which must not exist) readable by its owner only from the first byte.</summary>
+    static void WritePrivate(string path, string text)
+    {
+        using var stream = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerOnly });
+        using var writer = new StreamWriter(stream);
+        writer.Write(text);
     }
 
     static string FindBinDirectory()
@@ -204,10 +216,22 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             return;
         }
         Directory.CreateDirectory(data);
-        var pwFile = Path.Combine(_options.Home, ".initdb-pw");
-        await File.WriteAllTextAsync(pwFile, password + "\n", ct).ConfigureAwait(false);
+        // initdb (run as the postgres user) reads the superuser password from a file: in a directory only that user may
+        // enter, created so from the start, and itself 0600, so no other user can read it even for the instant it exists.
+        var pwDir = Path.Combine(_options.Home, ".initdb-pw.d");
+        if (Directory.Exists(pwDir))
+            Directory.Delete(pwDir, recursive: true);
+        Directory.CreateDirectory(pwDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var pwFile = Path.Combine(pwDir, "pw");
         try
         {
+            WritePrivate(pwFile, password + "\n");
+            if (_osUser is not null)
+            {
+                var owned = await ProcessRunner.RunAsync("chown", ["-R", "--", $"{_osUser}:{_osUser}", pwDir], cancellationToken: ct).ConfigureAwait(false);
+                if (!owned.Succeeded)
+                    throw new EmbeddedPostgresException($"cannot give {pwDir} to {_osUser}: {owned.Tail(300)}");
+            }
             await ChownAsync(ct).ConfigureAwait(false);
             File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var init = await ProcessRunner.RunAsync(Path.Combine(_binDir, "initdb"),
@@ -218,7 +242,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         }
         finally
         {
-            File.Delete(pwFile);
+            Directory.Delete(pwDir, recursive: true);
         }
         await File.AppendAllTextAsync(Path.Combine(data, "postgresql.conf"), "\ninclude_if_exists = 'opensvc.conf'\n", ct).ConfigureAwait(false);
         await WriteRuntimeConfigAsync(ct).ConfigureAwait(false);

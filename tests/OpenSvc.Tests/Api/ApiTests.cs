@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text.Json;
 using FluentAssertions;
 using Marten;
@@ -11,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using OpenSvc.Domain;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
+using OpenSvc.Host.Access;
 using OpenSvc.Host.Agent;
 using OpenSvc.Host.Api;
 using OpenSvc.Host.Cli;
@@ -31,16 +33,21 @@ public sealed class ApiTests : IAsyncLifetime
     WebApplication _n3 = null!;
     string _url = "";
     string _connection = "";
+    readonly string _socket = Path.Combine(Directory.CreateTempSubdirectory("osapi").FullName, "n1.sock");
+    static readonly string Me = $"{Environment.UserName}@local";
+
+    /// <summary>n1's tokens: alice operates, bob views.</summary>
+    internal static AccessPolicy Tokens() => new(TokenStore.Of(("alice", Role.Operator, "op-token"), ("bob", Role.Viewer, "viewer-token")));
     static readonly string Seed = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "failover-docker-btrfs.conf"));
 
     public async Task InitializeAsync()
     {
         _connection = await PostgresServer.NewDatabaseAsync("api");
-        _n1 = AgentHost.Build(new AgentSettings(new NodeName("n1"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2, QueuePoll: SharedProcess.QueuePoll), _connection,
-            access: new AccessPolicy("op-token", "viewer-token"));
+        _n1 = AgentHost.Build(new AgentSettings(new NodeName("n1"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2, QueuePoll: SharedProcess.QueuePoll,
+            Socket: _socket), _connection, access: Tokens());
         await _n1.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         await _n1.StartAsync();
-        _url = _n1.Urls.First();
+        _url = AgentHost.TcpUrl(_n1);
         _n2 = AgentHost.Build(new AgentSettings(new NodeName("n2"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2, QueuePoll: SharedProcess.QueuePoll), _connection);
         await _n2.StartAsync();
         _n3 = AgentHost.Build(new AgentSettings(new NodeName("n3"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 2, QueuePoll: SharedProcess.QueuePoll), _connection);
@@ -63,9 +70,11 @@ public sealed class ApiTests : IAsyncLifetime
             await app.StopAsync();
             await app.DisposeAsync();
         }
+        Directory.Delete(Path.GetDirectoryName(_socket)!, recursive: true);
     }
 
-    ApiClusterClient Client() => new(_url, null, "tester");
+    /// <summary>The CLI's client on this machine: n1's local socket, no token.</summary>
+    ApiClusterClient Client() => new("unix:" + _socket, null);
 
     [Fact]
     public async Task a_service_is_created_started_and_audited_through_the_api()
@@ -80,7 +89,7 @@ public sealed class ApiTests : IAsyncLifetime
         started.Should().BeOfType<ActionAccepted>((started as ActionRefused)?.Refusal);
         var run = await WaitAsync(client, started.RunId());
         run.Status.Should().Be(RunStatus.Completed);
-        run.RequestedBy.Should().Be("tester@local");
+        run.RequestedBy.Should().Be(Me, "the local socket's caller, named by the kernel");
         run.ConfigVersion.Should().StartWith("v1 (");
 
         // The second start on another node of a failover service is refused, and the refusal is a run too.
@@ -93,7 +102,7 @@ public sealed class ApiTests : IAsyncLifetime
 
         var runs = await client.ListRunsAsync(new RunFilter(Service: "svc1"), default);
         runs.Select(r => r.Status).Should().Contain([RunStatus.Completed, RunStatus.Refused]);
-        (await client.ConfigHistoryAsync("svc1", default)).Should().ContainSingle().Which.By.Should().Be("tester@local");
+        (await client.ConfigHistoryAsync("svc1", default)).Should().ContainSingle().Which.By.Should().Be(Me);
         (await client.CancelAsync(new CancelRun(run.Id, "tester", null), default)).Accepted.Should().BeFalse();
         (await client.AgentsAsync(default)).Select(a => a.Id).Should().Contain(["n1", "n2"]);
     }
@@ -140,6 +149,8 @@ public sealed class ApiTests : IAsyncLifetime
         await WaitForReadinessAsync(client, "svc-lag");
         using (var http = new HttpClient { BaseAddress = new Uri(_url) })
         {
+            (await http.GetAsync("/metrics")).StatusCode.Should().Be(HttpStatusCode.Unauthorized, "a scraper needs a viewer token");
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "viewer-token");
             var metrics = await http.GetStringAsync("/metrics");
             metrics.Should().Contain("# TYPE opensvc_sync_last_success_age_seconds gauge")
                 .And.MatchRegex(@"opensvc_sync_last_success_age_seconds\{service=""svc-lag"",rid=""sync#1"",target=""n3""\} [0-9.]+\n")
@@ -181,6 +192,7 @@ public sealed class ApiTests : IAsyncLifetime
     public async Task errors_are_problem_details_with_the_plain_reason()
     {
         using var http = new HttpClient { BaseAddress = new Uri(_url) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "op-token");
         var response = await http.GetAsync("/api/services/nosuch");
         response.StatusCode.Should().Be(HttpStatusCode.NotFound);
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
@@ -199,14 +211,16 @@ public sealed class ApiTests : IAsyncLifetime
     {
         // TestServer requests carry no loopback address: exactly what a remote caller looks like.
         await using var app = AgentHost.Build(new AgentSettings(new NodeName("remote"), "127.0.0.1:0", _connection, FakeCluster: true, Workers: 1), _connection,
-            b => b.WebHost.UseTestServer(), new AccessPolicy("op-token", "viewer-token"));
+            b => b.WebHost.UseTestServer(), Tokens());
         await app.StartAsync();
         using var http = app.GetTestClient();
 
         var anonymous = await http.GetAsync("/api/services");
         anonymous.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
-        (await anonymous.Content.ReadAsStringAsync()).Should().Contain("need a token");
-        (await http.GetAsync("/hangfire")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await anonymous.Content.ReadAsStringAsync()).Should().Contain("needs a token");
+        var dashboard = await http.GetAsync("/hangfire");
+        dashboard.StatusCode.Should().Be(HttpStatusCode.Redirect, "a browser is sent to the sign-in form");
+        dashboard.Headers.Location!.OriginalString.Should().Be("/signin?return=%2Fhangfire");
         (await http.GetAsync("/health")).StatusCode.Should().Be(HttpStatusCode.OK);
 
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "wrong");
@@ -214,11 +228,14 @@ public sealed class ApiTests : IAsyncLifetime
 
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "viewer-token");
         (await http.GetAsync("/api/services")).StatusCode.Should().Be(HttpStatusCode.OK);
-        (await http.PostAsync("/api/services/svc-x", new StringContent(Seed))).StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        var refused = await http.PostAsync("/api/services/svc-x", ConfigJson(Seed));
+        refused.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await refused.Content.ReadAsStringAsync()).Should().Contain("bob is a viewer: it may read, not act");
         (await http.GetAsync("/hangfire")).StatusCode.Should().Be(HttpStatusCode.OK);
 
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "op-token");
-        (await http.PostAsync("/api/services/svc-x", new StringContent(Seed))).StatusCode.Should().Be(HttpStatusCode.Created);
+        (await http.PostAsync("/api/services/svc-x", ConfigJson(Seed))).StatusCode.Should().Be(HttpStatusCode.Created);
+        (await http.GetFromJsonAsync<IReadOnlyList<ServiceConfigured>>("/api/services/svc-x/history", ApiJson.Options))!.Single().By.Should().Be("alice");
         await app.StopAsync();
     }
 
@@ -251,7 +268,7 @@ public sealed class ApiTests : IAsyncLifetime
         if (!args.Contains("--server"))
         {
             psi.ArgumentList.Add("--server");
-            psi.ArgumentList.Add(_url);
+            psi.ArgumentList.Add("unix:" + _socket);
         }
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -262,6 +279,8 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+
+    internal static HttpContent ConfigJson(string config) => System.Net.Http.Json.JsonContent.Create(new ConfigBody(config), options: ApiJson.Options);
 
     [Fact]
     public async Task an_action_right_after_a_run_is_planned_from_the_status_its_steps_left()

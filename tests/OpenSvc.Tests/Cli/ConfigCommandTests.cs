@@ -24,7 +24,8 @@ public sealed class ConfigCommandTests : IDisposable
 
     const string Clean = "[DEFAULT]\nnodes = n1 n2\n[container#0]\ntype = docker\nimage = nginx\n";
 
-    static async Task<(int Code, string Out, string Err)> Opensvc(params string[] args)
+    /// <summary>The built `opensvc` executable with these arguments, bounded; its exit code and both outputs.</summary>
+    internal static async Task<(int Code, string Out, string Err)> Opensvc(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(AgentProcess.OpensvcDll);

@@ -42,7 +42,7 @@ public sealed class LabDriverTests(LabFixture lab) : IAsyncLifetime
     public async Task fs_mounts_and_unmounts_idempotently_and_n2_sees_on_the_shared_disk_what_n1_wrote()
     {
         (await Must("n1", "fs#1", "status")).Should().Contain("fs#1: down");
-        (await Must("n1", "fs#1", "start")).Should().Contain("changed").And.Contain($"mount -o defaults,subvol=data {lab.Dev("n1")} /srv/svc1/data");
+        (await Must("n1", "fs#1", "start")).Should().Contain("changed").And.Contain($"mount -o defaults,subvol=data -- {lab.Dev("n1")} /srv/svc1/data");
         (await Must("n1", "fs#1", "start")).Should().Contain("unchanged").And.Contain("already mounted");
         (await Must("n1", "fs#1", "status")).Should().Contain($"fs#1: up ({lab.Dev("n1")} mounted on /srv/svc1/data)");
 
@@ -62,6 +62,20 @@ public sealed class LabDriverTests(LabFixture lab) : IAsyncLifetime
         (await Must("n3", "fs#1", "startstandby")).Should().Contain($"{lab.Dev("n3")} /srv/svc1/data");
         (await lab.ExecAsync("n3", ["test", "-e", "/srv/svc1/data/written-on-n1"])).ExitCode.Should().Be(1, "n3 has its own disk");
         (await Must("n3", "fs#1", "stop")).Should().Contain("changed");
+    }
+
+    [LabFact]
+    public async Task a_dev_that_looks_like_a_mount_option_reaches_mount_as_a_device_name()
+    {
+        // Without "--", mount would read -oremount,exec as an option; with it, mount looks for a device of that name.
+        var config = Path.Combine(lab.WorkDir, "optdev.conf");
+        await File.WriteAllTextAsync(config, "[DEFAULT]\nnodes = n1 n2\n[fs#0]\ntype = ext4\ndev = -oremount,exec\nmnt = /srv/optdev\n");
+
+        var r = await DriverAsync("n1", "fs#0", "start", config, "optdev");
+
+        r.ExitCode.Should().Be(1, r.StdOut);
+        r.StdErr.Should().Contain("mount -t ext4 -- -oremount,exec /srv/optdev failed").And.Contain("-oremount,exec does not exist");
+        (await lab.ExecAsync("n1", ["mountpoint", "-q", "/srv/optdev"])).ExitCode.Should().NotBe(0, "nothing was mounted or remounted");
     }
 
     [LabFact]

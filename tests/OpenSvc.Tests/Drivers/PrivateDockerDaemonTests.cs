@@ -15,7 +15,7 @@ public sealed class PrivateDockerDaemonTests
     {
         PrivateDockerDaemon.DaemonArgv(Paths, "svc1", "/srv/svc1/docker/data", ["--cgroup-parent", "lab-n1"]).Should().Equal(
             "dockerd", "--config-file", "/var/lib/opensvc/svc/svc1/daemon.json",
-            "--data-root", "/srv/svc1/docker/data",
+            "--data-root=/srv/svc1/docker/data",
             "--exec-root", "/run/opensvc/svc1",
             "--pidfile", "/var/lib/opensvc/svc/svc1/docker.pid",
             "-H", "unix:///var/lib/opensvc/svc/svc1/docker.sock",

@@ -77,7 +77,7 @@ public sealed class DeadNodeTests(ITestOutputHelper output)
         {
             await n1.WaitReadyAsync(TimeSpan.FromSeconds(60));
             await n3.WaitReadyAsync(TimeSpan.FromSeconds(60));
-            using var api = new OpenSvc.Host.Cli.ApiClusterClient(n3.Url, null, "tester");
+            using var api = new OpenSvc.Host.Cli.ApiClusterClient(n3.LocalServer, null);
             const string config = """
                 [DEFAULT]
                 nodes = n1

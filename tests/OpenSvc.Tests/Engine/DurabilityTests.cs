@@ -133,7 +133,7 @@ public sealed class DurabilityTests(ITestOutputHelper output)
         {
             await n1.WaitReadyAsync(TimeSpan.FromSeconds(60));
             await n2.WaitReadyAsync(TimeSpan.FromSeconds(60));
-            using var api = new OpenSvc.Host.Cli.ApiClusterClient(n1.Url, null, "tester");
+            using var api = new OpenSvc.Host.Cli.ApiClusterClient(n1.LocalServer, null);
             const string config = "[DEFAULT]\nnodes = n1 n2\n[fs#0]\ntype = none\ndev = /dev/a\nmnt = /srv/a\n[fs#1]\ntype = none\ndev = /dev/b\nmnt = /srv/a/b\n";
             (await api.ConfigureAsync(new OpenSvc.Workflows.Services.ConfigureService("svc-submit", config, "tester", false, true), default)).Accepted.Should().BeTrue();
             await WaitForHeartbeatsAsync(api);

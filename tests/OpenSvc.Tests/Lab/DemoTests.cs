@@ -31,8 +31,10 @@ public sealed class DemoTests(ITestOutputHelper output)
             .And.Contain("reason: DR drill: the demo takes svc1 over on n3")
             .And.Contain("on n3, /srv/svc1/data/hello.txt says: written on n1 at")
             .And.Contain("(the httpd container, now on n3) answers: opensvc lab")
-            .And.Contain("dashboard (operator): http://10.211.0.11:7480/hangfire?access_token=")
+            .And.Contain("asked by  drill-lead at ")
+            .And.Contain("dashboard:            http://10.211.0.11:7480/hangfire   (sign in with a token")
             .And.Contain("lab down: nothing left running");
+        r.StdOut.Should().NotContain("access_token", "no token travels in a URL");
         (await ProcessRunner.RunAsync("ip", ["link", "show", "osdbr0"])).Succeeded.Should().BeFalse("the demo's lab bridge is gone");
     }
 }

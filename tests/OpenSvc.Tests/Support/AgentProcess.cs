@@ -12,11 +12,20 @@ public sealed class AgentProcess : IDisposable
 
     public string Node { get; }
 
+    /// <summary>The agent's local socket (operators without a token), when <see cref="Start"/> gave it one.</summary>
+    public string? Socket { get; private init; }
+
+    /// <summary>The agent's API as this machine's root reaches it: its local socket.</summary>
+    public string LocalServer => "unix:" + (Socket ?? throw new InvalidOperationException($"agent {Node} has no local socket"));
+
     AgentProcess(string node, Process process)
     {
         Node = node;
         _process = process;
     }
+
+    /// <summary>A private directory (0700) for the local sockets of this test process's agents.</summary>
+    static readonly Lazy<string> SocketDir = new(() => Directory.CreateTempSubdirectory("osa").FullName);
 
     public bool HasExited => _process.HasExited;
 
@@ -47,7 +56,8 @@ public sealed class AgentProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in (string[])[OpensvcDll, "agent", "--node", node, "--fake-cluster", "--listen", "127.0.0.1:0", "--connection", connection, .. extraArgs])
+        var socket = Path.Combine(SocketDir.Value, $"{node}-{Guid.NewGuid().ToString("N")[..8]}.sock");
+        foreach (var a in (string[])[OpensvcDll, "agent", "--node", node, "--fake-cluster", "--listen", "127.0.0.1:0", "--connection", connection, "--socket", socket, .. extraArgs])
             psi.ArgumentList.Add(a);
         psi.Environment["OPENSVC_HEARTBEAT_MS"] = "300";
         psi.Environment["OPENSVC_RECONCILE_MS"] = "500";
@@ -55,17 +65,17 @@ public sealed class AgentProcess : IDisposable
         psi.Environment["OPENSVC_AGENT_DEAD_MS"] = "3000";
         foreach (var (k, v) in env ?? new Dictionary<string, string>())
             psi.Environment[k] = v;
-        return Launch(node, psi);
+        return Launch(node, psi, socket);
     }
 
     /// <summary>Starts any agent command line (on the host, or inside a lab node), keeping its output.</summary>
-    public static AgentProcess Launch(string node, ProcessStartInfo psi)
+    public static AgentProcess Launch(string node, ProcessStartInfo psi, string? socket = null)
     {
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardError = true;
         psi.UseShellExecute = false;
         var process = new Process { StartInfo = psi };
-        var agent = new AgentProcess(node, process);
+        var agent = new AgentProcess(node, process) { Socket = socket };
         process.OutputDataReceived += (_, e) => agent.Append(e.Data);
         process.ErrorDataReceived += (_, e) => agent.Append(e.Data);
         process.Start();

@@ -28,22 +28,37 @@ public sealed class RsyncArgvTests
     public void doc_case_3_gives_the_C24_command_line_with_our_ssh_settings() =>
         RsyncArgv.Build(Resource(), Resource().Src, new NodeName("n3"), Ssh).Should().Equal(
             "rsync", "-HAXpogDtrlvx", "--stats", "--delete", "--force", "--exclude=/srv/svc1/data/logs/*", "--timeout=3600",
-            "-e", Rsh, "/srv/svc1/data/", "root@n3:/srv/svc1/data");
+            "-e", Rsh, "--", "/srv/svc1/data/", "root@n3:/srv/svc1/data");
 
     [Theory]
-    [InlineData("reset_options = true\n", "rsync | --exclude=/srv/svc1/data/logs/* | --timeout=3600 | -e | " + Rsh + " | /srv/svc1/data/ | root@n3:/srv/svc1/data")]
-    [InlineData("bwlimit = 5000\n", "rsync | -HAXpogDtrlvx | --stats | --delete | --force | --exclude=/srv/svc1/data/logs/* | --timeout=3600 | --bwlimit=5000 | -e | " + Rsh + " | /srv/svc1/data/ | root@n3:/srv/svc1/data")]
-    [InlineData("timeout = 10m\n", "rsync | -HAXpogDtrlvx | --stats | --delete | --force | --exclude=/srv/svc1/data/logs/* | --timeout=600 | -e | " + Rsh + " | /srv/svc1/data/ | root@n3:/srv/svc1/data")]
+    [InlineData("reset_options = true\n", "rsync | --exclude=/srv/svc1/data/logs/* | --timeout=3600 | -e | " + Rsh + " | -- | /srv/svc1/data/ | root@n3:/srv/svc1/data")]
+    [InlineData("bwlimit = 5000\n", "rsync | -HAXpogDtrlvx | --stats | --delete | --force | --exclude=/srv/svc1/data/logs/* | --timeout=3600 | --bwlimit=5000 | -e | " + Rsh + " | -- | /srv/svc1/data/ | root@n3:/srv/svc1/data")]
+    [InlineData("timeout = 10m\n", "rsync | -HAXpogDtrlvx | --stats | --delete | --force | --exclude=/srv/svc1/data/logs/* | --timeout=600 | -e | " + Rsh + " | -- | /srv/svc1/data/ | root@n3:/srv/svc1/data")]
     public void keywords_change_the_command_line_as_in_opensvc(string extra, string expected) =>
         Line(Resource(extra)).Should().Be(expected);
 
+    [Theory]
+    [InlineData("-e", "ssh -p 2222 -o StrictHostKeyChecking=no")]
+    [InlineData("--rsh=ssh -o StrictHostKeyChecking=no", null)]
+    [InlineData("--rsync-path=sh -c 'id'", null)]
+    [InlineData("--", "/etc")]
+    public void options_that_would_replace_the_ssh_transport_are_refused(string option, string? value)
+    {
+        var act = () => Line(Resource().WithOptions(value is null ? [option] : [option, value]));
+        act.Should().Throw<ArgumentException>().WithMessage("*would replace the agent's ssh transport*");
+    }
+
     [Fact]
-    public void options_that_bring_their_own_remote_shell_keep_it() =>
-        Line(Resource().WithOptions(["-e", "ssh -p 2222"])).Should().NotContain(Rsh).And.Contain("-e | ssh -p 2222");
+    public void sources_and_destination_that_look_like_options_are_operands_after_the_double_dash()
+    {
+        var argv = RsyncArgv.Build(Resource() with { Dst = "-e sh" }, ["--rsh=sh", "-e"], new NodeName("n3"), Ssh);
+        argv.Should().EndWith(["-e", Rsh, "--", "--rsh=sh", "-e", "root@n3:-e sh"]);
+        argv.Count(a => a == "--").Should().Be(1);
+    }
 
     [Fact]
     public void a_non_root_user_runs_the_remote_rsync_through_sudo() =>
-        Line(Resource(), Ssh with { User = "opensvc" }).Should().Contain("--timeout=3600 | --rsync-path | sudo rsync | -e").And.EndWith("opensvc@n3:/srv/svc1/data");
+        Line(Resource(), Ssh with { User = "opensvc" }).Should().Contain("--timeout=3600 | --rsync-path | sudo rsync | -e").And.EndWith("-- | /srv/svc1/data/ | opensvc@n3:/srv/svc1/data");
 
     [Fact]
     public void ssh_paths_with_blanks_are_quoted_for_rsyncs_own_splitting() =>

@@ -45,6 +45,35 @@ public sealed class RsyncSyncDriverTests(SyncLab lab)
     }
 
     [LabFact]
+    public async Task a_source_whose_filesystem_is_missing_or_empty_is_refused_and_the_dr_copy_is_kept()
+    {
+        var config = await PrepareAsync(mountOnTarget: true);
+        var var = $"/srv/var-rsync-{Guid.NewGuid():N}";
+        (await lab.SyncExec("n1", var, config, "svc2", "sync#1", "n3")).ExitCode.Should().Be(0);
+
+        // The data belongs on fs#0, which is not mounted on n1: /srv/svc2/data is a directory of the root fs.
+        var withFs = lab.WriteShared($"rsync-fs-{Guid.NewGuid():N}.conf", SyncConfigs.Rsync + "\n[fs#0]\ntype = tmpfs\ndev = tmpfs\nmnt = /srv/svc2/data\n");
+        (await lab.Sh("n1", "rm -rf /srv/svc2/data/* && touch /srv/svc2/data/junk-on-root-fs")).ExitCode.Should().Be(0);
+        var unmounted = await lab.SyncExec("n1", var, withFs, "svc2", "sync#1", "n3");
+        unmounted.ExitCode.Should().Be(1);
+        unmounted.StdErr.Should().Contain("src /srv/svc2/data/ belongs on fs#0's filesystem, but /srv/svc2/data is not mounted");
+
+        // An empty filesystem mounted there (a blank device, a failed restore): --delete would empty the copy.
+        (await lab.Sh("n1", "rm -f /srv/svc2/data/junk-on-root-fs && mount -t tmpfs tmpfs /srv/svc2/data")).ExitCode.Should().Be(0);
+        try
+        {
+            var empty = await lab.SyncExec("n1", var, config, "svc2", "sync#1", "n3");
+            empty.ExitCode.Should().Be(1);
+            empty.StdErr.Should().Contain("src /srv/svc2/data/ is an empty filesystem (tmpfs mounted there): with --delete the copy would be emptied");
+        }
+        finally
+        {
+            await lab.Sh("n1", "umount /srv/svc2/data");
+        }
+        (await lab.On("n3", "cat", "/srv/svc2/data/readme")).StdOut.Should().Be("hello\n", "the DR copy is untouched");
+    }
+
+    [LabFact]
     public async Task a_target_whose_dstfs_is_not_mounted_is_refused_and_nothing_is_written_there()
     {
         var config = await PrepareAsync(mountOnTarget: false);

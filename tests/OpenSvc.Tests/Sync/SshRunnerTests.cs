@@ -72,4 +72,27 @@ public sealed class SshRunnerTests(SyncLab lab, ITestOutputHelper output)
         refused.Which.Message.Should().Contain("CHANGED").And.Contain(lab.Address("n3")).And.Contain(N3Fingerprint())
             .And.Contain(KnownHosts.Fingerprint(Convert.FromBase64String(n1[2])));
     }
+
+    [LabFact]
+    public async Task a_known_hosts_line_that_negates_the_host_does_not_vouch_for_it()
+    {
+        var n3 = File.ReadAllLines(lab.KnownHosts).Single(l => l.StartsWith("n3,", StringComparison.Ordinal)).Split(' ');
+        var negated = lab.WriteShared("known_hosts_negated", $"!{lab.Address("n3")},{lab.Address("n3")} {n3[1]} {n3[2]}\n");
+        var act = () => Runner(negated).ConnectAsync(lab.Address("n3"), CancellationToken.None);
+        (await act.Should().ThrowAsync<SshHostKeyException>()).Which.Message.Should().Contain("unknown");
+    }
+
+    [LabFact]
+    public async Task a_private_key_others_may_read_is_not_used()
+    {
+        var key = lab.WriteShared("id_exposed", File.ReadAllText(lab.Key));
+        File.SetUnixFileMode(key, (UnixFileMode)0b110_100_100);
+        var runner = new SshRunner(new SshOptions { KnownHostsPath = lab.KnownHosts, KeyPath = key, ConnectTimeout = TimeSpan.FromSeconds(5) });
+        var act = () => runner.ConnectAsync(lab.Address("n3"), CancellationToken.None);
+        (await act.Should().ThrowAsync<SshConnectException>()).Which.Message.Should().Contain($"private key {key} is accessible by group or others (mode 0644)");
+
+        File.SetUnixFileMode(key, (UnixFileMode)0b110_000_000);
+        using var ssh = await runner.ConnectAsync(lab.Address("n3"), CancellationToken.None);
+        (await ssh.RunAsync(["true"], CancellationToken.None)).ExitCode.Should().Be(0);
+    }
 }

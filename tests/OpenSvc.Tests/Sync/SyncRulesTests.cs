@@ -184,4 +184,37 @@ public sealed class SshSettingsTests
         known.For("n9", 22).Should().HaveCount(1);
         known.For("n3", 22).Should().BeEmpty();
     }
+
+    [Fact]
+    public void a_negated_pattern_rejects_its_line_for_that_host_as_openssh_does()
+    {
+        var key = Convert.ToBase64String(new byte[] { 0, 0, 0, 11, 1, 2, 3 });
+        var other = Convert.ToBase64String(new byte[] { 0, 0, 0, 11, 4, 5, 6 });
+        var known = KnownHosts.Parse([
+            $"!n3,n3,n4 ssh-ed25519 {key}",
+            $"n5,!*.dmz.example,n5.dmz.example ssh-ed25519 {key}",
+            $"!10.0.0.?,10.0.0.9 ssh-ed25519 {key}",
+            $"n3 ssh-ed25519 {other}",
+        ]);
+        known.For("n3", 22).Should().ContainSingle().Which.Key.Should().Equal(Convert.FromBase64String(other), "only the line without the negation counts");
+        known.For("n4", 22).Should().ContainSingle();
+        known.For("n5", 22).Should().ContainSingle();
+        known.For("n5.dmz.example", 22).Should().BeEmpty("a wildcard negation matches it");
+        known.For("N5.DMZ.example", 22).Should().BeEmpty("patterns match case-insensitively");
+        known.For("10.0.0.9", 22).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData(0b110_000_000, true)]
+    [InlineData(0b100_000_000, true)]
+    [InlineData(0b110_100_000, false)]
+    [InlineData(0b110_100_100, false)]
+    [InlineData(0b110_000_010, false)]
+    public void a_private_key_that_group_or_others_may_read_is_refused(int mode, bool ok)
+    {
+        var problem = SshRunner.KeyPermissionProblem("/lab/key", (UnixFileMode)mode);
+        (problem is null).Should().Be(ok);
+        if (!ok)
+            problem.Should().Contain("/lab/key").And.Contain("chmod 600 /lab/key");
+    }
 }

@@ -50,7 +50,8 @@ public sealed class PrivateDockerDaemon(AgentPaths paths, ILogger<PrivateDockerD
         [
             "dockerd",
             "--config-file", Path.Combine(varDir, "daemon.json"),
-            "--data-root", dataDir,
+            // The config's docker_data_dir is joined to its flag, never a word of its own that could read as another flag.
+            $"--data-root={dataDir}",
             "--exec-root", paths.ServiceRunDir(service),
             "--pidfile", Path.Combine(varDir, "docker.pid"),
             "-H", $"unix://{paths.ServiceDockerSocket(service)}",

@@ -41,6 +41,17 @@ public static class MountTable
     /// </summary>
     public static (Status Status, string Message, MountEntry? Entry) Evaluate(FsResource fs, IReadOnlyList<MountEntry> table, Func<string, string> canonical)
     {
+        var (status, message, top) = Holds(fs, table, canonical);
+        if (status != Status.Up)
+            return (status, message, top);
+        if (top!.ReadOnly && !(fs.MntOpt ?? "").Split(',').Contains("ro"))
+            return (Status.Warn, $"{Normalize(fs.Mnt!)} is mounted read-only", top);
+        return (status, message, top);
+    }
+
+    /// <summary>Whether <paramref name="fs"/>'s own filesystem (its dev, its subvolume) is what is mounted on its mount point, read-only or not.</summary>
+    public static (Status Status, string Message, MountEntry? Entry) Holds(FsResource fs, IReadOnlyList<MountEntry> table, Func<string, string> canonical)
+    {
         var mnt = Normalize(fs.Mnt!);
         var top = At(table, mnt);
         if (top is null)
@@ -51,8 +62,6 @@ public static class MountTable
         var subvol = FsCommands.Subvolume(fs.MntOpt);
         if (subvol is not null && top.FsType == "btrfs" && top.Root.Trim('/') != subvol)
             return (Status.Warn, $"{mnt} is mounted from {top.Source} subvolume {top.Root}, not {subvol}", top);
-        if (top.ReadOnly && !(fs.MntOpt ?? "").Split(',').Contains("ro"))
-            return (Status.Warn, $"{mnt} is mounted read-only", top);
         return (Status.Up, $"{fs.Dev} mounted on {mnt}", top);
     }
 

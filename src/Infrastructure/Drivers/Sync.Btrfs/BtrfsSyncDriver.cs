@@ -64,11 +64,11 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         var decision = BtrfsSend.Decide(localLast, remoteLast);
         log.Add($"{decision.Mode.ToString().ToLowerInvariant()} send of {src} from {context.LocalNode} ({localDev}) to {target} ({remoteDev}): {decision.Reason}");
         List<string> send = decision.Mode == SendMode.Incremental
-            ? ["send", "-p", $"{work}/last/{snap}", $"{work}/next/{snap}"]
-            : ["send", $"{work}/next/{snap}"];
+            ? ["send", "-p", $"{work}/last/{snap}", "--", $"{work}/next/{snap}"]
+            : ["send", "--", $"{work}/next/{snap}"];
         ProcessResult? sent = null;
         await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
-        var received = await connection.RunWithInputAsync(["btrfs", "receive", $"{remoteWork}/next"], async (stdin, ct) =>
+        var received = await connection.RunWithInputAsync(["btrfs", "receive", "--", $"{remoteWork}/next"], async (stdin, ct) =>
         {
             await using var process = ProcessRunner.StartStreaming("btrfs", send, new ProcessRunOptions { Timeout = TimeSpan.FromHours(24) });
             var n = await SyncStep.CopyAsync(process.StandardOutput, stdin, ct).ConfigureAwait(false);
@@ -214,7 +214,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         echo "--- labels"
         dev= n=0
         for d in $(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "btrfs" && substr($(i + 2), 1, 1) == "/") print $(i + 2); break } }' /proc/self/mountinfo | sort -u); do
-          l=$(btrfs filesystem label "$d" 2>/dev/null) || continue
+          l=$(btrfs filesystem label -- "$d" 2>/dev/null) || continue
           if [ "$l" = "$1" ]; then echo "match $d"; dev=$d; n=$((n + 1)); fi
         done
         [ "$n" = 1 ] || exit 11
@@ -222,9 +222,9 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         if [ -n "$at" ]; then
           if [ "$at" != "btrfs $dev /" ]; then echo "--- root $at"; exit 12; fi
         else
-          mkdir -p "$2"
-          mount -t btrfs -o subvolid=5 "$dev" "$2"
-          mount --make-private "$2"
+          mkdir -p -- "$2"
+          mount -t btrfs -o subvolid=5 -- "$dev" "$2"
+          mount --make-private -- "$2"
         fi
         mkdir -p "$4/next" "$4/last"
         if btrfs subvolume show "$4/next/$5" >/dev/null 2>&1; then btrfs subvolume delete "$4/next/$5" >/dev/null; fi
@@ -251,7 +251,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         dev=$4 subvol=$5 dir=$6 file=$7 json=$8
         shift 8
         for mp in "$@"; do
-          if out=$(umount "$mp" 2>&1) && out=$(mount -t btrfs -o "subvol=$subvol" "$dev" "$mp" 2>&1); then
+          if out=$(umount -- "$mp" 2>&1) && out=$(mount -t btrfs -o "subvol=$subvol" -- "$dev" "$mp" 2>&1); then
             echo "remount ok"
           else
             echo "remount failed: $(printf '%s' "$out" | tr '\n' ' ')"
@@ -307,7 +307,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
     {
         var mounted = mounts.Where(m => m.FsType == "btrfs" && m.Source.StartsWith('/')).Select(m => m.Source).Distinct().ToList();
         var candidates = mounted.Concat(configured).Distinct().ToList();
-        var labels = await Task.WhenAll(candidates.Select(dev => shell.RunAsync(["btrfs", "filesystem", "label", dev], cancellationToken))).ConfigureAwait(false);
+        var labels = await Task.WhenAll(candidates.Select(dev => shell.RunAsync(["btrfs", "filesystem", "label", "--", dev], cancellationToken))).ConfigureAwait(false);
         var matches = candidates.Where((_, i) => labels[i].Succeeded && labels[i].StdOut.Trim() == label).ToList();
         return matches.Count switch
         {
@@ -328,9 +328,9 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
                 return;
             throw new StepFailedException($"{rid}: {root} on {shell.Node} already holds {at.Source} ({at.FsType}, {at.Root}), not the top level of {dev}");
         }
-        await shell.CheckedAsync(["mkdir", "-p", root], cancellationToken).ConfigureAwait(false);
-        await shell.CheckedAsync(["mount", "-t", "btrfs", "-o", "subvolid=5", dev, root], cancellationToken).ConfigureAwait(false);
-        await shell.CheckedAsync(["mount", "--make-private", root], cancellationToken).ConfigureAwait(false);
+        await shell.CheckedAsync(["mkdir", "-p", "--", root], cancellationToken).ConfigureAwait(false);
+        await shell.CheckedAsync(["mount", "-t", "btrfs", "-o", "subvolid=5", "--", dev, root], cancellationToken).ConfigureAwait(false);
+        await shell.CheckedAsync(["mount", "--make-private", "--", root], cancellationToken).ConfigureAwait(false);
     }
 
     public Task<ResourceProbe> ProbeAsync(ProbeContext<BtrfsSync> context, CancellationToken cancellationToken) =>

@@ -13,32 +13,27 @@ public static partial class RsyncArgv
     public static readonly IReadOnlyList<string> DefaultOptions = ["-HAXpogDtrlvx", "--stats", "--delete", "--force"];
 
     /// <summary>
-    /// <c>rsync &lt;defaults&gt; &lt;options&gt; --timeout=N [--rsync-path "sudo rsync"] [--bwlimit=N] -e "&lt;ssh&gt;" &lt;src…&gt; user@node:dst</c>,
-    /// as OpenSVC orders them (model case C24), with our ssh settings in <c>-e</c> (host keys verified, batch mode).
+    /// <c>rsync &lt;defaults&gt; &lt;options&gt; --timeout=N [--rsync-path "sudo rsync"] [--bwlimit=N] -e "&lt;ssh&gt;" -- &lt;src…&gt; user@node:dst</c>,
+    /// as OpenSVC orders them (model case C24), with our ssh settings in <c>-e</c> (host keys verified, batch mode). The
+    /// sources and the destination come after <c>--</c>, so a value starting with '-' is never read as an option; options
+    /// that would replace the transport (<see cref="RsyncTransport"/>, refused by validation) are refused here too.
     /// </summary>
     public static IReadOnlyList<string> Build(RsyncSync resource, IReadOnlyList<string> sources, NodeName target, SshOptions ssh)
     {
         if (resource.Dst is not { Length: > 0 } dst)
             throw new ArgumentException($"{resource.Id} has no dst", nameof(resource));
+        if (RsyncTransport.Override(resource.Options) is { } transport)
+            throw new ArgumentException($"{resource.Id}: options '{transport}' would replace the agent's ssh transport", nameof(resource));
         var argv = new List<string> { "rsync" };
         if (!resource.ResetOptions)
             argv.AddRange(DefaultOptions);
         argv.AddRange(resource.Options);
         argv.Add($"--timeout={resource.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)}");
         if (ssh.User != "root")
-        {
-            var given = argv.FindIndex(a => a == "--rsync-path" || a.StartsWith("--rsync-path=", StringComparison.Ordinal));
-            if (given < 0)
-                argv.AddRange(["--rsync-path", "sudo rsync"]);
-            else if (argv[given] == "--rsync-path" && given + 1 < argv.Count)
-                argv[given + 1] = "sudo " + argv[given + 1];
-            else
-                argv[given] = "--rsync-path=sudo " + argv[given]["--rsync-path=".Length..];
-        }
+            argv.AddRange(["--rsync-path", "sudo rsync"]);
         if (resource.BwLimitKbps is { } bw)
             argv.Add($"--bwlimit={bw.ToString(CultureInfo.InvariantCulture)}");
-        if (!resource.Options.Any(o => o == "-e" || o.StartsWith("--rsh", StringComparison.Ordinal) || ShortEOption().IsMatch(o)))
-            argv.AddRange(["-e", Rsh(ssh)]);
+        argv.AddRange(["-e", Rsh(ssh), "--"]);
         argv.AddRange(sources);
         argv.Add($"{ssh.User}@{target}:{dst}");
         return argv;
@@ -59,9 +54,6 @@ public static partial class RsyncArgv
         var m = Regex.Match(output, "^" + Regex.Escape(label) + @":\s*([\d,.]+)", RegexOptions.Multiline);
         return m.Success && long.TryParse(m.Groups[1].Value.Replace(",", "", StringComparison.Ordinal).Replace(".", "", StringComparison.Ordinal), CultureInfo.InvariantCulture, out var n) ? n : -1;
     }
-
-    [GeneratedRegex("^-[a-zA-Z]*e")]
-    private static partial Regex ShortEOption();
 }
 
 public sealed record RsyncStats(long BytesSent, long FilesTransferred, long FilesDeleted);

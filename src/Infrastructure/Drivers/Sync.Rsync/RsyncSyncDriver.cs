@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using OpenSvc.Domain.Config;
 using OpenSvc.Domain.Planning;
+using OpenSvc.Infrastructure.Drivers.Fs;
 using OpenSvc.Infrastructure.Drivers.Sync.Common;
 using OpenSvc.Infrastructure.Execution;
 using OpenSvc.Infrastructure.Execution.Ssh;
@@ -10,8 +11,9 @@ using OpenSvc.Workflows.Drivers;
 namespace OpenSvc.Infrastructure.Drivers.Sync.Rsync;
 
 /// <summary>
-/// sync.rsync: rsync over ssh with OpenSVC's options; refuses a target whose <c>dstfs</c> is not mounted
-/// (checked in the target's own mount namespace over SSH.NET); bytes sent parsed from <c>--stats</c>.
+/// sync.rsync: rsync over ssh with OpenSVC's options; refuses a source that is not on its filesystem or is an empty
+/// mount point (<see cref="RsyncSources"/>) and a target whose <c>dstfs</c> is not mounted (checked in the target's own
+/// mount namespace over SSH.NET); bytes sent parsed from <c>--stats</c>.
 /// </summary>
 public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDriver<RsyncSync>
 {
@@ -26,6 +28,12 @@ public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         var absent = sync.Src.Except(sources).ToList();
         if (sources.Count == 0)
             throw new StepFailedException($"{rid}: no files to sync: {(sync.Src.Count == 0 ? "src is empty" : $"{string.Join(", ", sync.Src)} do(es) not exist on {context.LocalNode}")}");
+        var mounts = MountTable.Parse(await File.ReadAllTextAsync("/proc/self/mountinfo", cancellationToken).ConfigureAwait(false));
+        var fs = context.Resolved.Resources.OfType<FsResource>().ToList();
+        var deletes = RsyncSources.Deletes(sync);
+        foreach (var source in sources)
+            if (RsyncSources.Problem(source, deletes, fs, mounts, FsDriver.CanonicalDevice, RsyncSources.IsEmptyDirectory) is { } problem)
+                throw new StepFailedException($"{rid}: refusing to sync to {target}: {problem}", permanent: true);
         var sw = Stopwatch.StartNew();
         using var connection = await SyncStep.ConnectAsync(ssh, target, rid, cancellationToken).ConfigureAwait(false);
         if (sync.DstFs is { } dstfs)

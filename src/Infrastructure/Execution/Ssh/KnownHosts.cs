@@ -8,7 +8,8 @@ public sealed record KnownHostKey(string KeyType, byte[] Key, string Hosts);
 
 /// <summary>
 /// OpenSSH known_hosts lookup: plain names and addresses (comma lists, <c>[host]:port</c>), hashed entries
-/// (<c>|1|salt|hash</c>), <c>@revoked</c> markers; wildcard patterns and certificates are not matched.
+/// (<c>|1|salt|hash</c>), <c>@revoked</c> markers, negated patterns (<c>!name</c>, which reject the line for that host);
+/// wildcard patterns only in negations (they can only take trust away), certificates not at all.
 /// </summary>
 public sealed class KnownHosts
 {
@@ -59,19 +60,60 @@ public sealed class KnownHosts
     /// <summary>True when the key is explicitly revoked.</summary>
     public bool IsRevoked(byte[] key) => _entries.Any(e => e.Revoked && e.Key.Key.AsSpan().SequenceEqual(key));
 
+    /// <summary>
+    /// As OpenSSH's match_hostname: a negated pattern (<c>!pattern</c>, wildcards allowed) that matches rejects the whole
+    /// line for that host, whatever its other patterns say; otherwise the line matches when a plain pattern equals the name.
+    /// </summary>
     static bool Matches(string hosts, string host, int port)
     {
         var name = port == 22 ? host : $"[{host}]:{port}";
         if (hosts.StartsWith("|1|", StringComparison.Ordinal))
             return HashedMatches(hosts, name);
+        var matched = false;
         foreach (var pattern in hosts.Split(','))
         {
             if (pattern.StartsWith('!'))
-                continue;
-            if (string.Equals(pattern, name, StringComparison.OrdinalIgnoreCase))
-                return true;
+            {
+                if (Glob(pattern[1..], name))
+                    return false;
+            }
+            else if (string.Equals(pattern, name, StringComparison.OrdinalIgnoreCase))
+            {
+                matched = true;
+            }
         }
-        return false;
+        return matched;
+    }
+
+    /// <summary>OpenSSH's pattern match: '*' any run, '?' one character, case-insensitive.</summary>
+    static bool Glob(string pattern, string name)
+    {
+        int p = 0, n = 0, star = -1, mark = 0;
+        while (n < name.Length)
+        {
+            if (p < pattern.Length && (pattern[p] == '?' || char.ToLowerInvariant(pattern[p]) == char.ToLowerInvariant(name[n])))
+            {
+                p++;
+                n++;
+            }
+            else if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                mark = n;
+            }
+            else if (star >= 0)
+            {
+                p = star + 1;
+                n = ++mark;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        while (p < pattern.Length && pattern[p] == '*')
+            p++;
+        return p == pattern.Length;
     }
 
     static bool HashedMatches(string entry, string name)

@@ -38,6 +38,8 @@ public sealed class SshRunner(SshOptions options)
     {
         if (!File.Exists(options.KeyPath))
             throw new SshConnectException($"cannot connect to {node}: private key {options.KeyPath} not found (set {SshOptions.KeyVariable})");
+        if (KeyPermissionProblem(options.KeyPath, File.GetUnixFileMode(options.KeyPath)) is { } exposed)
+            throw new SshConnectException($"cannot connect to {node}: {exposed}");
         var known = KnownHosts.Load(options.KnownHostsPath);
         var expected = known.For(node, options.Port);
         PrivateKeyFile key;
@@ -94,6 +96,18 @@ public sealed class SshRunner(SshOptions options)
     }
 
     /// <summary>Null when the key is one known_hosts lists for the node; otherwise the refusal an operator reads.</summary>
+    /// <summary>
+    /// As OpenSSH refuses an unprotected private key ("UNPROTECTED PRIVATE KEY FILE!"): a key that group or others may
+    /// read or write is not used, since anyone who read it can be this node to its peers.
+    /// </summary>
+    public static string? KeyPermissionProblem(string path, UnixFileMode mode)
+    {
+        const UnixFileMode others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+                                    | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        return (mode & others) == 0 ? null
+            : $"private key {path} is accessible by group or others (mode {Convert.ToString((int)mode & 0x1FF, 8).PadLeft(4, '0')}), as OpenSSH refuses too: chmod 600 {path}";
+    }
+
     public static string? HostKeyVerdict(string node, string knownHostsPath, KnownHosts known, IReadOnlyList<KnownHostKey> expected, string keyName, byte[] key)
     {
         var fingerprint = KnownHosts.Fingerprint(key);
