@@ -6,7 +6,7 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
     public ConfigReader Reader => reader;
     ConfigDocument Doc => reader.Document;
 
-    public Keyword? KeywordOf(ConfigSection section, string name)
+    public static Keyword? KeywordOf(ConfigSection section, string name)
     {
         var (group, type) = ConfigReader.SectionType(section);
         return KeywordTable.Find(group, type, name);
@@ -182,7 +182,7 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
         return result;
     }
 
-    T? DefaultOf<T>(ConfigSection section, string name, Func<string, T?> convert) where T : struct =>
+    static T? DefaultOf<T>(ConfigSection section, string name, Func<string, T?> convert) where T : struct =>
         KeywordOf(section, name)?.Default is { } text ? convert(text) : null;
 
     void Report(ConfigSection section, string name, ConfigReader.Read read, string reason, string? fix)

@@ -164,7 +164,7 @@ public static class SyncBenchmark
         static long Metric(ProcessResult r, string name) =>
             long.Parse(r.StdOut.Split('\n').First(l => l.StartsWith($"metric {name}=", StringComparison.Ordinal)).Split('=')[1], CultureInfo.InvariantCulture);
 
-        async Task<long> TimedAsync(Func<Task> action)
+        static async Task<long> TimedAsync(Func<Task> action)
         {
             var sw = Stopwatch.StartNew();
             await action().ConfigureAwait(false);

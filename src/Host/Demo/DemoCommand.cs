@@ -34,7 +34,8 @@ public static partial class DemoCommand
         {
             var root = p.GetValue(repo)?.FullName ?? FindRepo()
                 ?? throw new UserError("the demo needs the OpenSvc checkout's lab/ directory: run it from the repository (./scripts/start.sh) or pass --repo DIR");
-            return await new DemoRun(root, wait: !p.GetValue(noWait)).RunAsync(ct).ConfigureAwait(false);
+            using var demo = new DemoRun(root, wait: !p.GetValue(noWait));
+            return await demo.RunAsync(ct).ConfigureAwait(false);
         });
         return cmd;
     }
@@ -50,7 +51,7 @@ public static partial class DemoCommand
 }
 
 /// <summary>One demo: set-up, scenario, wait, tear-down. Tear-down runs whatever happened before.</summary>
-public sealed partial class DemoRun(string repo, bool wait)
+public sealed partial class DemoRun(string repo, bool wait) : IDisposable
 {
     static readonly string[] Nodes = ["n1", "n2", "n3"];
     static readonly string[] Resources = ["container#1", "ip#0", "container#0", "fs#1", "fs#0"];
@@ -121,6 +122,8 @@ public sealed partial class DemoRun(string repo, bool wait)
     readonly CancellationTokenSource _interrupted = new();
 
     void Interrupt() => _interrupted.Cancel();
+
+    public void Dispose() => _interrupted.Dispose();
 
     // ---- set-up ----------------------------------------------------------------------------------------------
 

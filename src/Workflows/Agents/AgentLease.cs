@@ -11,7 +11,7 @@ namespace OpenSvc.Workflows.Agents;
 /// database's clock, plus a grace), the first execution has stopped. The lease also knows which executions run here,
 /// so the agent can tell a step it started and then lost (a database outage during the step) from one that still runs.
 /// </summary>
-public sealed class AgentLease(TimeProvider time)
+public sealed class AgentLease(TimeProvider time) : IDisposable
 {
     readonly object _gate = new();
     readonly ConcurrentDictionary<(Guid RunId, int Step, int Execution), byte> _running = new();
@@ -83,6 +83,12 @@ public sealed class AgentLease(TimeProvider time)
     }
 
     public bool IsRunning(Guid runId, int step, int execution) => _running.ContainsKey((runId, step, execution));
+
+    public void Dispose()
+    {
+        lock (_gate)
+            _epoch.Dispose();
+    }
 
     sealed class Release(Action release) : IDisposable
     {

@@ -102,11 +102,11 @@ public interface IResourceDriver<TResource> where TResource : ServiceResource
 /// </summary>
 public interface ISyncDriver<TResource> where TResource : SyncResource
 {
-    Task<StepResult> SendAsync(StepContext<TResource> step, NodeName target, CancellationToken cancellationToken);
+    Task<StepResult> SendAsync(StepContext<TResource> context, NodeName target, CancellationToken cancellationToken);
 
     /// <summary>By default a target needs nothing of its agent (sshd and a mounted destination are checked by the send).</summary>
-    Task<StepResult> PrepareReceiveAsync(StepContext<TResource> step, CancellationToken cancellationToken) =>
-        Task.FromResult(StepResult.Unchanged($"{step?.Resource.Driver}: nothing to prepare on the target"));
+    Task<StepResult> PrepareReceiveAsync(StepContext<TResource> context, CancellationToken cancellationToken) =>
+        Task.FromResult(StepResult.Unchanged($"{context?.Resource.Driver}: nothing to prepare on the target"));
 
-    Task<ResourceProbe> ProbeAsync(ProbeContext<TResource> probe, CancellationToken cancellationToken);
+    Task<ResourceProbe> ProbeAsync(ProbeContext<TResource> context, CancellationToken cancellationToken);
 }

@@ -98,7 +98,7 @@ public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerCo
         }
     }
 
-    async Task EnsureImageAsync(DockerClient client, DockerContainer container, ResolvedService service, NodeName node, Uri endpoint, CancellationToken ct)
+    static async Task EnsureImageAsync(DockerClient client, DockerContainer container, ResolvedService service, NodeName node, Uri endpoint, CancellationToken ct)
     {
         var image = container.Image!;
         var policy = container.Keywords.GetValueOrDefault("image_pull_policy") ?? "once";

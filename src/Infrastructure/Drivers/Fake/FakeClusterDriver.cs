@@ -31,11 +31,11 @@ public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) :
 
     public Task<StepResult> StopAsync(StepContext<ServiceResource> step, CancellationToken cancellationToken) => ApplyAsync(step, cancellationToken);
 
-    public Task<StepResult> SendAsync(StepContext<SyncResource> step, NodeName target, CancellationToken cancellationToken) => ApplyAsync(step, cancellationToken);
+    public Task<StepResult> SendAsync(StepContext<SyncResource> context, NodeName target, CancellationToken cancellationToken) => ApplyAsync(context, cancellationToken);
 
-    public Task<StepResult> PrepareReceiveAsync(StepContext<SyncResource> step, CancellationToken cancellationToken) => ApplyAsync(step, cancellationToken);
+    public Task<StepResult> PrepareReceiveAsync(StepContext<SyncResource> context, CancellationToken cancellationToken) => ApplyAsync(context, cancellationToken);
 
-    public Task<ResourceProbe> ProbeAsync(ProbeContext<SyncResource> probe, CancellationToken cancellationToken) =>
+    public Task<ResourceProbe> ProbeAsync(ProbeContext<SyncResource> context, CancellationToken cancellationToken) =>
         Task.FromResult(new ResourceProbe(Domain.Status.NotApplicable, "fake cluster: sync lag is not simulated"));
 
     public async Task<ResourceProbe> ProbeAsync(ProbeContext<ServiceResource> probe, CancellationToken cancellationToken)

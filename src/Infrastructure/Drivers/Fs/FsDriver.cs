@@ -103,7 +103,7 @@ public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver<FsResou
             : "; fuser -m found no process (a mount below it, a loop device or a kernel user may hold it)";
     }
 
-    async Task<ProcessResult> RunAsync(IReadOnlyList<string> argv, FsResource fs, StepContext<FsResource> context, CancellationToken ct)
+    static async Task<ProcessResult> RunAsync(IReadOnlyList<string> argv, FsResource fs, StepContext<FsResource> context, CancellationToken ct)
     {
         var r = await ProcessRunner.RunAsync(argv[0], argv.Skip(1), new ProcessRunOptions { Timeout = CommandTimeout }, ct).ConfigureAwait(false);
         if (!r.Succeeded)

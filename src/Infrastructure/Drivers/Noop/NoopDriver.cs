@@ -15,13 +15,13 @@ public sealed class NoopDriver : IResourceDriver<ServiceResource>, ISyncDriver<S
 
     public Task<StepResult> StopAsync(StepContext<ServiceResource> step, CancellationToken cancellationToken) => Done(step, cancellationToken);
 
-    public Task<StepResult> SendAsync(StepContext<SyncResource> step, Domain.NodeName target, CancellationToken cancellationToken) => Done(step, cancellationToken);
+    public Task<StepResult> SendAsync(StepContext<SyncResource> context, Domain.NodeName target, CancellationToken cancellationToken) => Done(context, cancellationToken);
 
-    public Task<StepResult> PrepareReceiveAsync(StepContext<SyncResource> step, CancellationToken cancellationToken) => Done(step, cancellationToken);
+    public Task<StepResult> PrepareReceiveAsync(StepContext<SyncResource> context, CancellationToken cancellationToken) => Done(context, cancellationToken);
 
     public Task<ResourceProbe> ProbeAsync(ProbeContext<ServiceResource> probe, CancellationToken cancellationToken) => NothingToProbe;
 
-    public Task<ResourceProbe> ProbeAsync(ProbeContext<SyncResource> probe, CancellationToken cancellationToken) => NothingToProbe;
+    public Task<ResourceProbe> ProbeAsync(ProbeContext<SyncResource> context, CancellationToken cancellationToken) => NothingToProbe;
 
     static readonly Task<ResourceProbe> NothingToProbe = Task.FromResult(new ResourceProbe(Domain.Status.NotApplicable, "noop driver: nothing to probe"));
 

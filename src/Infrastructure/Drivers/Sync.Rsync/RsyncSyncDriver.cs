@@ -56,6 +56,6 @@ public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
             header + $"synced {string.Join(' ', sources)} to {target}:{sync.Dst}: {SyncStep.Rate(bytes, sw)}\n" + Domain.OutputTail.Of(r.StdOut, 1500), metrics);
     }
 
-    public Task<ResourceProbe> ProbeAsync(ProbeContext<RsyncSync> probe, CancellationToken cancellationToken) =>
-        Task.FromResult(SyncStep.Status(probe, time));
+    public Task<ResourceProbe> ProbeAsync(ProbeContext<RsyncSync> context, CancellationToken cancellationToken) =>
+        Task.FromResult(SyncStep.Status(context, time));
 }

@@ -148,20 +148,20 @@ public sealed class SshConnection(string node, SshClient client) : IDisposable
     public string Cipher => client.ConnectionInfo.CurrentClientEncryption ?? "?";
 
     public Task<SshResult> RunAsync(IReadOnlyList<string> argv, CancellationToken cancellationToken, TimeSpan? timeout = null) =>
-        RunCommandLineAsync(RemoteShell.Join(argv), null, cancellationToken, timeout);
+        RunCommandLineAsync(RemoteShell.Join(argv), null, timeout, cancellationToken);
 
     /// <summary>Commands run one after the other, stopping at the first that fails.</summary>
     public Task<SshResult> RunChainAsync(IReadOnlyList<IReadOnlyList<string>> commands, CancellationToken cancellationToken, TimeSpan? timeout = null) =>
-        RunCommandLineAsync(RemoteShell.AndThen([.. commands]), null, cancellationToken, timeout);
+        RunCommandLineAsync(RemoteShell.AndThen([.. commands]), null, timeout, cancellationToken);
 
     /// <summary>
     /// Runs argv with its stdin fed by <paramref name="feed"/> (which returns the bytes it wrote), e.g.
     /// <c>docker save</c> or <c>btrfs send</c> output streamed into <c>docker load</c> / <c>btrfs receive</c>.
     /// </summary>
     public Task<SshResult> RunWithInputAsync(IReadOnlyList<string> argv, Func<Stream, CancellationToken, Task<long>> feed, CancellationToken cancellationToken, TimeSpan? timeout = null) =>
-        RunCommandLineAsync(RemoteShell.Join(argv), feed, cancellationToken, timeout);
+        RunCommandLineAsync(RemoteShell.Join(argv), feed, timeout, cancellationToken);
 
-    async Task<SshResult> RunCommandLineAsync(string commandLine, Func<Stream, CancellationToken, Task<long>>? feed, CancellationToken cancellationToken, TimeSpan? timeout)
+    async Task<SshResult> RunCommandLineAsync(string commandLine, Func<Stream, CancellationToken, Task<long>>? feed, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
