@@ -10,7 +10,7 @@ namespace OpenSvc.Tests.Drivers;
 /// The real drivers on the real lab. Drivers run in the agent process on its node, so each action runs the
 /// product's own driver code inside a lab node: `lab/node-exec.sh NODE dotnet opensvc.dll driver exec ...`
 /// (the same code path as a workflow step, minus the event store). The service is the seed's failover config
-/// adapted to the lab (Fixtures/lab/failover.conf). Every test leaves the service stopped on every node.
+/// adapted to the lab (lab/services/failover.conf). Every test leaves the service stopped on every node.
 /// </summary>
 [Collection(LabCollection.Name)]
 public sealed class LabDriverTests(LabFixture lab) : IAsyncLifetime

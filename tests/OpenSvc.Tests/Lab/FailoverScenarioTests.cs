@@ -13,7 +13,7 @@ namespace OpenSvc.Tests.Lab;
 
 /// <summary>
 /// End to end on the 3-node lab, the real product: one `opensvc agent` inside each node (real drivers) against one
-/// PostgreSQL, the seed's failover service (Fixtures/lab/failover.conf) driven through the CLI. Every step is checked
+/// PostgreSQL, the seed's failover service (lab/services/failover.conf) driven through the CLI. Every step is checked
 /// on the real state (mount table inside the node, `docker ps` on the service's private dockerd, ping across the
 /// bridge), on the run's events, and on `svc status` against OpenSVC's aggregation rules.
 /// </summary>

@@ -34,7 +34,7 @@ public sealed partial class LabScenario(LabFixture lab, ITestOutputHelper output
         _cluster = null;
     }
 
-    /// <summary>Writes a lab fixture (Fixtures/lab/NAME) with the lab's devices and subnet filled in, where nodes can read it.</summary>
+    /// <summary>Writes a lab service (lab/services/NAME) with the lab's devices and subnet filled in, where nodes can read it.</summary>
     public async Task<string> WriteConfigAsync(string fixture, string name, Func<string, string>? edit = null)
     {
         var text = (await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Fixtures", "lab", fixture)))

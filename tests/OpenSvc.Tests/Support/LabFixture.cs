@@ -4,47 +4,46 @@ using Xunit;
 namespace OpenSvc.Tests.Support;
 
 /// <summary>
-/// A real 3-node lab (lab/lab.sh) for the tests of the "lab" collection: brought up once before them and down
-/// after them. Reads LAB_PREFIX, LAB_SUBNET and LAB_DIR from the environment with the lab's own defaults, so a
-/// developer can run the suite on a lab instance of their own. Needs root: see <see cref="LabFactAttribute"/>.
+/// A real 3-node lab (lab/lab.sh: n1 and n2 share the svc1 disk, n3 is the DR node with its own), brought up once
+/// for a test collection and down after it. Each collection has its own instance (prefix, subnet, directory), so
+/// labs never collide and a developer can point a collection at a lab of their own through its environment
+/// variables. Needs root: see <see cref="LabFactAttribute"/>.
 /// </summary>
-public sealed class LabFixture : IDisposable
+public abstract class LabInstance : IAsyncLifetime
 {
-    public static readonly TimeSpan UpTimeout = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan UpTimeout = TimeSpan.FromMinutes(10);
 
-    public string Prefix { get; } = Env("LAB_PREFIX", "osl");
-    public string Subnet { get; } = Env("LAB_SUBNET", "10.203.0");
-    public string Dir { get; } = Env("LAB_DIR", "/var/lib/opensvc-lab");
+    Dictionary<string, string> _nodes = [];
+
+    /// <param name="variables">Prefix of the variables that override the defaults: <c>{variables}PREFIX</c>, <c>_SUBNET</c>, <c>_DIR</c>.</param>
+    protected LabInstance(string variables, string prefix, string subnet, string dir)
+    {
+        Prefix = Env(variables + "PREFIX", prefix);
+        Subnet = Env(variables + "SUBNET", subnet);
+        Dir = Env(variables + "DIR", dir);
+    }
+
+    public string Prefix { get; }
+    public string Subnet { get; }
+    public string Dir { get; }
     public string RepoRoot { get; } = FindRepoRoot();
+    public bool Up { get; private set; }
 
-    /// <summary>LAB_DIR/nodes.env as a dictionary (LAB_N1_DEV, LAB_N1_ADDR, ...).</summary>
-    public IReadOnlyDictionary<string, string> Nodes { get; } = new Dictionary<string, string>();
+    /// <summary>LAB_DIR/nodes.env, read once after <c>lab up</c> (LAB_N1_DEV, LAB_N1_ADDR, ...).</summary>
+    public IReadOnlyDictionary<string, string> Nodes => _nodes;
 
-    public LabFixture()
-    {
-        if (!LabFactAttribute.IsRoot)
-            return;
-        var up = Lab(["up", "3"], UpTimeout);
-        if (!up.Succeeded)
-            throw new InvalidOperationException($"lab/lab.sh up 3 failed (exit {up.ExitCode}, timed out: {up.TimedOut}):\n{up.StdOut}\n{up.StdErr}");
-        Nodes = File.ReadAllLines(Path.Combine(Dir, "nodes.env"))
-            .Where(l => l.Contains('=') && !l.StartsWith('#'))
-            .Select(l => l.Split('=', 2))
-            .ToDictionary(kv => kv[0], kv => kv[1]);
-    }
+    /// <summary>The node's block device (n1 and n2: the shared site disk).</summary>
+    public string Dev(string node) => _nodes[$"LAB_{node.ToUpperInvariant()}_DEV"];
 
-    public void Dispose()
-    {
-        if (!LabFactAttribute.IsRoot)
-            return;
-        var down = Lab(["down"], UpTimeout);
-        if (!down.Succeeded)
-            Console.Error.WriteLine($"lab/lab.sh down failed (exit {down.ExitCode}): {down.Tail()}");
-    }
+    public string Address(string node) => _nodes[$"LAB_{node.ToUpperInvariant()}_ADDR"];
 
-    public string Dev(string node) => Nodes[$"LAB_{node.ToUpperInvariant()}_DEV"];
+    public string KnownHosts => Path.Combine(Dir, "ssh", "known_hosts");
+    public string Key => Path.Combine(Dir, "ssh", "id_ed25519");
 
-    /// <summary>Where tests put files nodes must read: under LAB_DIR (nodes have a private /tmp), removed by down.</summary>
+    /// <summary>The built product, copied where every node can run it.</summary>
+    public string OpensvcDll => LabBinaries.OpensvcDll(Dir);
+
+    /// <summary>Where tests put files nodes must read: under the lab's directory (nodes have a private /tmp), removed by down.</summary>
     public string WorkDir
     {
         get
@@ -53,6 +52,74 @@ public sealed class LabFixture : IDisposable
             Directory.CreateDirectory(dir);
             return dir;
         }
+    }
+
+    public async Task InitializeAsync()
+    {
+        if (!LabFactAttribute.IsRoot)
+            return;
+        var up = await LabAsync("up", "3");
+        if (!up.Succeeded)
+            throw new InvalidOperationException($"lab/lab.sh up 3 failed (exit {up.ExitCode}, timed out: {up.TimedOut}):\n{up.StdOut}\n{up.StdErr}");
+        _nodes = File.ReadAllLines(Path.Combine(Dir, "nodes.env"))
+            .Where(l => l.Contains('=') && !l.StartsWith('#'))
+            .Select(l => l.Split('=', 2))
+            .ToDictionary(kv => kv[0], kv => kv[1]);
+        Up = true;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (!Up)
+            return;
+        var down = await LabAsync("down");
+        if (!down.Succeeded)
+            throw new InvalidOperationException($"lab/lab.sh down failed (exit {down.ExitCode}): {down.Tail()}");
+    }
+
+    /// <summary>Writes a file where every node sees it.</summary>
+    public string WriteShared(string name, string text)
+    {
+        var path = Path.Combine(WorkDir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    /// <summary>Runs argv inside a node (lab/node-exec.sh: its mount, UTS and network namespaces), bounded.</summary>
+    public Task<ProcessResult> ExecAsync(string node, IEnumerable<string> argv, IReadOnlyDictionary<string, string>? env = null, TimeSpan? timeout = null) =>
+        ProcessRunner.RunAsync(Path.Combine(RepoRoot, "lab", "node-exec.sh"), [node, .. argv],
+            new ProcessRunOptions { Timeout = timeout ?? TimeSpan.FromMinutes(5), Environment = Merge(env) });
+
+    /// <summary>Runs a fixed shell snippet inside a node (test setup only; values are passed as "$1"...).</summary>
+    public Task<ProcessResult> Sh(string node, string script, params string[] args) => ExecAsync(node, ["sh", "-c", script, "sh", .. args]);
+
+    /// <summary>
+    /// <c>opensvc driver exec</c> inside <paramref name="node"/>: the driver runs in that node, as in the node's
+    /// agent, with the lab's key and known_hosts and a per-test var directory.
+    /// </summary>
+    public Task<ProcessResult> SyncExec(string node, string varDir, string config, string service, string rid, string? target, string action = "sync")
+    {
+        List<string> argv =
+        [
+            "env", $"OPENSVC_VAR_DIR={varDir}", $"OPENSVC_SSH_KNOWN_HOSTS={KnownHosts}", $"OPENSVC_SSH_KEY={Key}",
+            // A private dockerd started here (prepare-receive) lives under the node's cgroup, as the lab's own dockerd.
+            $"OPENSVC_DOCKERD_EXTRA_ARGS=--exec-opt native.cgroupdriver=cgroupfs --cgroup-parent {Prefix}-{node}",
+            "dotnet", OpensvcDll, "driver", "exec", "--config", config, "--service", service, "--rid", rid, "--action", action, "--node", node,
+        ];
+        if (target is not null)
+            argv.AddRange(["--target", target]);
+        else if (action == "sync")
+            throw new ArgumentException("a sync needs a target", nameof(target));
+        return ExecAsync(node, argv);
+    }
+
+    /// <summary>A metric printed by <c>driver exec</c> ("metric bytes_sent=123").</summary>
+    public static long Metric(ProcessResult r, string name)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var line = r.StdOut.Split('\n').FirstOrDefault(l => l.StartsWith($"metric {name}=", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"no metric {name} in:\n{r.StdOut}\n{r.StdErr}");
+        return long.Parse(line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -72,7 +139,7 @@ public sealed class LabFixture : IDisposable
             """;
         foreach (var node in new[] { "n1", "n3" })
         {
-            var r = await ExecAsync(node, ["sh", "-c", script, "sh", Dev(node)]);
+            var r = await Sh(node, script, Dev(node));
             if (!r.Succeeded)
                 throw new InvalidOperationException($"cannot reset {Dev(node)} on {node}: {r.Tail()}");
         }
@@ -105,14 +172,8 @@ public sealed class LabFixture : IDisposable
         return pids;
     }
 
-    /// <summary>Runs argv inside a node (lab/node-exec.sh), bounded.</summary>
-    public Task<ProcessResult> ExecAsync(string node, IEnumerable<string> argv, IReadOnlyDictionary<string, string>? env = null, TimeSpan? timeout = null) =>
-        ProcessRunner.RunAsync(Path.Combine(RepoRoot, "lab", "node-exec.sh"), [node, .. argv],
-            new ProcessRunOptions { Timeout = timeout ?? TimeSpan.FromMinutes(2), Environment = Merge(env) });
-
-    ProcessResult Lab(string[] args, TimeSpan timeout) =>
-        ProcessRunner.RunAsync(Path.Combine(RepoRoot, "lab", "lab.sh"), args, new ProcessRunOptions { Timeout = timeout, Environment = Merge(null) })
-            .GetAwaiter().GetResult();
+    Task<ProcessResult> LabAsync(params string[] args) =>
+        ProcessRunner.RunAsync(Path.Combine(RepoRoot, "lab", "lab.sh"), args, new ProcessRunOptions { Timeout = UpTimeout, Environment = Merge(null) });
 
     Dictionary<string, string> Merge(IReadOnlyDictionary<string, string>? env)
     {
@@ -133,6 +194,12 @@ public sealed class LabFixture : IDisposable
     }
 }
 
+/// <summary>The end-to-end scenarios' and the lab driver tests' lab: LAB_PREFIX, LAB_SUBNET, LAB_DIR (lab.sh's own defaults).</summary>
+public sealed class LabFixture() : LabInstance("LAB_", "osl", "10.203.0", "/var/lib/opensvc-lab");
+
+/// <summary>The sync driver tests' lab: OPENSVC_SYNC_LAB_PREFIX, _SUBNET, _DIR, so it runs beside the other labs.</summary>
+public sealed class SyncLab() : LabInstance("OPENSVC_SYNC_LAB_", "oss", "10.207.0", "/var/lib/opensvc-lab-sync");
+
 /// <summary>
 /// Run after the parallel collections, alone: the end-to-end scenarios and the demo keep three agents, dockerds and
 /// btrfs busy for minutes, which starved the in-process engine tests running beside them (a first step left
@@ -142,6 +209,13 @@ public sealed class LabFixture : IDisposable
 public sealed class LabCollection : ICollectionFixture<LabFixture>
 {
     public const string Name = "lab";
+}
+
+/// <summary>The sync driver tests, alone for the same reason: their dockerd/btrfs/ssh load would skew the engine's timing-sensitive tests.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SyncLabCollection : ICollectionFixture<SyncLab>
+{
+    public const string Name = "sync-lab";
 }
 
 /// <summary>A test against the real lab: skipped, with the reason, when the test process is not root.</summary>

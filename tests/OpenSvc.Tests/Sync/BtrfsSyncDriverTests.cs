@@ -1,4 +1,5 @@
 using FluentAssertions;
+using OpenSvc.Tests.Support;
 using Xunit;
 
 namespace OpenSvc.Tests.Sync;
@@ -12,10 +13,10 @@ public sealed class BtrfsSyncDriverTests(SyncLab lab)
 {
     async Task<string> PrepareAsync()
     {
-        var config = lab.WriteShared($"btrfs-{Guid.NewGuid():N}.conf", SyncConfigs.FailoverDockerBtrfs(lab.Device("n1"), lab.Device("n3")));
+        var config = lab.WriteShared($"btrfs-{Guid.NewGuid():N}.conf", SyncConfigs.FailoverDockerBtrfs(lab.Dev("n1"), lab.Dev("n3")));
         foreach (var node in new[] { "n1", "n3" })
         {
-            var m = await lab.Sh(node, "mkdir -p /srv/svc1/data && (mountpoint -q /srv/svc1/data || mount -o subvol=data \"$1\" /srv/svc1/data)", lab.Device(node));
+            var m = await lab.Sh(node, "mkdir -p /srv/svc1/data && (mountpoint -q /srv/svc1/data || mount -o subvol=data \"$1\" /srv/svc1/data)", lab.Dev(node));
             m.ExitCode.Should().Be(0, m.StdErr);
         }
         var data = await lab.Sh("n1", """
@@ -42,9 +43,9 @@ public sealed class BtrfsSyncDriverTests(SyncLab lab)
 
         first.ExitCode.Should().Be(0, first.StdOut + first.StdErr);
         first.StdOut.Should().Contain("full send of svc1:data").And.Contain("first sync")
-            .And.Contain($"from n1 ({lab.Device("n1")}) to n3 ({lab.Device("n3")})", "each node resolves svc1 among its own filesystems");
-        SyncLab.Metric(first, "full").Should().Be(1);
-        var full = SyncLab.Metric(first, "bytes_sent");
+            .And.Contain($"from n1 ({lab.Dev("n1")}) to n3 ({lab.Dev("n3")})", "each node resolves svc1 among its own filesystems");
+        LabInstance.Metric(first, "full").Should().Be(1);
+        var full = LabInstance.Metric(first, "bytes_sent");
         full.Should().BeGreaterThan(8_000_000);
         var expected = (await Sums("n1", "/srv/svc1/data")).StdOut;
         (await Sums("n3", $"{var}/btrfs/svc1/data")).StdOut.Should().Be(expected, "the received copy is the dst subvolume on n3");
@@ -56,18 +57,18 @@ public sealed class BtrfsSyncDriverTests(SyncLab lab)
 
         second.ExitCode.Should().Be(0, second.StdOut + second.StdErr);
         second.StdOut.Should().Contain("incremental send");
-        SyncLab.Metric(second, "full").Should().Be(0);
-        SyncLab.Metric(second, "bytes_sent").Should().BeLessThan(full / 10, "only about 100 kB changed");
-        (await lab.On("n3", "cat", "/srv/svc1/data/payload/version")).StdOut.Should().Be("v2\n");
+        LabInstance.Metric(second, "full").Should().Be(0);
+        LabInstance.Metric(second, "bytes_sent").Should().BeLessThan(full / 10, "only about 100 kB changed");
+        (await lab.ExecAsync("n3", ["cat", "/srv/svc1/data/payload/version"])).StdOut.Should().Be("v2\n");
         (await Sums("n3", "/srv/svc1/data")).StdOut.Should().Be((await Sums("n1", "/srv/svc1/data")).StdOut);
         (await lab.SyncExec("n3", var, config, svc, "sync#1", null, "status")).StdOut.Should().StartWith("sync#1: up (n3 synced");
 
         // The target's parent snapshot made writable: an incremental onto it would be unsafe, so a full resend, with the reason.
-        var writable = await lab.On("n3", "btrfs", "property", "set", "-f", $"{var}/btrfs/svc1/.osync/{svc}/sync#1/last/data", "ro", "false");
+        var writable = await lab.ExecAsync("n3", ["btrfs", "property", "set", "-f", $"{var}/btrfs/svc1/.osync/{svc}/sync#1/last/data", "ro", "false"]);
         writable.ExitCode.Should().Be(0, writable.StdErr);
         var third = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
         third.ExitCode.Should().Be(0, third.StdOut + third.StdErr);
-        SyncLab.Metric(third, "full").Should().Be(1);
+        LabInstance.Metric(third, "full").Should().Be(1);
         third.StdOut.Should().Contain("made writable");
     }
 

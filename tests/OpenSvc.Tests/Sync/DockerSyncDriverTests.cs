@@ -1,4 +1,5 @@
 using FluentAssertions;
+using OpenSvc.Tests.Support;
 using Xunit;
 
 namespace OpenSvc.Tests.Sync;
@@ -23,10 +24,10 @@ public sealed class DockerSyncDriverTests(SyncLab lab) : IAsyncLifetime
     {
         if (!lab.Up)
             return;
-        _config = lab.WriteShared($"docker-{Guid.NewGuid():N}.conf", SyncConfigs.FailoverDockerBtrfs(lab.Device("n1"), lab.Device("n3")));
+        _config = lab.WriteShared($"docker-{Guid.NewGuid():N}.conf", SyncConfigs.FailoverDockerBtrfs(lab.Dev("n1"), lab.Dev("n3")));
         foreach (var node in new[] { "n1", "n3" })
         {
-            var m = await lab.Sh(node, "mkdir -p /srv/svc1/docker && (mountpoint -q /srv/svc1/docker || mount -o subvol=docker \"$1\" /srv/svc1/docker)", lab.Device(node));
+            var m = await lab.Sh(node, "mkdir -p /srv/svc1/docker && (mountpoint -q /srv/svc1/docker || mount -o subvol=docker \"$1\" /srv/svc1/docker)", lab.Dev(node));
             m.ExitCode.Should().Be(0, m.StdErr);
         }
         // The sender's private daemon holds the images (loaded from n1's own dockerd: no registry in the lab).
@@ -45,7 +46,7 @@ public sealed class DockerSyncDriverTests(SyncLab lab) : IAsyncLifetime
     }
 
     Task<Infrastructure.Execution.ProcessResult> InspectAsync(string node) =>
-        lab.On(node, ["docker", "-H", Socket, "image", "inspect", "--format", "{{.Id}} {{index .RepoTags 0}}", .. Images]);
+        lab.ExecAsync(node, ["docker", "-H", Socket, "image", "inspect", "--format", "{{.Id}} {{index .RepoTags 0}}", .. Images]);
 
     static string Ids(Infrastructure.Execution.ProcessResult r) => string.Join(",", r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order());
 
@@ -67,8 +68,8 @@ public sealed class DockerSyncDriverTests(SyncLab lab) : IAsyncLifetime
 
         var first = await lab.SyncExec("n1", _var, _config, "svc1", "sync#0", "n3");
         first.ExitCode.Should().Be(0, first.StdOut + first.StdErr);
-        SyncLab.Metric(first, "images_sent").Should().Be(2);
-        SyncLab.Metric(first, "bytes_sent").Should().BeGreaterThan(1_000_000, "two busybox images are about 2 MB each as a tar");
+        LabInstance.Metric(first, "images_sent").Should().Be(2);
+        LabInstance.Metric(first, "bytes_sent").Should().BeGreaterThan(1_000_000, "two busybox images are about 2 MB each as a tar");
         first.StdOut.Should().Contain("sync#0 sync: changed");
 
         var onN1 = await InspectAsync("n1");
@@ -80,8 +81,8 @@ public sealed class DockerSyncDriverTests(SyncLab lab) : IAsyncLifetime
             .Should().Contain("already runs on n3", "preparing is idempotent");
         var second = await lab.SyncExec("n1", _var, _config, "svc1", "sync#0", "n3");
         second.ExitCode.Should().Be(0, second.StdOut + second.StdErr);
-        SyncLab.Metric(second, "bytes_sent").Should().Be(0);
-        SyncLab.Metric(second, "images_present").Should().Be(2);
+        LabInstance.Metric(second, "bytes_sent").Should().Be(0);
+        LabInstance.Metric(second, "images_present").Should().Be(2);
         second.StdOut.Should().Contain("sync#0 sync: unchanged").And.Contain("already has all 2 image(s)");
 
         (await lab.SyncExec("n1", _var, _config, "svc1", "sync#0", null, "status")).StdOut.Should().StartWith("sync#0: up (n3 synced");
@@ -92,7 +93,7 @@ public sealed class DockerSyncDriverTests(SyncLab lab) : IAsyncLifetime
     [LabFact]
     public async Task a_target_whose_container_data_fs_is_not_mounted_is_refused_before_sending()
     {
-        var umount = await lab.On("n3", "umount", "/srv/svc1/docker");
+        var umount = await lab.ExecAsync("n3", ["umount", "/srv/svc1/docker"]);
         umount.ExitCode.Should().Be(0, umount.StdErr);
 
         // n3 refuses to start a daemon whose images would land on its root disk...
@@ -104,6 +105,6 @@ public sealed class DockerSyncDriverTests(SyncLab lab) : IAsyncLifetime
         var refused = await lab.SyncExec("n1", _var, _config, "svc1", "sync#0", "n3");
         refused.ExitCode.Should().Be(1);
         refused.StdErr.Should().Contain("the destination fs /srv/svc1/docker").And.Contain("is not mounted on n3").And.Contain("refusing to sync");
-        (await lab.On("n3", "test", "-S", $"{_var}/svc/svc1/docker.sock")).ExitCode.Should().NotBe(0, "no daemon was started on n3");
+        (await lab.ExecAsync("n3", ["test", "-S", $"{_var}/svc/svc1/docker.sock"])).ExitCode.Should().NotBe(0, "no daemon was started on n3");
     }
 }

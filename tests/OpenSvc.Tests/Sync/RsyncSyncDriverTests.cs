@@ -1,4 +1,5 @@
 using FluentAssertions;
+using OpenSvc.Tests.Support;
 using Xunit;
 
 namespace OpenSvc.Tests.Sync;
@@ -32,15 +33,15 @@ public sealed class RsyncSyncDriverTests(SyncLab lab)
 
         first.ExitCode.Should().Be(0, first.StdOut + first.StdErr);
         first.StdOut.Should().Contain("rsync -HAXpogDtrlvx --stats --delete --force --exclude=/logs/* --timeout=3600 -e ssh -o BatchMode=yes -o StrictHostKeyChecking=yes");
-        SyncLab.Metric(first, "bytes_sent").Should().BeGreaterThan(2_000_000);
-        (await lab.On("n3", "cat", "/srv/svc2/data/readme")).StdOut.Should().Be("hello\n");
+        LabInstance.Metric(first, "bytes_sent").Should().BeGreaterThan(2_000_000);
+        (await lab.ExecAsync("n3", ["cat", "/srv/svc2/data/readme"])).StdOut.Should().Be("hello\n");
         var sums = await lab.Sh("n1", "md5sum < /srv/svc2/data/db/table");
         (await lab.Sh("n3", "md5sum < /srv/svc2/data/db/table")).StdOut.Should().Be(sums.StdOut);
-        (await lab.On("n3", "test", "-e", "/srv/svc2/data/logs/app.log")).ExitCode.Should().NotBe(0, "--exclude=/logs/* keeps the logs out");
+        (await lab.ExecAsync("n3", ["test", "-e", "/srv/svc2/data/logs/app.log"])).ExitCode.Should().NotBe(0, "--exclude=/logs/* keeps the logs out");
 
         var second = await lab.SyncExec("n1", var, config, "svc2", "sync#1", "n3");
         second.ExitCode.Should().Be(0, second.StdErr);
-        SyncLab.Metric(second, "bytes_sent").Should().BeLessThan(10_000, "nothing changed");
+        LabInstance.Metric(second, "bytes_sent").Should().BeLessThan(10_000, "nothing changed");
         (await lab.SyncExec("n3", var, config, "svc2", "sync#1", null, "status")).StdOut.Should().StartWith("sync#1: up (n3 synced");
     }
 
@@ -70,7 +71,7 @@ public sealed class RsyncSyncDriverTests(SyncLab lab)
         {
             await lab.Sh("n1", "umount /srv/svc2/data");
         }
-        (await lab.On("n3", "cat", "/srv/svc2/data/readme")).StdOut.Should().Be("hello\n", "the DR copy is untouched");
+        (await lab.ExecAsync("n3", ["cat", "/srv/svc2/data/readme"])).StdOut.Should().Be("hello\n", "the DR copy is untouched");
     }
 
     [LabFact]
@@ -82,6 +83,6 @@ public sealed class RsyncSyncDriverTests(SyncLab lab)
 
         refused.ExitCode.Should().Be(1);
         refused.StdErr.Should().Contain("the destination fs /srv/svc2/data (dstfs of sync#1) is not mounted on n3: refusing to sync");
-        (await lab.On("n3", "ls", "-A", "/srv/svc2/data")).StdOut.Should().BeEmpty("the parent filesystem got nothing");
+        (await lab.ExecAsync("n3", ["ls", "-A", "/srv/svc2/data"])).StdOut.Should().BeEmpty("the parent filesystem got nothing");
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FluentAssertions;
 using OpenSvc.Infrastructure.Execution.Ssh;
+using OpenSvc.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
