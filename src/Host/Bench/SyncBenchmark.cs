@@ -38,8 +38,7 @@ public static class SyncBenchmark
     {
         readonly string _repo = FindRepo();
         readonly string _dll = Path.Combine(AppContext.BaseDirectory, "opensvc.dll");
-        readonly Dictionary<string, string> _nodes = File.ReadAllLines(Path.Combine(labDir, "nodes.env"))
-            .Where(l => l.Contains('=') && !l.StartsWith('#')).Select(l => l.Split('=', 2)).ToDictionary(a => a[0], a => a[1]);
+        readonly IReadOnlyDictionary<string, string> _nodes = Demo.LabNodes.Read(labDir);
         readonly List<string> _rows = [];
 
         string Dev(string node) => _nodes[$"LAB_{node.ToUpperInvariant()}_DEV"];

@@ -67,7 +67,7 @@ public sealed partial class DemoRun(string repo, bool wait) : IDisposable
     readonly string _viewerToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
     readonly Stopwatch _clock = Stopwatch.StartNew();
     readonly List<Process> _agents = [];
-    Dictionary<string, string> _nodes = [];
+    IReadOnlyDictionary<string, string> _nodes = new Dictionary<string, string>();
     EmbeddedPostgres? _pg;
     string _pgHome = "";
     string _dll = "";
@@ -88,8 +88,7 @@ public sealed partial class DemoRun(string repo, bool wait) : IDisposable
             Say($"bringing up the lab: nodes n1 n2 n3 on {_subnet}.0/24 (prefix {_prefix}, state in {_labDir})");
             await MustAsync(Path.Combine(repo, "lab", "lab.sh"), ["up", "3"], TimeSpan.FromMinutes(10), echo: true);
             labUp = true;
-            _nodes = File.ReadAllLines(Path.Combine(_labDir, "nodes.env"))
-                .Where(l => l.Contains('=') && !l.StartsWith('#')).Select(l => l.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]);
+            _nodes = LabNodes.Read(_labDir);
             _dll = CopyProduct();
             _config = await WriteServiceConfigAsync();
             await SeedImagesAsync(linked.Token);

@@ -13,7 +13,7 @@ public abstract class LabInstance : IAsyncLifetime
 {
     public static readonly TimeSpan UpTimeout = TimeSpan.FromMinutes(10);
 
-    Dictionary<string, string> _nodes = [];
+    IReadOnlyDictionary<string, string> _nodes = new Dictionary<string, string>();
 
     /// <param name="variables">Prefix of the variables that override the defaults: <c>{variables}PREFIX</c>, <c>_SUBNET</c>, <c>_DIR</c>.</param>
     protected LabInstance(string variables, string prefix, string subnet, string dir)
@@ -61,10 +61,7 @@ public abstract class LabInstance : IAsyncLifetime
         var up = await LabAsync("up", "3");
         if (!up.Succeeded)
             throw new InvalidOperationException($"lab/lab.sh up 3 failed (exit {up.ExitCode}, timed out: {up.TimedOut}):\n{up.StdOut}\n{up.StdErr}");
-        _nodes = File.ReadAllLines(Path.Combine(Dir, "nodes.env"))
-            .Where(l => l.Contains('=') && !l.StartsWith('#'))
-            .Select(l => l.Split('=', 2))
-            .ToDictionary(kv => kv[0], kv => kv[1]);
+        _nodes = Host.Demo.LabNodes.Read(Dir);
         Up = true;
     }
 
