@@ -212,8 +212,9 @@ internal sealed class ResourceContext(
                 $"target '{string.Join(' ', tokens)}' resolves to no node: this sync never sends anything and reports n/a",
                 $"{declare}, or set target to a populated node list");
         }
-        var schedule = values.String(section, "schedule") ?? "~04:00-06:00";
-        if (!Config.Schedule.TryParse(schedule, out _, out var scheduleError))
+        // An explicit empty value (here or in DEFAULT.sync_schedule) or @0 means never, as in OpenSVC; only an absent one defaults.
+        var schedule = values.Get(section, "schedule") is { } set ? set.Value.Trim() : "~04:00-06:00";
+        if (!Config.Schedule.IsNever(schedule) && !Config.Schedule.TryParse(schedule, out _, out var scheduleError))
             Add(values.Get(section, "schedule")?.From ?? section, values.Get(section, "schedule")?.Entry, "schedule", Severity.Error,
                 $"'{ValueReader.Shorten(schedule)}' is not a schedule: {scheduleError}", "write e.g. ~04:00-06:00, 04:00-06:00@121 or @30");
         var delay = values.Duration(section, "sync_max_delay") ?? 97200;

@@ -16,6 +16,9 @@ public sealed record Schedule(IReadOnlyList<ScheduleWindow> Windows, IReadOnlySe
 {
     static readonly string[] DayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
+    /// <summary>An empty definition or <c>@0</c>: OpenSVC never runs the task.</summary>
+    public static bool IsNever(string? text) => string.IsNullOrWhiteSpace(text) || text.Trim() == "@0";
+
     public static bool TryParse(string? text, out Schedule? schedule, out string? error)
     {
         schedule = null;

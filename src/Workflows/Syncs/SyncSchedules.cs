@@ -30,8 +30,8 @@ public sealed class SyncSchedules(IRecurringJobManager recurring, JobStorage sto
             var syncs = probe.NodesDeclared ? resolved.Resources.OfType<SyncResource>().Where(s => !s.Disabled) : [];
             foreach (var sync in syncs)
             {
-                if (!Schedule.TryParse(sync.Schedule, out var schedule, out _))
-                    continue; // validation reports it; a bad schedule schedules nothing
+                if (Schedule.IsNever(sync.Schedule) || !Schedule.TryParse(sync.Schedule, out var schedule, out _))
+                    continue; // never (empty, @0), or validation reports it: nothing is scheduled
                 var windows = ScheduleCron.From(schedule!, $"{service}/{sync.Id}");
                 for (var i = 0; i < windows.Count; i++)
                     wanted[JobId(service, sync.Id.ToString(), i)] = (sync.Id.ToString(), windows[i].Cron);
