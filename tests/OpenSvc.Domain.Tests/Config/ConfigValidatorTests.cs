@@ -427,6 +427,26 @@ public class ConfigValidatorTests
             """).Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData("04:00 * * jan")]
+    [InlineData("04:00-06:00@2h")]
+    [InlineData("!04:00-06:00")]
+    [InlineData("[\"00:00-01:00@61 mon\", \"02:00-03:00@61 tue-sun\"]")]
+    [InlineData("@1h sat,sun * %2")]
+    public void opensvc_schedule_forms_validate_clean(string schedule) =>
+        Seed.Validate($"[DEFAULT]\nnodes = n1\n[sync#0]\ntype = docker\ntarget = nodes\nschedule = {schedule}\n").Should().BeEmpty();
+
+    [Fact]
+    public void a_weekday_with_a_day_of_the_month_warns_how_opensvc_agents_read_it()
+    {
+        var problem = Seed.Validate("[DEFAULT]\nnodes = n1\n[sync#0]\ntype = docker\ntarget = nodes\nschedule = 04:00 sun:last\n").Should().ContainSingle().Subject;
+        problem.Severity.Should().Be(Severity.Warning);
+        problem.Keyword.Should().Be("schedule");
+        problem.Line.Should().Be(6);
+        problem.Reason.Should().Contain("a sun that is also the month's last day").And.Contain("the last sun of the month");
+        problem.Fix.Should().Contain("sun:-7,sun:-6,sun:-5,sun:-4,sun:-3,sun:-2,sun:-1");
+    }
+
     [Fact]
     public void an_unreadable_sync_schedule_is_an_error()
     {
