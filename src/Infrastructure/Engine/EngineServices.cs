@@ -119,6 +119,7 @@ public static class EngineServices
             services.AddSingleton<OpenSvc.Workflows.Monitoring.IStatusSignal>(sp => sp.GetRequiredService<StatusRefreshService>());
             services.AddHostedService(sp => sp.GetRequiredService<StatusRefreshService>());
             services.AddHostedService<ConfigWatchService>();
+            services.AddHostedService<OrchestratorService>();
         }
         return services;
     }
