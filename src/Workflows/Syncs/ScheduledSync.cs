@@ -32,7 +32,7 @@ public sealed class SyncScheduleJob(IMediator mediator, SyncSchedules schedules)
     public async Task RunDueAsync(string service, string rid, string due, CancellationToken cancellationToken)
     {
         if (await schedules.ClaimAsync(service, rid, due, cancellationToken).ConfigureAwait(false))
-            await mediator.Send(new RequestAction(Request(service, rid)), cancellationToken).ConfigureAwait(false);
+            await mediator.Send(new RequestAction(Request(service, rid) with { Reason = $"scheduled sync due {due}" }), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The scheduler's request; its node is a placeholder that the planner replaces with the sender it chooses.</summary>

@@ -48,6 +48,7 @@ public sealed class ScheduledSyncTests : IAsyncLifetime
         var schedules = _cluster.Client.GetRequiredService<SyncSchedules>();
         var configured = DateTimeOffset.UtcNow;
         (await _cluster.Mediator.Send(new ConfigureService("svc-sched", Config, "tester", false, true))).Accepted.Should().BeTrue();
+        var stored = DateTimeOffset.UtcNow;
         var armed = (await schedules.ListAsync("svc-sched", default)).Should().ContainSingle("sync#1 is @0: never").Subject;
         armed.Rid.Should().Be("sync#0");
 
@@ -57,10 +58,15 @@ public sealed class ScheduledSyncTests : IAsyncLifetime
         var runs = (await RunQueries.ListAsync(session, new RunFilter(Service: "svc-sched", Action: ServiceAction.Sync), default))
             .Where(r => r.RequestedBy == SyncScheduleJob.Requester).OrderBy(r => r.RequestedAt).ToList();
         runs.Should().HaveCount(3, "due at +0 s, +20 s and +40 s: {0}", string.Join(", ", runs.Select(r => r.RequestedAt.ToString("HH:mm:ss.fff"))));
-        var first = runs[0].RequestedAt;
-        (first - configured).Should().BeLessThan(TimeSpan.FromSeconds(5));
-        for (var i = 1; i < runs.Count; i++)
-            (runs[i].RequestedAt - first - TimeSpan.FromSeconds(20 * i)).Duration().Should().BeLessThan(TimeSpan.FromSeconds(3), "run {0} fires when due", i);
+        // Each run names its due time; the due times are exactly 20 s apart, the first one the instant of configuration,
+        // and each request follows its due time closely (the job's 1 s poll, then planning).
+        var due = runs.Select(r => DateTimeOffset.Parse(r.Reason!["scheduled sync due ".Length..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        runs.Should().OnlyContain(r => r.Reason!.StartsWith("scheduled sync due ", StringComparison.Ordinal));
+        due[0].Should().BeOnOrAfter(configured.AddSeconds(-1)).And.BeOnOrBefore(stored.AddSeconds(1), "never ran: due when the schedule is armed");
+        for (var i = 1; i < due.Count; i++)
+            (due[i] - due[i - 1]).Should().Be(TimeSpan.FromSeconds(20));
+        for (var i = 0; i < runs.Count; i++)
+            (runs[i].RequestedAt - due[i]).Should().BeGreaterThanOrEqualTo(TimeSpan.Zero).And.BeLessThan(TimeSpan.FromSeconds(8), "run {0} is requested when due", i);
         var state = (await schedules.ListAsync("svc-sched", default)).Single();
         state.LastDue.Should().NotBeNull();
         (state.NextDue - state.LastDue).Should().Be(TimeSpan.FromSeconds(20));
