@@ -86,6 +86,13 @@ public static class ConfigValidator
         {
             if (KeywordTable.FreeFormSections.Contains(section.Name) || section.Group == "subset")
                 continue;
+            if (section.Name == ConfigSync.Section)
+            {
+                Add(section, null, Severity.Info, $"accepted and not run: {ConfigSync.Why}", null);
+                foreach (var entry in section.Entries)
+                    Add(section, entry, Severity.Info, ConfigSync.Ignored(entry.Keyword), null);
+                continue;
+            }
             var isDefault = section.Name == ConfigDocument.DefaultSection;
             if (!isDefault && (section.Index is null || !KeywordTable.ResourceGroups.Contains(section.Group)))
             {
@@ -118,6 +125,14 @@ public static class ConfigValidator
             problems.Add(NoNodes(doc));
 
         var def = doc.Default;
+        if (def.Get("autostart_node") is { } autostart)
+            Add(def, autostart, Severity.Warning,
+                "autostart_node is deprecated (OpenSVC 2015; removed in 2017): read here as orchestrate = start, the service starting by itself on these nodes only",
+                $"orchestrate = start, with nodes ordered {autostart.Value.Trim()} first");
+        if (def.Get("orchestrate") is { } orchestrateEntry && orchestrateEntry.Value.Trim().Equals("ha", StringComparison.OrdinalIgnoreCase))
+            Add(def, orchestrateEntry, Severity.Warning,
+                "orchestrate = ha: automatic failover after a node loss is not acted on yet; the service starts by itself when an agent starts (as with orchestrate = start), and a lost node needs an operator's takeover",
+                "opensvc svc takeover SVC --node N --reason ... after a node loss");
         var flexPrimary = def.Get("flex_primary");
         var topology = (def.Get("topology") ?? def.Get("cluster_type"))?.Value.Trim().ToLowerInvariant();
         if (flexPrimary is not null && topology != "flex")

@@ -85,6 +85,8 @@ public static partial class KeywordTable
         new("flex_target", D, null, ValueKind.Int, Inheritance: Inheritance.Head),
         new("orchestrate", D, null, ValueKind.String, Inheritance: Inheritance.Head, Default: "no",
             Candidates: ["no", "start", "ha"]),
+        // 2015: the nodes where the service starts by itself. Read as orchestrate = start on those nodes (a warning names the modern form).
+        new("autostart_node", D, null, ValueKind.List, Inheritance: Inheritance.Head),
         new("placement", D, null, ValueKind.String, Inheritance: Inheritance.Head, Default: "nodes order",
             Candidates: ["none", "nodes order", "load avg", "shift", "spread", "score"]),
         new("rollback", D, null, ValueKind.Bool, Inheritance: Inheritance.Head, Default: "true"),
@@ -179,7 +181,6 @@ public static partial class KeywordTable
 
     public static IReadOnlyList<RemovedKeyword> Removed { get; } =
     [
-        new("autostart_node", D, null, "ignored option (removed in 2017; use orchestrate)", "orchestrate = start"),
         new("exclude", "sync", "rsync", "ignored option (removed; excludes belong in options)", "options = --exclude=..."),
     ];
 

@@ -41,12 +41,18 @@ public sealed record ResolvedService
     public required int FlexMax { get; init; }
     public required int FlexTarget { get; init; }
     public required Orchestrate Orchestrate { get; init; }
+
+    /// <summary>The 2015 <c>autostart_node</c> list (empty when unset): read as <c>orchestrate = start</c> on these nodes only.</summary>
+    public IReadOnlyList<NodeName> AutostartNodes { get; init; } = [];
     public required bool Rollback { get; init; }
     public required string? ContainerDataDir { get; init; }
     public required long? BwLimitKbps { get; init; }
 
     /// <summary>DEFAULT.sync_schedule when set explicitly; sync resources carry their effective schedule.</summary>
     public required string? SyncSchedule { get; init; }
+
+    /// <summary>A user's <c>[sync#i0]</c> section (OpenSVC's config sync), accepted and ignored: its keywords as written, or null.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? ConfigSyncKeywords { get; init; }
 
     public required long SyncMaxDelaySeconds { get; init; }
 

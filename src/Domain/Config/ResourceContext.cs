@@ -212,13 +212,42 @@ internal sealed class ResourceContext(
                 $"target '{string.Join(' ', tokens)}' resolves to no node: this sync never sends anything and reports n/a",
                 $"{declare}, or set target to a populated node list");
         }
-        var schedule = values.String(section, "schedule") ?? "~04:00-06:00";
-        if (!Config.Schedule.TryParse(schedule, out _, out var scheduleError))
-            Add(values.Get(section, "schedule")?.From ?? section, values.Get(section, "schedule")?.Entry, "schedule", Severity.Error,
-                $"'{ValueReader.Shorten(schedule)}' is not a schedule: {scheduleError}", "write e.g. ~04:00-06:00, 04:00-06:00@121 or @30");
+        // An explicit empty value (here or in DEFAULT.sync_schedule) or @0 means never, as in OpenSVC; only an absent one defaults.
+        var schedule = values.Get(section, "schedule") is { } set ? set.Value.Trim() : "~04:00-06:00";
+        var scheduleRead = values.Get(section, "schedule");
+        if (!Config.Schedule.TryParse(schedule, out var parsedSchedule, out var scheduleError))
+            Add(scheduleRead?.From ?? section, scheduleRead?.Entry, "schedule", Severity.Error,
+                $"'{ValueReader.Shorten(schedule)}' is not a schedule: {scheduleError}",
+                "write e.g. ~04:00-06:00, 04:00-06:00@2h, @30 sat,sun, [\"00:00-01:00@61 mon\", \"! 00:00-23:59 * * dec\"]; empty or @0: never");
+        else if (SchedulePitfall(parsedSchedule!) is { } pitfall)
+            Add(scheduleRead?.From ?? section, scheduleRead?.Entry, "schedule", Severity.Warning, pitfall.Reason, pitfall.Fix);
         var delay = values.Duration(section, "sync_max_delay") ?? 97200;
         return create(new SyncCommon(c.Id, c.Driver, c.Line, c.Standby, c.Disabled, c.Optional, c.Tags, c.Keywords,
             tokens, targets, schedule, delay));
+    }
+
+    /// <summary>
+    /// A day of the month on chosen weekdays (<c>sun:last</c>, <c>mon:1</c>): OpenSVC's agents require both to hold
+    /// (a sunday that is the last day), while its doc reads it as the nth weekday. We run what the agents run, and say so.
+    /// </summary>
+    static (string Reason, string Fix)? SchedulePitfall(Schedule schedule)
+    {
+        foreach (var x in schedule.Expressions)
+        {
+            var picked = x.Days.Where(d => d.MonthDay != 0).GroupBy(d => d.MonthDay).FirstOrDefault(g => g.Count() < 7);
+            if (picked is null)
+                continue;
+            string[] names = ["", "mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+            var day = names[picked.First().IsoWeekday];
+            var n = picked.Key;
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            var monthDay = n == -1 ? "last day" : n > 0 ? $"day {n.ToString(inv)}" : $"day {n.ToString(inv)} (from the end)";
+            var nth = n == -1 ? $"the last {day}" : n > 0 ? $"{day} number {n.ToString(inv)}" : $"{day} number {n.ToString(inv)} (from the end)";
+            var week = n > 0 ? Enumerable.Range((n - 1) * 7 + 1, 7) : Enumerable.Range(7 * (-n - 1) + 1, 7).Select(i => -i).Reverse();
+            return ($"'{day}:{(n == -1 ? "last" : n.ToString(inv))}' runs on a {day} that is also the month's {monthDay}, as OpenSVC's agents evaluate it (its doc reads it as {nth} of the month)",
+                $"for {nth} of the month write {string.Join(',', week.Select(i => $"{day}:{i.ToString(inv)}"))}");
+        }
+        return null;
     }
 
     BtrfsSync BuildBtrfs(ConfigSection section, Common c)

@@ -51,6 +51,12 @@ public static class ServicePrinter
                     break;
             }
         }
+        if (service.ConfigSyncKeywords is { } i0)
+        {
+            text.AppendLine($"  {ConfigSync.Section} config sync [ignored: the config store distributes configs to every agent]");
+            foreach (var (name, value) in i0)
+                text.AppendLine($"    {name} = {value} (ignored)");
+        }
         if (service.Problems.Count > 0)
         {
             text.AppendLine("problems:");

@@ -73,6 +73,9 @@ public static class ServiceResolver
             _ => Orchestrate.No,
         };
         var containerDataDir = NullIfEmpty(values.DefaultString("container_data_dir")?.Trim());
+        var autostart = values.NodeNames(values.DefaultList("autostart_node"), "autostart_node");
+        if (autostart.Count > 0 && orchestrate == Orchestrate.No && doc.Default.Get("orchestrate") is null)
+            orchestrate = Orchestrate.Start;
         var syncScheduleEntry = reader.ReadRaw(doc.Default, KeywordTable.Find(ConfigDocument.DefaultSection, null, "sync_schedule")!).Entry;
 
         foreach (var keyword in KeywordTable.For(ConfigDocument.DefaultSection, null))
@@ -106,6 +109,7 @@ public static class ServiceResolver
             FlexMax = flexMax,
             FlexTarget = flexTarget,
             Orchestrate = orchestrate,
+            AutostartNodes = autostart,
             Rollback = values.DefaultBool("rollback") ?? true,
             ContainerDataDir = containerDataDir,
             BwLimitKbps = values.DefaultSpeed("bwlimit"),
@@ -113,13 +117,16 @@ public static class ServiceResolver
             SyncMaxDelaySeconds = values.DefaultDuration("sync_max_delay") ?? 97200,
             Resources = resources,
             Problems = problems,
+            ConfigSyncKeywords = doc.Sections.FirstOrDefault(s => s.Name == ConfigSync.Section) is { } i0
+                ? [.. i0.Entries.Select(e => new KeyValuePair<string, string>(e.Key, e.Value))]
+                : null,
         };
     }
 
     /// <summary>Resource sections in OpenSVC build order (group order), then by rid.</summary>
     internal static IEnumerable<ConfigSection> OrderedResourceSections(ConfigDocument doc) =>
         doc.Sections
-            .Where(s => s.Index is not null && KeywordTable.ResourceGroups.Contains(s.Group))
+            .Where(s => s.Index is not null && KeywordTable.ResourceGroups.Contains(s.Group) && s.Name != ConfigSync.Section)
             .OrderBy(s => KeywordTable.ResourceGroups.IndexOf(s.Group))
             .ThenBy(s => s.Name, StringComparer.Ordinal);
 

@@ -1,9 +1,10 @@
 using System.CommandLine;
+using OpenSvc.Domain;
 using OpenSvc.Domain.Config;
 
 namespace OpenSvc.Host.Cli;
 
-/// <summary>`opensvc config validate FILE...` and `opensvc config print FILE --node N [--json]`: no database needed.</summary>
+/// <summary>`opensvc config validate FILE...`, `config print FILE --node N [--json]` and `config schedule FILE`: no database needed.</summary>
 public static class ConfigCommands
 {
     public static Command Create()
@@ -62,6 +63,39 @@ public static class ConfigCommands
             Console.Error.WriteLine($"opensvc: {path} has {errors} error(s) for {nodeName} (listed under problems): fix them before running it there");
             return ExitCodes.BadInput;
         });
-        return new Command("config", "Validate and print service configuration files (OpenSVC dialect)") { validate, print };
+        var scheduleFile = new Argument<string>("file") { Description = "service configuration file" };
+        var scheduleNode = new Option<string?>("--node") { Description = "the node whose view to read (default: the first of nodes, else of drpnodes)" };
+        var count = new Option<int>("--count") { Description = "how many due times to print per scheduled action", DefaultValueFactory = _ => 3 };
+        var from = new Option<DateTimeOffset?>("--from") { Description = "compute due times from this instant (ISO 8601; default: now)" };
+        var svcOpt3 = new Option<string?>("--service") { Description = "service name (default: the file's name without extension)" };
+        var schedule = new Command("schedule", "Print each scheduled action (resource id, schedule definition) and its next due times, ISO 8601 UTC, or never") { scheduleFile, scheduleNode, count, from, svcOpt3 };
+        schedule.SetAction(p =>
+        {
+            var path = p.GetValue(scheduleFile)!;
+            var doc = ConfigFiles.Load(path);
+            var service = ConfigFiles.ServiceName(path, p.GetValue(svcOpt3));
+            NodeName nodeName;
+            if (p.GetValue(scheduleNode) is { } named)
+            {
+                nodeName = ConfigFiles.Node(named);
+                ConfigFiles.RequirePeer(doc, service, nodeName);
+            }
+            else
+            {
+                var probe = ServiceResolver.Resolve(doc, service, new NodeName("opensvc-scheduler"));
+                nodeName = probe.Nodes.Concat(probe.DrpNodes).FirstOrDefault();
+                if (nodeName == default)
+                    throw new UserError($"{path}: declares no nodes: name the node with --node N");
+            }
+            var k = p.GetValue(count);
+            if (k < 1)
+                throw new UserError("--count must be at least 1");
+            var resolved = ServiceResolver.Resolve(doc, service, nodeName);
+            var lines = ScheduledActions.Print(resolved, p.GetValue(from) ?? DateTimeOffset.UtcNow, k, TimeZoneInfo.Local);
+            foreach (var line in lines)
+                Console.WriteLine(line);
+            return ExitCodes.Ok;
+        });
+        return new Command("config", "Validate and print service configuration files (OpenSVC dialect)") { validate, print, schedule };
     }
 }

@@ -76,10 +76,10 @@ public sealed class ReconcilerService(
         recurring.AddOrUpdate<ReconcileJob>("reconcile-runs", EngineQueues.Orchestration, j => j.RunAsync(CancellationToken.None), Cron.Minutely());
         try
         {
-            // Recurring syncs match the stored configs even if a change was made while no agent ran.
+            // Scheduled syncs match the stored configs even if a change was made while no agent ran.
             await using var query = store.QuerySession();
             foreach (var s in await query.Query<Domain.Runs.ServiceActivity>().Where(s => s.ConfigVersion > 0).ToListAsync(stoppingToken).ConfigureAwait(false))
-                schedules.Apply(s.Service, s.Exists ? s.ConfigText : null);
+                await schedules.ApplyAsync(s.Service, s.Exists ? s.ConfigText : null, stoppingToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -11,6 +11,9 @@ public sealed record EngineOptions(string ConnectionString, NodeName Node)
     public TimeSpan HeartbeatEvery { get; init; } = Workflows.Agents.AgentLiveness.HeartbeatEvery;
     public TimeSpan ReconcileEvery { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan ScheduledGrace { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long after start-up the agent decides the automatic starts (its heartbeat and its peers' first).</summary>
+    public TimeSpan OrchestrateAfter { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan AgentDeadAfter { get; init; } = Workflows.Agents.AgentLiveness.DeadAfter;
     /// <summary>How often the agent re-probes its services' resources (also after every action).</summary>
     public TimeSpan StatusEvery { get; init; } = TimeSpan.FromSeconds(30);

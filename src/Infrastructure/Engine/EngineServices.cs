@@ -39,6 +39,7 @@ public static class EngineServices
             o.Schema.For<FakeFault>();
             o.Schema.For<OpenSvc.Workflows.Monitoring.InstanceStatusReport>().Index(x => x.Service);
             o.Schema.For<OpenSvc.Workflows.Syncs.SyncRecord>().DocumentAlias("lastsync").Index(x => x.Service);
+            o.Schema.For<OpenSvc.Workflows.Syncs.SyncScheduleState>().DocumentAlias("syncschedule").Index(x => x.Service);
         });
 
         AddMediator(services);
@@ -118,6 +119,7 @@ public static class EngineServices
             services.AddSingleton<OpenSvc.Workflows.Monitoring.IStatusSignal>(sp => sp.GetRequiredService<StatusRefreshService>());
             services.AddHostedService(sp => sp.GetRequiredService<StatusRefreshService>());
             services.AddHostedService<ConfigWatchService>();
+            services.AddHostedService<OrchestratorService>();
         }
         return services;
     }

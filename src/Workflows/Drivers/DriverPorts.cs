@@ -56,6 +56,9 @@ public sealed record ProbeContext<TResource>(ResolvedService Resolved, TResource
     public NodeName LocalNode => Resolved.Node;
 
     public ResourceId Rid => Resource.Id;
+
+    /// <summary>The instance's avail from its resources other than syncs (null: not known to this probe).</summary>
+    public Status? AvailHere { get; init; }
 }
 
 /// <summary>What a driver reports: whether it changed anything (probe-act-probe), an output tail, and metrics.</summary>

@@ -18,6 +18,9 @@ public interface IDriverBinding
     Task<StepResult> RunAsync(StepRun run, ServiceResource resource, CancellationToken cancellationToken);
 
     Task<ResourceProbe> ProbeAsync(ResolvedService resolved, ServiceResource resource, CancellationToken cancellationToken);
+
+    /// <summary>A probe that knows the instance's avail from its other resources (what a sync status depends on).</summary>
+    Task<ResourceProbe> ProbeAsync(ResolvedService resolved, ServiceResource resource, Status? availHere, CancellationToken cancellationToken);
 }
 
 /// <summary>The drivers of this agent, by driver name (<c>fs</c>, <c>sync.btrfs</c>).</summary>
@@ -105,7 +108,10 @@ public static class DriverRegistration
         }
 
         public Task<ResourceProbe> ProbeAsync(ResolvedService resolved, ServiceResource resource, CancellationToken cancellationToken) =>
-            driver.ProbeAsync(new ProbeContext<TResource>(resolved, Typed<TResource>(kind, resource)), cancellationToken);
+            ProbeAsync(resolved, resource, null, cancellationToken);
+
+        public Task<ResourceProbe> ProbeAsync(ResolvedService resolved, ServiceResource resource, Status? availHere, CancellationToken cancellationToken) =>
+            driver.ProbeAsync(new ProbeContext<TResource>(resolved, Typed<TResource>(kind, resource)) { AvailHere = availHere }, cancellationToken);
     }
 
     sealed class SyncBinding<TResource>(DriverKind kind, ISyncDriver<TResource> driver) : IDriverBinding where TResource : SyncResource
@@ -131,7 +137,10 @@ public static class DriverRegistration
         }
 
         public Task<ResourceProbe> ProbeAsync(ResolvedService resolved, ServiceResource resource, CancellationToken cancellationToken) =>
-            driver.ProbeAsync(new ProbeContext<TResource>(resolved, Typed<TResource>(kind, resource)), cancellationToken);
+            ProbeAsync(resolved, resource, null, cancellationToken);
+
+        public Task<ResourceProbe> ProbeAsync(ResolvedService resolved, ServiceResource resource, Status? availHere, CancellationToken cancellationToken) =>
+            driver.ProbeAsync(new ProbeContext<TResource>(resolved, Typed<TResource>(kind, resource)) { AvailHere = availHere }, cancellationToken);
     }
 }
 

@@ -53,19 +53,25 @@ public sealed class RefreshStatusHandler(
             // Stamped before probing: the report shows the resources as they were from that instant on, so a
             // step that ended after it is not taken as reflected (the planner waits for a later report).
             var probedAt = time.GetUtcNow();
-            var lines = new List<ResourceStatusLine>();
-            foreach (var r in resolved.Resources)
-                lines.Add(await ProbeAsync(resolved, r, cancellationToken).ConfigureAwait(false));
-            var instance = InstanceStatus.Of(lines.Select(l => new ResourceStatus(
+            // Syncs last: what a sync reports depends on whether the service runs here (OpenSVC's passive-node rule).
+            var lines = new ResourceStatusLine?[resolved.Resources.Count];
+            for (var i = 0; i < lines.Length; i++)
+                if (resolved.Resources[i] is not SyncResource)
+                    lines[i] = await ProbeAsync(resolved, resolved.Resources[i], null, cancellationToken).ConfigureAwait(false);
+            var availHere = InstanceStatus.Of(lines.OfType<ResourceStatusLine>().Select(l => new ResourceStatus(
+                ResourceId.Parse(l.Rid), l.Status, l.Optional, false, l.Status == Status.Warn))).Avail;
+            for (var i = 0; i < lines.Length; i++)
+                lines[i] ??= await ProbeAsync(resolved, resolved.Resources[i], availHere, cancellationToken).ConfigureAwait(false);
+            var instance = InstanceStatus.Of(lines.Select(l => l!).Select(l => new ResourceStatus(
                 ResourceId.Parse(l.Rid), l.Status, l.Optional, l.Driver.StartsWith("sync.", StringComparison.Ordinal), l.Status == Status.Warn)));
-            session.Store(new InstanceStatusReport(key, svc.Service, agent.Node.Value, instance.Avail, instance.Overall, lines, svc.VersionLabel, probedAt));
+            session.Store(new InstanceStatusReport(key, svc.Service, agent.Node.Value, instance.Avail, instance.Overall, [.. lines.Select(l => l!)], svc.VersionLabel, probedAt));
             written++;
         }
         await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         return written;
     }
 
-    async Task<ResourceStatusLine> ProbeAsync(ResolvedService svc, ServiceResource r, CancellationToken ct)
+    async Task<ResourceStatusLine> ProbeAsync(ResolvedService svc, ServiceResource r, Status? availHere, CancellationToken ct)
     {
         if (r.Disabled)
             return new ResourceStatusLine(r.Id.ToString(), r.Driver, Status.NotApplicable, r.Standby, r.Optional, "disabled");
@@ -75,7 +81,7 @@ public sealed class RefreshStatusHandler(
         ResourceProbe probe;
         try
         {
-            probe = await driver.ProbeAsync(svc, r, ct).ConfigureAwait(false);
+            probe = await driver.ProbeAsync(svc, r, availHere, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -56,8 +56,8 @@ public sealed class ConfigureServiceHandler(IDocumentStore store, Syncs.SyncSche
         {
             return new ConfigureResult(ConfigureOutcome.ChangedMeanwhile, 0, $"service {request.Service} changed while this update was prepared: read it again and retry", "", problems);
         }
-        // Recurring syncs follow the config at once, on every agent (the schedule lives in shared storage).
-        schedules.Apply(request.Service, request.ConfigText);
+        // Scheduled syncs follow the config at once, on every agent (the schedule lives in shared storage).
+        await schedules.ApplyAsync(request.Service, request.ConfigText, cancellationToken).ConfigureAwait(false);
         return new ConfigureResult(ConfigureOutcome.Stored, version, null, diff, problems);
     }
 
@@ -83,7 +83,7 @@ public sealed class DeleteServiceHandler(IDocumentStore store, Syncs.SyncSchedul
             return new DeleteResult(DeleteOutcome.Busy, $"service {request.Service} is busy: run {run} is in flight");
         stream.AppendOne(new ServiceDeleted(request.Service, current.ConfigVersion, request.By, time.GetUtcNow()));
         await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        schedules.Apply(request.Service, null);
+        await schedules.ApplyAsync(request.Service, null, cancellationToken).ConfigureAwait(false);
         return new DeleteResult(DeleteOutcome.Deleted, $"service {request.Service} deleted");
     }
 }

@@ -72,11 +72,18 @@ public class ConfigValidatorTests
     }
 
     [Fact]
-    public void autostart_node_is_an_ignored_option_pointing_to_orchestrate()
+    public void autostart_node_is_read_as_orchestrate_start_with_a_deprecation_warning_naming_the_modern_form()
     {
-        ValidateSeed(Seed.FlexDocker).Should().ContainSingle(p => p.Keyword == "autostart_node")
-            .Which.Reason.Should().Be("ignored option (removed in 2017; use orchestrate)");
+        var problem = ValidateSeed(Seed.FlexDocker).Should().ContainSingle(p => p.Keyword == "autostart_node").Subject;
+        problem.Severity.Should().Be(Severity.Warning);
+        problem.Reason.Should().StartWith("autostart_node is deprecated").And.Contain("read here as orchestrate = start");
+        problem.Fix.Should().StartWith("orchestrate = start");
     }
+
+    [Fact]
+    public void orchestrate_ha_warns_that_failover_is_not_acted_on_yet() =>
+        Seed.Validate("[DEFAULT]\nnodes = n1 n2\norchestrate = ha\n").Should().ContainSingle(p => p.Keyword == "orchestrate")
+            .Which.Reason.Should().Contain("not acted on yet");
 
     [Fact]
     public void flex_primary_without_flex_topology_is_a_warning_naming_topology_flex()
@@ -425,6 +432,41 @@ public class ConfigValidatorTests
             type = docker
             target = drpnodes
             """).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("04:00 * * jan")]
+    [InlineData("04:00-06:00@2h")]
+    [InlineData("!04:00-06:00")]
+    [InlineData("[\"00:00-01:00@61 mon\", \"02:00-03:00@61 tue-sun\"]")]
+    [InlineData("@1h sat,sun * %2")]
+    public void opensvc_schedule_forms_validate_clean(string schedule) =>
+        Seed.Validate($"[DEFAULT]\nnodes = n1\n[sync#0]\ntype = docker\ntarget = nodes\nschedule = {schedule}\n").Should().BeEmpty();
+
+    [Fact]
+    public void a_weekday_with_a_day_of_the_month_warns_how_opensvc_agents_read_it()
+    {
+        var problem = Seed.Validate("[DEFAULT]\nnodes = n1\n[sync#0]\ntype = docker\ntarget = nodes\nschedule = 04:00 sun:last\n").Should().ContainSingle().Subject;
+        problem.Severity.Should().Be(Severity.Warning);
+        problem.Keyword.Should().Be("schedule");
+        problem.Line.Should().Be(6);
+        problem.Reason.Should().Contain("a sun that is also the month's last day").And.Contain("the last sun of the month");
+        problem.Fix.Should().Contain("sun:-7,sun:-6,sun:-5,sun:-4,sun:-3,sun:-2,sun:-1");
+    }
+
+    [Fact]
+    public void a_users_sync_i0_section_is_accepted_not_run_and_each_keyword_is_said_ignored()
+    {
+        const string text = "[DEFAULT]\nnodes = n1 n2\n[sync#i0]\nschedule = @60\nsync_max_delay = 2h\n[sync#0]\ntype = rsync\nsrc = /a\ndst = /a\ntarget = nodes\n";
+        var problems = Seed.Validate(text);
+        problems.Should().OnlyContain(p => p.Severity == Severity.Info && p.Section == "sync#i0");
+        problems.Should().Contain(p => p.Keyword == null && p.Reason.Contains("config store distributes"))
+            .And.Contain(p => p.Keyword == "schedule" && p.Line == 4 && p.Reason.StartsWith("ignored:"))
+            .And.Contain(p => p.Keyword == "sync_max_delay" && p.Line == 5);
+        var service = Seed.ResolveText(text, "n1");
+        service.Resources.Select(r => r.Id.ToString()).Should().Equal("sync#0");
+        service.ConfigSyncKeywords.Should().Equal(new KeyValuePair<string, string>("schedule", "@60"), new KeyValuePair<string, string>("sync_max_delay", "2h"));
+        ServicePrinter.Text(service).Should().Contain("  sync#i0 config sync [ignored: the config store distributes configs to every agent]\n    schedule = @60 (ignored)\n");
     }
 
     [Fact]

@@ -307,6 +307,17 @@ public class ServiceResolverTests
         service.Resource<SyncResource>("sync#1")!.Schedule.Should().Be("01:00-02:00");
     }
 
+    [Theory]
+    [InlineData("[DEFAULT]\nnodes = n1\n[sync#0]\ntype = docker\ntarget = nodes\nschedule =\n", "")]
+    [InlineData("[DEFAULT]\nnodes = n1\nsync_schedule =\n[sync#0]\ntype = docker\ntarget = nodes\n", "")]
+    [InlineData("[DEFAULT]\nnodes = n1\n[sync#0]\ntype = docker\ntarget = nodes\nschedule = @0\n", "@0")]
+    public void an_empty_schedule_or_at_zero_means_never_and_validates_clean(string text, string expected)
+    {
+        Seed.ResolveText(text, "n1").Resource<SyncResource>("sync#0")!.Schedule.Should().Be(expected);
+        Schedule.IsNever(expected).Should().BeTrue();
+        Seed.Validate(text).Should().NotContain(p => p.Keyword == "schedule" || p.Keyword == "sync_schedule");
+    }
+
     [Fact]
     public void target_nodes_and_drpnodes_expand_to_both_lists()
     {

@@ -108,7 +108,7 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task sync_lag_is_warn_until_a_sync_runs_and_each_sync_resource_gets_a_recurring_job()
+    public async Task sync_lag_is_warn_until_a_sync_runs_and_each_sync_resource_gets_a_job_at_its_next_due_time()
     {
         using var client = Client();
         // The seed gives the DR node no devices: its standby fs could not hold the received images, and a sync plan (whose
@@ -117,9 +117,17 @@ public sealed class ApiTests : IAsyncLifetime
             .Replace("  dev@nodes = /dev/mapper/svc1.d0\n", "  dev@nodes = /dev/mapper/svc1.d0\n  dev@drpnodes = /dev/mapper/svc1.dr\n", StringComparison.Ordinal);
         config.Should().Contain("sync_max_delay = 5").And.Contain("dev@drpnodes");
         (await client.ConfigureAsync(new ConfigureService("svc-lag", config, "tester", MustExist: false, MustNotExist: true), default)).Accepted.Should().BeTrue();
-        using (var connection = _n1.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection())
-            Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).Select(j => j.Id)
-                .Should().Contain(["sync svc-lag sync#0", "sync svc-lag sync#1"]);
+        // Each sync resource has one delayed job at its next due time (the seed's default ~04:00-06:00), in the dashboard's Scheduled page.
+        var armed = await _n1.Services.GetRequiredService<OpenSvc.Workflows.Syncs.SyncSchedules>().ListAsync("svc-lag", default);
+        armed.Select(a => a.Rid).Should().Equal("sync#0", "sync#1");
+        var scheduled = _n1.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().ScheduledJobs(0, 1000).ToDictionary(j => j.Key, j => j.Value);
+        foreach (var a in armed)
+        {
+            a.NextDue.Should().NotBeNull();
+            a.NextDue!.Value.ToLocalTime().TimeOfDay.Should().BeGreaterThanOrEqualTo(TimeSpan.FromHours(4)).And.BeLessThanOrEqualTo(TimeSpan.FromHours(6));
+            scheduled.Should().ContainKey(a.JobId!);
+            scheduled[a.JobId!].EnqueueAt.Should().Be(a.NextDue.Value.UtcDateTime);
+        }
 
         var before = await client.StatusAsync("svc-lag", default);
         before!.Syncs.Should().HaveCount(2).And.OnlyContain(l => l.Status == Status.Warn && l.Message == "never synced" && l.Target == "n3");
@@ -161,10 +169,11 @@ public sealed class ApiTests : IAsyncLifetime
         }
         (await client.StatusAsync("svc-lag", default))!.Syncs.Should().OnlyContain(l => l.Message.StartsWith("last sync", StringComparison.Ordinal));
 
-        // Deleting the service removes its recurring syncs.
+        // Deleting the service disarms its scheduled syncs.
         (await client.DeleteServiceAsync(new DeleteService("svc-lag", "tester"), default)).Outcome.Should().Be(DeleteOutcome.Deleted);
-        using (var connection = _n1.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection())
-            Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).Select(j => j.Id).Should().NotContain(id => id.StartsWith("sync svc-lag", StringComparison.Ordinal));
+        (await _n1.Services.GetRequiredService<OpenSvc.Workflows.Syncs.SyncSchedules>().ListAsync("svc-lag", default)).Should().BeEmpty();
+        _n1.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().ScheduledJobs(0, 1000).Select(j => j.Key)
+            .Should().NotContain(armed.Select(a => a.JobId));
     }
 
     [Fact]

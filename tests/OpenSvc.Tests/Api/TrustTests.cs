@@ -194,42 +194,46 @@ public sealed partial class TrustTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task a_cross_site_form_cannot_remove_a_recurring_sync_from_the_dashboard()
+    public async Task a_cross_site_form_cannot_remove_a_scheduled_sync_from_the_dashboard()
     {
         using var local = Local();
         (await local.ConfigureAsync(new ConfigureService("svc-dash", Seed, "ignored", false, true), default)).Accepted.Should().BeTrue();
-        const string job = "sync svc-dash sync#0";
-        RecurringJobs().Should().Contain(job);
-        var cookies = await SignInAsync(Alice, "/hangfire/recurring");
+        var armed = await _agent.Services.GetRequiredService<OpenSvc.Workflows.Syncs.SyncSchedules>().ListAsync("svc-dash", default);
+        var job = armed.Single(a => a.Rid == "sync#0").JobId!;
+        var other = armed.Single(a => a.Rid == "sync#1").JobId!;
+        ScheduledJobs().Should().Contain(job);
+        var cookies = await SignInAsync(Alice, "/hangfire/jobs/scheduled");
 
         // The attacker's page posts the dashboard's own form. Even if the browser attached the cookies, it is refused:
         // with an Origin by the guard, without one (an older browser, a same-site page) for want of the page's token.
         HttpContent Form() => new FormUrlEncodedContent([new("jobs[]", job)]);
-        (await SendAsync(HttpMethod.Post, "/hangfire/recurring/remove", Form(), ("Origin", "http://evil.example"), Cookie(cookies)))
+        (await SendAsync(HttpMethod.Post, "/hangfire/jobs/scheduled/delete", Form(), ("Origin", "http://evil.example"), Cookie(cookies)))
             .StatusCode.Should().Be(HttpStatusCode.Forbidden);
-        (await SendAsync(HttpMethod.Post, "/hangfire/recurring/remove", Form(), Cookie(cookies))).StatusCode.Should().Be(HttpStatusCode.Forbidden);
-        (await SendAsync(HttpMethod.Post, "/hangfire/recurring/remove", Form(), Cookie(cookies), ("RequestVerificationToken", "forged")))
+        (await SendAsync(HttpMethod.Post, "/hangfire/jobs/scheduled/delete", Form(), Cookie(cookies))).StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await SendAsync(HttpMethod.Post, "/hangfire/jobs/scheduled/delete", Form(), Cookie(cookies), ("RequestVerificationToken", "forged")))
             .StatusCode.Should().Be(HttpStatusCode.Forbidden);
-        RecurringJobs().Should().Contain(job, "the cross-site form removed nothing");
+        ScheduledJobs().Should().Contain(job, "the cross-site form removed nothing");
 
         // The dashboard itself still works: its page carries the token its script sends back.
-        var page = await SendAsync(HttpMethod.Get, "/hangfire/recurring", null, Cookie(cookies));
+        var page = await SendAsync(HttpMethod.Get, "/hangfire/jobs/scheduled", null, Cookie(cookies));
         page.StatusCode.Should().Be(HttpStatusCode.OK);
         var html = await page.Content.ReadAsStringAsync();
         html.Should().NotContain(Alice, "the token never appears in a page");
+        html.Should().Contain("sync svc-dash sync#0, due ", "each sync resource shows as one entry, named with its due time");
         var header = CsrfMeta().Match(html);
         header.Success.Should().BeTrue("the dashboard page carries its antiforgery token");
-        var removed = await SendAsync(HttpMethod.Post, "/hangfire/recurring/remove", Form(), Cookie(cookies),
+        var removed = await SendAsync(HttpMethod.Post, "/hangfire/jobs/scheduled/delete", Form(), Cookie(cookies),
             (header.Groups["header"].Value, WebUtility.HtmlDecode(header.Groups["token"].Value)), ("Origin", _url));
         removed.StatusCode.Should().Be(HttpStatusCode.NoContent);
-        RecurringJobs().Should().NotContain(job);
+        ScheduledJobs().Should().NotContain(job);
 
         // A viewer's dashboard is read-only: even with its own page's token, a command is refused.
-        var viewer = await SignInAsync(Bob, "/hangfire/recurring");
-        var viewerPage = await (await SendAsync(HttpMethod.Get, "/hangfire/recurring", null, Cookie(viewer))).Content.ReadAsStringAsync();
+        var viewer = await SignInAsync(Bob, "/hangfire/jobs/scheduled");
+        var viewerPage = await (await SendAsync(HttpMethod.Get, "/hangfire/jobs/scheduled", null, Cookie(viewer))).Content.ReadAsStringAsync();
         var viewerToken = CsrfMeta().Match(viewerPage);
-        (await SendAsync(HttpMethod.Post, "/hangfire/recurring/trigger", new FormUrlEncodedContent([new("jobs[]", "sync svc-dash sync#1")]), Cookie(viewer),
+        (await SendAsync(HttpMethod.Post, "/hangfire/jobs/scheduled/enqueue", new FormUrlEncodedContent([new("jobs[]", other)]), Cookie(viewer),
             (viewerToken.Groups["header"].Value, WebUtility.HtmlDecode(viewerToken.Groups["token"].Value)))).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        ScheduledJobs().Should().Contain(other);
     }
 
     [Fact]
@@ -335,11 +339,8 @@ public sealed partial class TrustTests : IAsyncLifetime
         (await signedIn.Content.ReadAsStringAsync()).Should().Contain(database, "a signed-in caller gets the reason");
     }
 
-    List<string> RecurringJobs()
-    {
-        using var connection = _agent.Services.GetRequiredService<Hangfire.JobStorage>().GetConnection();
-        return Hangfire.Storage.StorageConnectionExtensions.GetRecurringJobs(connection).Select(j => j.Id).ToList();
-    }
+    List<string> ScheduledJobs() =>
+        _agent.Services.GetRequiredService<Hangfire.JobStorage>().GetMonitoringApi().ScheduledJobs(0, 1000).Select(j => j.Key).ToList();
 
     /// <summary>Signs in as a browser does (form page, then its form); returns the cookies the browser then holds.</summary>
     async Task<string> SignInAsync(string token, string back)

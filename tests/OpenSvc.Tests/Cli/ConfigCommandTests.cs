@@ -54,6 +54,27 @@ public sealed class ConfigCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task schedule_prints_each_scheduled_action_with_its_next_due_times_in_utc_or_never()
+    {
+        var file = Write("svc1.conf", "[DEFAULT]\nnodes = n1 n2\n[sync#0]\ntype = rsync\nsrc = /a\ndst = /a\ntarget = nodes\nschedule = @30\nschedule@n2 = @2h\n"
+            + "[sync#1]\ntype = rsync\nsrc = /b\ndst = /b\ntarget = nodes\nschedule =\n");
+
+        var (code, output, errors) = await Opensvc("config", "schedule", file, "--count", "3", "--from", "2026-12-02T10:07:00Z");
+        code.Should().Be(0, errors);
+        output.Should().Be(
+            "sync#0  sync all  schedule = @30\n" +
+            "        2026-12-02T10:07:00Z\n" +
+            "        2026-12-02T10:37:00Z\n" +
+            "        2026-12-02T11:07:00Z\n" +
+            "sync#1  sync all  schedule = (empty)\n" +
+            "        never\n");
+
+        var n2 = await Opensvc("config", "schedule", file, "--node", "n2", "--count", "2", "--from", "2026-12-02T10:07:00Z");
+        n2.Out.Should().Contain("schedule = @2h\n        2026-12-02T10:07:00Z\n        2026-12-02T12:07:00Z\n");
+        (await Opensvc("config", "schedule", file, "--node", "n9")).Code.Should().Be(2, "n9 is not a node of the service");
+    }
+
+    [Fact]
     public async Task validate_checks_every_file_even_after_a_missing_one_or_a_directory()
     {
         var missing = Path.Combine(_dir, "absent.conf");

@@ -64,6 +64,16 @@ public sealed class InProcessCluster : IAsyncDisposable
         _agents.Add(host);
     }
 
+    /// <summary>Stops one node's agent and starts a new one for it (an agent restart, as a node boots).</summary>
+    public async Task RestartAgentAsync(string node)
+    {
+        var old = _agents.Single(a => a.Services.GetRequiredService<EngineOptions>().Node.Value == node);
+        await old.StopAsync(TimeSpan.FromSeconds(10));
+        old.Dispose();
+        _agents.Remove(old);
+        await AddAgentAsync(node);
+    }
+
     /// <summary>The id of the first job waiting in a Hangfire queue, once there is one.</summary>
     public async Task<long> WaitForQueuedJobAsync(string queue, TimeSpan? within = null)
     {

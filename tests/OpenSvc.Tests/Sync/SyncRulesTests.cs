@@ -114,40 +114,11 @@ public sealed class MountInfoTests
 
 public sealed class SyncStateTests
 {
-    static readonly DateTimeOffset Now = new(2026, 1, 2, 12, 0, 0, TimeSpan.Zero);
-    static readonly NodeName N1 = new("n1"), N3 = new("n3");
-
-    static SyncStamp At(int minutesAgo) => new(Now.AddMinutes(-minutesAgo), "n1", "n3", 10, 5);
-
-    [Fact]
-    public void a_target_keyword_that_resolves_to_no_other_node_is_not_applicable() =>
-        SyncState.Evaluate(N3, [], _ => null, 3600, Now).Should().Be(new ResourceProbeLike(Status.NotApplicable, "no target nodes").Probe);
-
-    [Fact]
-    public void a_sender_that_never_synced_warns() =>
-        SyncState.Evaluate(N1, [N3], _ => null, 3600, Now).Should().Be(new ResourceProbeLike(Status.Warn, "never synced to n3").Probe);
-
-    [Fact]
-    public void a_sync_older_than_sync_max_delay_warns_with_the_delay_as_opensvc_writes_it() =>
-        SyncState.Evaluate(N1, [N3], _ => At(120), 3600, Now).Message.Should().StartWith("last sync on n3 older than 1h");
-
-    [Fact]
-    public void a_recent_sync_is_up_on_the_sender_and_on_the_receiver()
-    {
-        SyncState.Evaluate(N1, [N3], _ => At(5), 3600, Now).Status.Should().Be(Status.Up);
-        SyncState.Evaluate(N3, [N3], n => n == N3 ? At(5) : null, 3600, Now).Status.Should().Be(Status.Up);
-    }
-
     [Theory]
     [InlineData(97200, "1d3h")]
     [InlineData(5400, "1h30m")]
     [InlineData(45, "45s")]
     public void durations_read_like_opensvcs(long seconds, string text) => SyncState.Duration(seconds).Should().Be(text);
-
-    sealed record ResourceProbeLike(Status Status, string Message)
-    {
-        public Workflows.Drivers.ResourceProbe Probe => new(Status, Message);
-    }
 }
 
 public sealed class SshSettingsTests

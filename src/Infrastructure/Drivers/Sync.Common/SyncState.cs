@@ -7,8 +7,9 @@ using OpenSvc.Workflows.Drivers;
 
 namespace OpenSvc.Infrastructure.Drivers.Sync.Common;
 
-/// <summary>What a last_sync file on a node records (the node-local stamp of a success): when a sync of this resource to <see cref="Target"/> last succeeded.</summary>
-public sealed record SyncStamp(DateTimeOffset At, string Sender, string Target, long Bytes, long DurationMs);
+/// <summary>What a last_sync file on a node records (the node-local stamp of a success): when a sync of this resource to <see cref="Target"/> last succeeded.
+/// <see cref="Images"/>: sync.docker's record of the image ids the target holds for the service after that sync.</summary>
+public sealed record SyncStamp(DateTimeOffset At, string Sender, string Target, long Bytes, long DurationMs, IReadOnlyList<string>? Images = null);
 
 /// <summary>A last_sync file's directory, path and JSON text.</summary>
 public sealed record LastSyncFile(string Dir, string Path, string Json);
@@ -73,48 +74,6 @@ public static class SyncState
         return new LastSyncFile(Path.GetDirectoryName(path)!, path, JsonSerializer.Serialize(sync, Json));
     }
 
-    /// <summary>
-    /// The status an operator reads: on a target, its own last_sync file; on a sender, every target's.
-    /// n/a "no target nodes" when the target keyword resolves to no other node.
-    /// </summary>
-    public static ResourceProbe Evaluate(NodeName local, IReadOnlyList<NodeName> targets, Func<NodeName, SyncStamp?> lastSync, long maxDelaySeconds, DateTimeOffset now)
-    {
-        var others = targets.Where(t => t != local).Distinct().ToList();
-        if (others.Count == 0 && !targets.Contains(local))
-            return new ResourceProbe(Status.NotApplicable, "no target nodes");
-        var watched = targets.Contains(local) ? [local] : others;
-        var problems = new List<string>();
-        var fine = new List<string>();
-        foreach (var node in watched)
-        {
-            var last = lastSync(node);
-            var lag = new SyncLag(last?.At, TimeSpan.FromSeconds(maxDelaySeconds), now);
-            if (last is null)
-                problems.Add($"never synced to {node}");
-            else if (lag.Status != Status.Up)
-                problems.Add($"last sync on {node} older than {Duration(maxDelaySeconds)} ({SyncLag.Stamp(last.At)})");
-            else
-                fine.Add($"{node} synced {SyncLag.Stamp(last.At)}");
-        }
-        return problems.Count > 0
-            ? new ResourceProbe(Status.Warn, string.Join("; ", problems))
-            : new ResourceProbe(Status.Up, string.Join("; ", fine));
-    }
-
     /// <summary>Seconds as OpenSVC writes durations: 1d3h, 90m, 45s.</summary>
-    public static string Duration(long seconds)
-    {
-        if (seconds <= 0)
-            return "0s";
-        var sb = new StringBuilder();
-        foreach (var (unit, size) in new[] { ("d", 86400L), ("h", 3600L), ("m", 60L), ("s", 1L) })
-        {
-            if (seconds >= size)
-            {
-                sb.Append(seconds / size).Append(unit);
-                seconds %= size;
-            }
-        }
-        return sb.ToString();
-    }
+    public static string Duration(long seconds) => SyncStatusRule.Duration(seconds);
 }

@@ -52,15 +52,30 @@ public static class SyncStep
     public static string Rate(long bytes, Stopwatch sw) =>
         $"{bytes} bytes in {sw.Elapsed.TotalSeconds:0.00}s ({(sw.Elapsed.TotalSeconds > 0 ? bytes / sw.Elapsed.TotalSeconds / (1 << 20) : 0):0.0} MiB/s)";
 
-    /// <summary>Status from the last_sync files (sender and receiver views).</summary>
-    public static ResourceProbe Status<TSync>(ProbeContext<TSync> probe, TimeProvider time) where TSync : SyncResource
+    /// <summary>
+    /// Status from the last_sync files, by OpenSVC's rules (<see cref="SyncStatusRule"/>): the sender's view of every
+    /// target where the service runs (flex: on its flex primary), a passive node's view of its own copy elsewhere.
+    /// </summary>
+    public static ResourceProbe Status<TSync>(ProbeContext<TSync> probe, TimeProvider time, bool drpNodeNeverSends = false) where TSync : SyncResource
     {
         ArgumentNullException.ThrowIfNull(probe);
         var sync = probe.Resource;
         if (sync.Disabled)
             return new ResourceProbe(Domain.Status.NotApplicable, "disabled");
-        return SyncState.Evaluate(probe.LocalNode, sync.Targets,
-            n => SyncState.Read(probe.Service, probe.Rid.ToString(), n), sync.SyncMaxDelaySeconds, time.GetUtcNow());
+        var resolved = probe.Resolved;
+        var (status, message) = SyncStatusRule.Evaluate(new SyncStatusView(probe.LocalNode, sync.Targets, Sends(probe), drpNodeNeverSends,
+            resolved.Role == NodeRole.DrpNode, n => SyncState.Read(probe.Service, probe.Rid.ToString(), n)?.At,
+            TimeSpan.FromSeconds(sync.SyncMaxDelaySeconds), time.GetUtcNow()));
+        return new ResourceProbe(status, message);
+    }
+
+    /// <summary>True when this node is the one that sends: the service runs here (flex: its flex primary). Unknown avail: true.</summary>
+    public static bool Sends<TSync>(ProbeContext<TSync> probe) where TSync : SyncResource
+    {
+        ArgumentNullException.ThrowIfNull(probe);
+        var resolved = probe.Resolved;
+        var up = probe.AvailHere is null or Domain.Status.Up;
+        return up && (resolved.Topology != Topology.Flex || resolved.FlexPrimary is not { } primary || primary == probe.LocalNode);
     }
 
     public static Task RecordAsync<TSync>(StepContext<TSync> context, NodeName target, long bytes, Stopwatch sw, SshConnection connection, TimeProvider time,

@@ -87,7 +87,10 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         var onTarget = context.ResolveOn(target);
         var remoteSocket = await sockets.TargetSocketAsync(onTarget, connection, cancellationToken).ConfigureAwait(false);
         // Listing the target's images also records an up-to-date target (the common case of a periodic sync) in the same round trip.
-        var upToDate = SyncStep.StampOf(context, target, 0, sw, time);
+        // After this step the target holds every local image of the service: the stamp records them, for the status's
+        // "target node misses images" when a container's image changes here later.
+        var held = local.Values.Distinct().Order(StringComparer.Ordinal).ToList();
+        var upToDate = SyncStep.StampOf(context, target, 0, sw, time) with { Images = held };
         var (present, recorded) = await RemoteImagesAsync(connection, remoteSocket, [.. local.Values.Distinct()],
             SyncState.FileOf(context.Service, rid.ToString(), upToDate), rid, cancellationToken).ConfigureAwait(false);
         var missing = local.Where(kv => !present.Contains(kv.Value)).Select(kv => kv.Key).ToList();
@@ -123,7 +126,8 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         if (missing.Count == 0 && recorded)
             await SyncState.WriteLocalAsync(context.Service, rid.ToString(), upToDate, cancellationToken).ConfigureAwait(false);
         else
-            await SyncStep.RecordAsync(context, target, bytes, sw, connection, time, cancellationToken).ConfigureAwait(false);
+            await SyncState.RecordAsync(context.Service, rid.ToString(), SyncStep.StampOf(context, target, bytes, sw, time) with { Images = held }, connection,
+                cancellationToken).ConfigureAwait(false);
         var metrics = SyncStep.Metrics(bytes, sw);
         metrics["images_sent"] = missing.Count;
         metrics["images_present"] = local.Count - missing.Count;
@@ -196,6 +200,41 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         return (ImageIds.ParseList(string.Join('\n', lines.Where(l => !l.StartsWith("--- ", StringComparison.Ordinal)))), lines.Contains("--- recorded"));
     }
 
-    public Task<ResourceProbe> ProbeAsync(ProbeContext<DockerSync> context, CancellationToken cancellationToken) =>
-        Task.FromResult(SyncStep.Status(context, time));
+    /// <summary>
+    /// The last_sync rules, and on the sender a target that lacks one of the service's current images (by id, against
+    /// the inventory its last sync recorded): warn "target node n3 misses image(s) ...", as OpenSVC's docker sync says.
+    /// </summary>
+    public async Task<ResourceProbe> ProbeAsync(ProbeContext<DockerSync> context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var basic = SyncStep.Status(context, time);
+        if (basic.Status is not (Status.Up or Status.Warn) || !SyncStep.Sends(context))
+            return basic;
+        var refs = context.Resolved.Resources.OfType<DockerContainer>().Where(c => !c.Disabled && !string.IsNullOrWhiteSpace(c.Image))
+            .Select(c => c.Image!).Distinct(StringComparer.Ordinal).ToList();
+        var localIds = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var docker = new DockerClientConfiguration(new Uri($"unix://{sockets.LocalSocket(context.Resolved)}")).CreateClient();
+            foreach (var image in refs)
+            {
+                try
+                {
+                    localIds[image] = ImageIds.Normalize((await docker.Images.InspectImageAsync(image, cancellationToken).ConfigureAwait(false)).ID);
+                }
+                catch (DockerImageNotFoundException)
+                {
+                }
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException or DockerApiException)
+        {
+            return basic; // the daemon does not answer here: the container statuses say so
+        }
+        var missing = context.Resource.Targets.Where(t => t != context.LocalNode).Distinct()
+            .Select(t => (Target: t, Stamp: SyncState.Read(context.Service, context.Rid.ToString(), t)))
+            .Select(x => SyncStatusRule.MissingImages(x.Target, localIds, x.Stamp?.Images, x.Stamp?.At))
+            .OfType<string>().ToList();
+        return missing.Count == 0 ? basic : new ResourceProbe(Status.Warn, string.Join("; ", [.. missing, basic.Message]));
+    }
 }

@@ -57,5 +57,5 @@ public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
     }
 
     public Task<ResourceProbe> ProbeAsync(ProbeContext<RsyncSync> context, CancellationToken cancellationToken) =>
-        Task.FromResult(SyncStep.Status(context, time));
+        Task.FromResult(SyncStep.Status(context, time, drpNodeNeverSends: true));
 }

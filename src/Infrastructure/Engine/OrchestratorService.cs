@@ -1,0 +1,45 @@
+using MediatR;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenSvc.Domain.Planning;
+using OpenSvc.Workflows.Monitoring;
+using OpenSvc.Workflows.Runs;
+using OpenSvc.Workflows.Services;
+
+namespace OpenSvc.Infrastructure.Engine;
+
+/// <summary>
+/// When this agent starts (a node boots): once its heartbeat is in and its own instances are probed, it requests the
+/// start of the services that should run here and do not (<see cref="OrchestrateStarts"/>), each as a workflow run by
+/// "orchestrator@node" with the decision's reason. The planner's own rules still apply to the run.
+/// </summary>
+public sealed class OrchestratorService(IMediator mediator, EngineOptions options, ILogger<OrchestratorService> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(options.OrchestrateAfter, stoppingToken).ConfigureAwait(false);
+            await mediator.Send(new RefreshStatus((IReadOnlyCollection<string>?)null), stoppingToken).ConfigureAwait(false);
+            foreach (var start in await mediator.Send(new OrchestrateStarts(options.Node), stoppingToken).ConfigureAwait(false))
+            {
+                if (!start.Decision.Start)
+                {
+                    log.LogInformation("orchestrator: {Service} not started on {Node}: {Reason}", start.Service, options.Node, start.Decision.Reason);
+                    continue;
+                }
+                var result = await mediator.Send(new RequestAction(new ActionRequest(start.Service, ServiceAction.Start, options.Node,
+                    OrchestratedStart.Requester(options.Node)) { Reason = start.Decision.Reason }), stoppingToken).ConfigureAwait(false);
+                log.LogInformation("orchestrator: start of {Service} on {Node} requested ({Reason}): {Result}", start.Service, options.Node,
+                    start.Decision.Reason, result is ActionAccepted a ? $"run {a.RunId}" : (result as ActionRefused)?.Refusal ?? result.GetType().Name);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            log.LogWarning("orchestrator pass at start-up failed: {Error}", ex.Message);
+        }
+    }
+}
