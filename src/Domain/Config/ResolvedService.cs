@@ -42,6 +42,9 @@ public sealed record ResolvedService
     public required int FlexTarget { get; init; }
     public required Orchestrate Orchestrate { get; init; }
     public required bool Rollback { get; init; }
+
+    /// <summary>DEFAULT.disable on this node: the whole service is disabled (every resource too), start and stop do nothing.</summary>
+    public bool Disabled { get; init; }
     public required string? ContainerDataDir { get; init; }
     public required long? BwLimitKbps { get; init; }
 
