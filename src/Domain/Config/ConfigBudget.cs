@@ -24,7 +24,12 @@ public sealed class ConfigBudget
     long _characters;
     int _sinceCheck;
 
-    public ConfigBudget(CancellationToken cancellationToken = default, int references = DefaultReferences, long characters = DefaultCharacters)
+    public ConfigBudget(CancellationToken cancellationToken = default)
+        : this(DefaultReferences, DefaultCharacters, cancellationToken)
+    {
+    }
+
+    public ConfigBudget(int references, long characters, CancellationToken cancellationToken = default)
     {
         CancellationToken = cancellationToken;
         _references = references;
