@@ -12,8 +12,10 @@ public static class ConfigValidator
     public static IReadOnlyList<ConfigProblem> Validate(
         ConfigDocument doc,
         string serviceName,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null,
+        ConfigBudget? budget = null)
     {
+        budget ??= new ConfigBudget();
         var problems = new List<ConfigProblem>(doc.Problems);
         problems.AddRange(DocumentProblems(doc));
 
@@ -23,14 +25,25 @@ public static class ConfigValidator
         // to report every other problem at once.
         if (declared.Count == 0)
             declared = [new NodeName("localhost")];
+        // Past the cap (reported by DocumentProblems), the nodes beyond it are not resolved.
+        if (declared.Count > ConfigBudget.MaxNodes)
+            declared = declared.Take(ConfigBudget.MaxNodes).ToList();
 
+        // Nodes that read the document alike are resolved once: validation costs one resolution per kind of node,
+        // not per node (each class's problems hold for each of its members).
         var perNode = new List<(NodeName Node, ConfigProblem Problem)>();
-        foreach (var node in declared)
+        foreach (var members in NodeClasses(doc, declared))
         {
             var found = new List<ConfigProblem>();
-            ServiceResolver.ResolveForNode(doc, path, node, environment, found);
-            perNode.AddRange(found.Distinct().Select(p => (node, p)));
+            ServiceResolver.ResolveForNode(doc, path, members[0], environment, found, budget);
+            foreach (var problem in found.Distinct())
+                perNode.AddRange(members.Select(m => (m, problem.Node is null ? problem : problem with { Node = m })));
         }
+        // A document that spent its budget is refused as a whole, wherever it ran out.
+        if (budget.SpentAt is var (spentSection, spentEntry))
+            problems.Add(new ConfigProblem(doc.File, spentEntry?.Line ?? spentSection.Line, spentSection.Name, spentEntry?.Key, Severity.Error,
+                $"expanding references stopped here: {budget.Describe()} (over every node); the values past this point stay unexpanded",
+                "reference fewer values, or values that do not reference each other repeatedly", null));
 
         // A finding every node shares is a finding about the file, not about a node.
         // A value the document check already reports as written is not reported again per node.
@@ -46,6 +59,75 @@ public static class ConfigValidator
                 problems.AddRange(nodes.Select(n => group.Key with { Node = n }));
         }
         return problems.Distinct().ToList();
+    }
+
+    /// <summary>
+    /// Nodes resolved one by one when the document's values depend on the node's name: the others are checked through
+    /// a node of the same membership (what makes cost linear in the node count, whatever the document says).
+    /// </summary>
+    internal const int MaxIndividualNodes = 64;
+
+    /// <summary>
+    /// Groups the declared nodes by what they see of the document: membership of nodes, drpnodes and encapnodes,
+    /// being flex_primary or drp_flex_primary. A node the document names anywhere else (a scope, always_on, a value),
+    /// or (up to <see cref="MaxIndividualNodes"/>) every node when a value references the node's own name or when the
+    /// membership lists hold references, is a class of its own. The first node of a class stands for it.
+    /// </summary>
+    internal static List<List<NodeName>> NodeClasses(ConfigDocument doc, IReadOnlyList<NodeName> declared)
+    {
+        var def = doc.Default;
+        string[] membershipKeys = ["nodes", "drpnodes", "drpnode", "encapnodes", "flex_primary", "drp_flex_primary"];
+        var perNode = declared.Count <= 1
+            || membershipKeys.Any(k => def.Entries.Any(e => e.Keyword == k && e.Value.Contains('{')));
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        if (!perNode)
+        {
+            foreach (var section in doc.Sections)
+            {
+                foreach (var entry in section.Entries)
+                {
+                    if (entry.Scope is not null)
+                        named.Add(entry.Scope);
+                    if (section == def && membershipKeys.Contains(entry.Keyword) && entry.Keyword is not ("flex_primary" or "drp_flex_primary"))
+                        continue;
+                    if (entry.Value.Contains("nodename", StringComparison.Ordinal))
+                    {
+                        perNode = true;
+                        break;
+                    }
+                    foreach (var token in Converters.List(entry.Value))
+                        named.Add(token.ToLowerInvariant());
+                }
+                if (perNode)
+                    break;
+            }
+        }
+        var nodes = Converters.List(def.Get("nodes")?.Value).ToHashSet(StringComparer.Ordinal);
+        var drpnodes = Converters.List(def.Get("drpnodes")?.Value).Select(n => n.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+        if (def.Get("drpnode")?.Value.Trim().ToLowerInvariant() is { Length: > 0 } drpnode)
+            drpnodes.Add(drpnode);
+        var encap = Converters.List(def.Get("encapnodes")?.Value).ToHashSet(StringComparer.Ordinal);
+        var firstNode = Converters.List(def.Get("nodes")?.Value).FirstOrDefault();
+        var firstDrp = def.Get("drpnode")?.Value.Trim().ToLowerInvariant() is { Length: > 0 } d ? d
+            : Converters.List(def.Get("drpnodes")?.Value).FirstOrDefault()?.ToLowerInvariant();
+        var classes = new Dictionary<string, List<NodeName>>(StringComparer.Ordinal);
+        var result = new List<List<NodeName>>();
+        var individual = 0;
+        foreach (var node in declared)
+        {
+            var name = node.Value;
+            // flex_primary and drp_flex_primary default to the first node of their list: those are named too.
+            var key = named.Contains(name) || name == firstNode || name == firstDrp || (perNode && individual++ < MaxIndividualNodes)
+                ? "node:" + name
+                : $"{nodes.Contains(name)}|{drpnodes.Contains(name)}|{encap.Contains(name)}";
+            if (!classes.TryGetValue(key, out var members))
+            {
+                classes[key] = members = [];
+                result.Add(members);
+            }
+            members.Add(node);
+        }
+        return result;
     }
 
     /// <summary>
@@ -68,8 +150,9 @@ public static class ConfigValidator
         if (!string.IsNullOrEmpty(drpnode) && !drp.Contains(drpnode))
             drp.Insert(0, drpnode);
         var result = new List<NodeName>();
+        var seen = new HashSet<NodeName>();
         foreach (var name in names.Concat(drp))
-            if (NodeName.TryParse(name, out var node) && !result.Contains(node))
+            if (NodeName.TryParse(name, out var node) && seen.Add(node))
                 result.Add(node);
         return result;
     }
@@ -121,6 +204,10 @@ public static class ConfigValidator
         }
         CheckMountPoints(doc, Add);
         CheckNodesAndDrpnodes(doc, Add);
+        if (declared.Count > ConfigBudget.MaxNodes)
+            Add(doc.Default, doc.Default.Get("nodes") ?? doc.Default.Get("drpnodes"), Severity.Error,
+                $"{declared.Count} nodes declared: more than the {ConfigBudget.MaxNodes} a service may have (the nodes past it are not checked)",
+                "list the nodes the service runs on, not every host");
         if (!Converters.List(doc.Default.Get("nodes")?.Value).Any(n => NodeName.TryParse(n, out _)))
             problems.Add(NoNodes(doc));
 
@@ -262,8 +349,17 @@ public static class ConfigValidator
         }
         if (keyword is null && isDefault && KeywordTable.FindInheritableFromDefault(name) is { } inherited)
             keyword = inherited;
-        if (keyword is null && !isDefault && KeywordTable.IsHookKeyword(name))
+        if (keyword is null && KeywordTable.IsHookKeyword(name))
+        {
+            // Deliberately refused: a fencing or preparation hook the user relies on must not be skipped silently.
+            var (what, fix) = name.EndsWith("_requires", StringComparison.Ordinal)
+                ? ($"OpenSVC makes {(isDefault ? "the service" : section.Name)} wait for the resources' states it names before the action; this agent does not, its order is OpenSVC's driver order (ip, disk, fs, container, ...)",
+                    $"remove {entry.Key}, and rely on the driver order (containers after filesystems, ips with their container)")
+                : ($"OpenSVC runs this command {(name.StartsWith("blocking_", StringComparison.Ordinal) ? "and stops the action when it fails" : "around the action")}; this agent runs no triggers, so the service would run without it",
+                    $"remove {entry.Key} and run the command outside the agent (fencing before a takeover included), or keep this service on OpenSVC");
+            add(section, entry, Severity.Error, $"{name} is refused: {what}", fix);
             return;
+        }
         if (keyword is null)
         {
             add(section, entry, Severity.Warning, $"ignored option {section.Name}.{name}", null);

@@ -83,13 +83,15 @@ public static partial class KeywordTable
         new("flex_min", D, null, ValueKind.Int, Inheritance: Inheritance.Head, Default: "1", Aliases: ["flex_min_nodes"]),
         new("flex_max", D, null, ValueKind.Int, Inheritance: Inheritance.Head, Aliases: ["flex_max_nodes"]),
         new("flex_target", D, null, ValueKind.Int, Inheritance: Inheritance.Head),
-        new("orchestrate", D, null, ValueKind.String, Inheritance: Inheritance.Head, Default: "no",
+        new("orchestrate", D, null, ValueKind.String, Scopable: true, Inheritance: Inheritance.Head, Default: "no",
             Candidates: ["no", "start", "ha"]),
         // 2015: the nodes where the service starts by itself. Read as orchestrate = start on those nodes (a warning names the modern form).
         new("autostart_node", D, null, ValueKind.List, Inheritance: Inheritance.Head),
         new("placement", D, null, ValueKind.String, Inheritance: Inheritance.Head, Default: "nodes order",
             Candidates: ["none", "nodes order", "load avg", "shift", "spread", "score"]),
-        new("rollback", D, null, ValueKind.Bool, Inheritance: Inheritance.Head, Default: "true"),
+        new("rollback", D, null, ValueKind.Bool, Scopable: true, Inheritance: Inheritance.Head, Default: "true"),
+        // Set in DEFAULT, the whole service is disabled (OpenSVC): every resource reads as disabled, start and stop do nothing.
+        new("disable", D, null, ValueKind.Bool, Scopable: true, Inheritance: Inheritance.Head, Default: "false"),
         new("container_data_dir", D, null, ValueKind.String, Scopable: true, Inheritance: Inheritance.Head,
             Aliases: ["docker_data_dir"]),
         new("docker_daemon_private", D, null, ValueKind.Bool, Scopable: true, Inheritance: Inheritance.Head),

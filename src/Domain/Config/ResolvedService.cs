@@ -45,6 +45,9 @@ public sealed record ResolvedService
     /// <summary>The 2015 <c>autostart_node</c> list (empty when unset): read as <c>orchestrate = start</c> on these nodes only.</summary>
     public IReadOnlyList<NodeName> AutostartNodes { get; init; } = [];
     public required bool Rollback { get; init; }
+
+    /// <summary>DEFAULT.disable on this node: the whole service is disabled (every resource too), start and stop do nothing.</summary>
+    public bool Disabled { get; init; }
     public required string? ContainerDataDir { get; init; }
     public required long? BwLimitKbps { get; init; }
 

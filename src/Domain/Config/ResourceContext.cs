@@ -14,6 +14,9 @@ internal sealed class ResourceContext(
     ConfigDocument Doc => reader.Document;
     NodeName Node => reader.Node;
 
+    /// <summary>DEFAULT.disable: OpenSVC's resources are all disabled when their service is.</summary>
+    public bool ServiceDisabled { get; init; }
+
     public ServiceResource? Build(ConfigSection section)
     {
         var (group, type) = ConfigReader.SectionType(section);
@@ -29,7 +32,7 @@ internal sealed class ResourceContext(
             DriverCatalog.Find(group, type)!.Name,
             section.Line,
             Standby(section),
-            values.Bool(section, "disable") ?? false,
+            ServiceDisabled || (values.Bool(section, "disable") ?? false),
             explicitOptional ?? (group is "sync" or "task" || tags.Contains("noaction")),
             tags,
             ResolvedKeywords(section, group, type));
@@ -193,6 +196,7 @@ internal sealed class ResourceContext(
     {
         var tokens = values.List(section, "target");
         var targets = new List<NodeName>();
+        var seen = new HashSet<NodeName>();
         foreach (var token in tokens)
         {
             var expanded = token switch
@@ -202,7 +206,7 @@ internal sealed class ResourceContext(
                 _ => [],
             };
             foreach (var n in expanded)
-                if (!targets.Contains(n))
+                if (seen.Add(n))
                     targets.Add(n);
         }
         if (tokens.Count > 0 && tokens.All(t => t is "nodes" or "drpnodes") && targets.Count == 0)

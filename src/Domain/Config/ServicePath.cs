@@ -43,5 +43,17 @@ public readonly record struct ServicePath(string Name, string? Namespace)
     public string ContainerName(ResourceId rid) =>
         Namespace is null ? $"{Name}.{rid.Group}.{rid.Index}" : $"{Namespace}..{Name}.{rid.Group}.{rid.Index}";
 
+    /// <summary>
+    /// The service's id when DEFAULT.id is not set: a UUID derived from the path (SHA-256 truncated, version nibble 8),
+    /// the same on every node. OpenSVC's <c>{id}</c> and the containers' com.opensvc.id label.
+    /// </summary>
+    public string NameBasedId()
+    {
+        var bytes = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("opensvc:" + ToString()))[..16];
+        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80);
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
+        return new Guid(bytes, bigEndian: true).ToString();
+    }
+
     public override string ToString() => Namespace is null ? Name : $"{Namespace}/{Name}";
 }

@@ -11,12 +11,13 @@ public static class ServiceResolver
         ConfigDocument doc,
         string serviceName,
         NodeName node,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null,
+        ConfigBudget? budget = null)
     {
         var problems = new List<ConfigProblem>(doc.Problems);
         problems.AddRange(ConfigValidator.DocumentProblems(doc));
         var nodeProblems = new List<ConfigProblem>();
-        var service = ResolveForNode(doc, ServicePath.Parse(serviceName), node, environment, nodeProblems);
+        var service = ResolveForNode(doc, ServicePath.Parse(serviceName), node, environment, nodeProblems, budget ?? new ConfigBudget());
         // A value the document check already reports as written is not reported again for this node.
         problems.AddRange(nodeProblems.Distinct().Where(p => !problems.Contains(p with { Node = null })));
         return service with { Problems = problems };
@@ -28,9 +29,11 @@ public static class ServiceResolver
         ServicePath path,
         NodeName node,
         IReadOnlyDictionary<string, string>? environment,
-        List<ConfigProblem> problems)
+        List<ConfigProblem> problems,
+        ConfigBudget budget)
     {
-        var reader = new ConfigReader(doc, path, node, environment);
+        budget.Check();
+        var reader = new ConfigReader(doc, path, node, environment, budget);
         var values = new ValueReader(reader, problems);
 
         // Membership first: scopes depend on it, and these keywords cannot be scoped.
@@ -50,14 +53,15 @@ public static class ServiceResolver
         reader.Nodes = nodes;
         reader.DrpNodes = drpnodes;
         reader.EncapNodes = encapnodes;
+        reader.Membership = (nodes.Contains(node.Value), drpnodes.Contains(node.Value), encapnodes.Contains(node.Value));
         reader.FlexPrimary = flexPrimary;
         reader.DrpFlexPrimary = drpFlexPrimary;
 
         var nodeNames = values.NodeNames(nodes, "nodes");
         var drpNodeNames = values.NodeNames(drpnodes, "drpnodes");
         var encapNodeNames = values.NodeNames(encapnodes, "encapnodes");
-        var role = nodes.Contains(node.Value) ? NodeRole.PrimaryNode
-            : drpnodes.Contains(node.Value) ? NodeRole.DrpNode
+        var role = reader.Membership.InNodes ? NodeRole.PrimaryNode
+            : reader.Membership.InDrpNodes ? NodeRole.DrpNode
             : NodeRole.NotMember;
 
         var topology = values.DefaultString("topology")?.Trim().ToLowerInvariant() == "flex" ? Topology.Flex : Topology.Failover;
@@ -82,7 +86,8 @@ public static class ServiceResolver
             if (values.Get(doc.Default, keyword) is { } read)
                 values.CheckExpanded(doc.Default, keyword, read);
 
-        var context = new ResourceContext(reader, values, path, nodes, drpnodes, nodeNames, drpNodeNames, problems);
+        var serviceDisabled = values.DefaultBool("disable") ?? false;
+        var context = new ResourceContext(reader, values, path, nodes, drpnodes, nodeNames, drpNodeNames, problems) { ServiceDisabled = serviceDisabled };
         var resources = new List<ServiceResource>();
         foreach (var section in OrderedResourceSections(doc))
         {
@@ -111,6 +116,7 @@ public static class ServiceResolver
             Orchestrate = orchestrate,
             AutostartNodes = autostart,
             Rollback = values.DefaultBool("rollback") ?? true,
+            Disabled = serviceDisabled,
             ContainerDataDir = containerDataDir,
             BwLimitKbps = values.DefaultSpeed("bwlimit"),
             SyncSchedule = syncScheduleEntry is null ? null : values.DefaultString("sync_schedule"),

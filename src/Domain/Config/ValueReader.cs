@@ -20,7 +20,7 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
     {
         var read = reader.Get(section, keyword);
         foreach (var unresolved in read?.Unresolved ?? [])
-            Report(section, keyword.Name, read!, $"unresolved reference {unresolved.Reference}: {unresolved.Reason}", unresolved.Fix);
+            Report(section, keyword.Name, read!, $"{unresolved.Label} {unresolved.Reference}: {unresolved.Reason}", unresolved.Fix);
         return read;
     }
 
@@ -165,11 +165,12 @@ internal sealed class ValueReader(ConfigReader reader, List<ConfigProblem> probl
     public IReadOnlyList<NodeName> NodeNames(IEnumerable<string> names, string keyword)
     {
         var result = new List<NodeName>();
+        var seen = new HashSet<NodeName>();
         foreach (var name in names)
         {
             if (NodeName.TryParse(name, out var node))
             {
-                if (!result.Contains(node))
+                if (seen.Add(node))
                     result.Add(node);
             }
             else

@@ -27,6 +27,11 @@ public static partial class Planner
         if (request.Action != ServiceAction.Switch && !svc.IsPeer(request.Node))
             return new Refusal(PlanGuard.InvalidRequest,
                 $"{request.Node} is not a node of {svc.Name} (nodes: {List(svc.Nodes)}; drpnodes: {List(svc.DrpNodes)}).");
+        // OpenSVC: a disabled service does not honor start and stop, which return success at once; its resources are all
+        // disabled, so no action has anything to do on that node.
+        if (svc.DisabledOn.Contains(request.Node) || (request.To is { } to && svc.DisabledOn.Contains(to)))
+            return new Refusal(PlanGuard.NothingToDo,
+                $"{Verb(request.Action)} {svc.Name} on {(svc.DisabledOn.Contains(request.Node) ? request.Node : request.To)} has nothing to do: the service is disabled there (DEFAULT.disable = true; OpenSVC returns success at once). Set disable = false to act on it.");
         var result = request.Action switch
         {
             ServiceAction.Start => PlanStart(svc, request, cluster),
@@ -320,7 +325,7 @@ public static partial class Planner
             var why = builder.Skipped.Count == 0 ? "" : ": " + string.Join("; ", builder.Skipped.Select(s => $"{s.Rid} {s.Reason}"));
             return new Refusal(PlanGuard.NothingToDo, $"{Verb(request.Action)} {svc.Name} on {request.Node} has nothing to do{why}.");
         }
-        var plan = new Plan(svc.Name, request.Action, request.Node, request.To, svc.Rollback, builder.Steps);
+        var plan = new Plan(svc.Name, request.Action, request.Node, request.To, svc.RollbackFor(request.Node), builder.Steps);
         return new AcceptedPlan(plan, builder.Skipped);
     }
 

@@ -113,6 +113,15 @@ public sealed record ServiceView
     /// <summary>The config's error-level problems: a plan that touches a node one of them concerns (or every node) is refused.</summary>
     public IReadOnlyList<Config.ConfigProblem> ConfigErrors { get; init; } = [];
 
+    /// <summary>Nodes where DEFAULT.disable disables the whole service: start, stop and the like plan nothing there.</summary>
+    public IReadOnlySet<NodeName> DisabledOn { get; init; } = new HashSet<NodeName>();
+
+    /// <summary>DEFAULT.rollback as each node reads it (OpenSVC lets it be scoped: <c>rollback@n3 = false</c>).</summary>
+    public IReadOnlyDictionary<NodeName, bool> RollbackByNode { get; init; } = new Dictionary<NodeName, bool>();
+
+    /// <summary>Whether a plan run on <paramref name="node"/> rolls back on failure.</summary>
+    public bool RollbackFor(NodeName node) => RollbackByNode.TryGetValue(node, out var rollback) ? rollback : Rollback;
+
     /// <summary>The errors that concern any of these nodes, or every node.</summary>
     public IReadOnlyList<Config.ConfigProblem> ErrorsFor(IEnumerable<NodeName> nodes)
     {

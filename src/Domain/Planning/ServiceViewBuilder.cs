@@ -19,15 +19,22 @@ public static class ServiceViewBuilder
         if (overlap.Count > 0)
             return (null, $"{doc.File}: {string.Join(", ", overlap)} listed in both nodes and drpnodes: keep each node in one of them");
         var byNode = new List<KeyValuePair<NodeName, IReadOnlyList<ResourceView>>>();
+        var disabledOn = new HashSet<NodeName>();
+        var rollback = new Dictionary<NodeName, bool>();
         foreach (var node in probe.Nodes.Concat(probe.DrpNodes))
         {
             var resolved = ServiceResolver.Resolve(doc, serviceName, node, environment);
             byNode.Add(new(node, resolved.Resources.Select(r => View(r, resolved)).ToList()));
+            if (resolved.Disabled)
+                disabledOn.Add(node);
+            rollback[node] = resolved.Rollback;
         }
         var flexPrimary = probe.FlexPrimary is { } fp && probe.Nodes.Contains(fp) ? fp : (NodeName?)null;
         return (new ServiceView(probe.Name, probe.Topology, probe.Nodes, probe.DrpNodes, byNode, flexPrimary, probe.Rollback)
         {
             ConfigErrors = ConfigValidator.Validate(doc, serviceName).Where(p => p.Severity == Severity.Error).ToList(),
+            DisabledOn = disabledOn,
+            RollbackByNode = rollback,
         }, null);
     }
 

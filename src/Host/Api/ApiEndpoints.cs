@@ -83,12 +83,13 @@ public static class ApiEndpoints
             };
         }).RequireAuthorization(AccessPolicy.Operator).WithSummary("Run start, stop, startstandby, switch, takeover (force + reason) or sync as a workflow");
 
-        api.MapPost("/validate", (ConfigBody body, [FromQuery] string? service) =>
+        api.MapPost("/validate", (ConfigBody body, [FromQuery] string? service, CancellationToken ct) =>
         {
             if (body.Config is null)
                 return Problem(ConfigBody.Missing, 400);
             var name = string.IsNullOrWhiteSpace(service) ? "svc" : service;
-            return Results.Ok(ConfigValidator.Validate(ConfigParser.Parse(body.Config, name + ".conf"), name));
+            // One budget for the request, cancelled with it: a client that gives up stops the work.
+            return Results.Ok(ConfigValidator.Validate(ConfigParser.Parse(body.Config, name + ".conf"), name, null, new ConfigBudget(ct)));
         }).WithTags("services").WithSummary("Validate OpenSVC INI text without storing it: {\"config\": \"<INI text>\"}");
 
         var runs = api.MapGroup("/runs").WithTags("runs");

@@ -29,7 +29,7 @@ public sealed class ConfigureServiceHandler(IDocumentStore store, Syncs.SyncSche
         if (ServicePath.Invalid(request.Service) is { } invalid)
             return new ConfigureResult(ConfigureOutcome.InvalidName, 0, $"not a valid service name: {invalid}", "", []);
         var doc = ConfigParser.Parse(request.ConfigText, request.Service + ".conf");
-        var problems = ConfigValidator.Validate(doc, request.Service);
+        var problems = ConfigValidator.Validate(doc, request.Service, null, new ConfigBudget(cancellationToken));
         var global = problems.Where(p => p.Severity == Severity.Error && p.Node is null).ToList();
         if (global.Count > 0)
             return new ConfigureResult(ConfigureOutcome.Invalid, 0, $"the config has {global.Count} error(s) that concern every node: fix them first", "", problems);

@@ -127,10 +127,29 @@ public class ConfigValidatorTests
     }
 
     [Fact]
-    public void default_may_carry_inheritable_resource_keywords_and_hooks_are_known()
+    public void default_may_carry_inheritable_resource_keywords()
     {
-        Seed.Validate("[DEFAULT]\nnodes = n1\nmnt_opt = ro\n[fs#0]\ntype = ext4\ndev = /a\nmnt = /m\npre_start = /bin/true\nstart_requires = fs#1(up)\n")
+        Seed.Validate("[DEFAULT]\nnodes = n1\nmnt_opt = ro\n[fs#0]\ntype = ext4\ndev = /a\nmnt = /m\n")
             .Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("fs#0", "pre_start = /usr/local/bin/fence n2", "OpenSVC runs this command around the action")]
+    [InlineData("fs#0", "blocking_pre_start = /usr/local/bin/fence n2", "stops the action when it fails")]
+    [InlineData("fs#0", "post_start = /bin/true", "this agent runs no triggers")]
+    [InlineData("fs#0", "start_requires = fs#1(up)", "wait for the resources' states")]
+    [InlineData("DEFAULT", "pre_stop@n1 = /bin/true", "this agent runs no triggers")]
+    [InlineData("DEFAULT", "stop_requires = fs#0(down)", "wait for the resources' states")]
+    public void fencing_hooks_and_requirements_are_refused_where_written_never_silently_skipped(string section, string line, string reason)
+    {
+        var text = section == "DEFAULT"
+            ? $"[DEFAULT]\nnodes = n1\n{line}\n[fs#0]\ntype = ext4\ndev = /a\nmnt = /m\n"
+            : $"[DEFAULT]\nnodes = n1\n[fs#0]\ntype = ext4\ndev = /a\nmnt = /m\n{line}\n";
+        var problem = Seed.Validate(text).Should().ContainSingle(p => p.Severity == Severity.Error).Subject;
+        problem.Reason.Should().Contain("is refused").And.Contain(reason);
+        problem.Line.Should().Be(section == "DEFAULT" ? 3 : 7);
+        problem.Keyword.Should().Be(line[..line.IndexOf(' ', StringComparison.Ordinal)]);
+        problem.Fix.Should().StartWith("remove ");
     }
 
     [Fact]

@@ -118,7 +118,7 @@ public class ReferenceTests
     public static TheoryData<string, string, string> Unresolved => new()
     {
         { "{unknown}", "{unknown}: no keyword unknown has a value in [fs#7] or DEFAULT, and it is not a built-in reference",
-            "use a keyword set in [fs#7] or DEFAULT, {env.<key>}, {<section>.<keyword>} or one of {nodename} {short_nodename} {name} {svcname} {short_name} {short_svcname} {namespace} {path} {svcpath} {kind} {rid} {rindex}" },
+            "use a keyword set in [fs#7] or DEFAULT, {env.<key>}, {<section>.<keyword>} or a built-in reference such as {nodename} {name} {namespace} {id} {clustername} (docs/migrating-from-opensvc.md lists them)" },
         { "{nodenme}", "{nodenme}: no keyword nodenme has a value in [fs#7] or DEFAULT, and it is not a built-in reference", "write {nodename}" },
         { "{NODENAME}", "{NODENAME}: no keyword NODENAME has a value in [fs#7] or DEFAULT, and it is not a built-in reference", "write {nodename}" },
         { "{nosection.kw}", "{nosection.kw}: there is no section [nosection]", "use one of: DEFAULT, env, fs#9" },
@@ -127,8 +127,8 @@ public class ReferenceTests
         { "{env.colour}", "{env.colour}: [env] has no colour (and the agent's environment has no COLOUR)", "add colour = ... to [env]" },
         { "{words[9]}", "{words[9]}: {words} has 3 words", "use an index from 0 to 2" },
         { "{#nowords}", "{#nowords}: no keyword nowords has a value in [fs#7] or DEFAULT, and it is not a built-in reference", "write {#words}" },
-        { "{clustername}", "{clustername}: this OpenSVC reference depends on the cluster's or the agent's own setup, which this agent does not expose", "write the value instead" },
-        { "{upper:name}", "{upper:name}: OpenSVC's upper: references are not supported by this agent", "write the value instead" },
+        { "{svcmgr}", "{svcmgr}: this OpenSVC reference names OpenSVC's own commands or cluster DNS sockets, which this agent does not have", "write the value instead" },
+        { "{upper:nosection.kw}", "{upper:nosection.kw}: there is no section [nosection]", "use one of: DEFAULT, env, fs#9" },
     };
 
     [Theory]
@@ -160,7 +160,7 @@ public class ReferenceTests
     [Fact]
     public void a_fan_out_that_exhausts_the_budget_is_an_error()
     {
-        Problems("{fan}").Should().Contain(p => p.Reason.Contains("would take more than 256 references"));
+        Problems("{fan}").Should().Contain(p => p.Reason.Contains("references nest deeper than 20"));
     }
 
     [Fact]

@@ -201,12 +201,6 @@ public sealed class DockerContainerDriver(ServiceDocker docker, ILogger<DockerCo
     /// <summary>OpenSVC labels; the service id is DEFAULT.id, else a stable name-based id of the service path.</summary>
     static ServiceLabels Labels(ResolvedService service) => new(service.Id ?? NameBasedId(service.Path.ToString()), service.Path);
 
-    /// <summary>A UUID derived from the service path (SHA-256 truncated, version nibble 8): the same on every node.</summary>
-    public static string NameBasedId(string path)
-    {
-        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes("opensvc:" + path))[..16];
-        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80);
-        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
-        return new Guid(bytes, bigEndian: true).ToString();
-    }
+    /// <summary>A UUID derived from the service path: the same on every node (see <see cref="ServicePath.NameBasedId"/>).</summary>
+    public static string NameBasedId(string path) => ServicePath.Parse(path).NameBasedId();
 }

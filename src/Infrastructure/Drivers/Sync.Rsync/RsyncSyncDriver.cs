@@ -24,8 +24,9 @@ public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         var rid = context.Rid;
         if (sync.Dst is null)
             throw new StepFailedException($"{rid}: dst is not set");
-        var sources = sync.Src.Where(s => File.Exists(s) || Directory.Exists(s)).ToList();
-        var absent = sync.Src.Except(sources).ToList();
+        // OpenSVC expands src as globs (/data/*.log); a word matching nothing is absent.
+        var sources = RsyncGlob.Expand(sync.Src).ToList();
+        var absent = sync.Src.Where(word => !RsyncGlob.Expand([word]).Any()).ToList();
         if (sources.Count == 0)
             throw new StepFailedException($"{rid}: no files to sync: {(sync.Src.Count == 0 ? "src is empty" : $"{string.Join(", ", sync.Src)} do(es) not exist on {context.LocalNode}")}");
         var mounts = MountTable.Parse(await File.ReadAllTextAsync("/proc/self/mountinfo", cancellationToken).ConfigureAwait(false));
@@ -56,6 +57,12 @@ public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
             header + $"synced {string.Join(' ', sources)} to {target}:{sync.Dst}: {SyncStep.Rate(bytes, sw)}\n" + Domain.OutputTail.Of(r.StdOut, 1500), metrics);
     }
 
-    public Task<ResourceProbe> ProbeAsync(ProbeContext<RsyncSync> context, CancellationToken cancellationToken) =>
-        Task.FromResult(SyncStep.Status(context, time, drpNodeNeverSends: true));
+    /// <summary>As OpenSVC: a src that matches no file on this node is n/a "no files to sync", not a sync status.</summary>
+    public Task<ResourceProbe> ProbeAsync(ProbeContext<RsyncSync> context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!context.Resource.Disabled && RsyncGlob.Expand(context.Resource.Src).Count == 0)
+            return Task.FromResult(new ResourceProbe(Domain.Status.NotApplicable, "no files to sync"));
+        return Task.FromResult(SyncStep.Status(context, time, drpNodeNeverSends: true));
+    }
 }
