@@ -57,11 +57,11 @@ public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
             header + $"synced {string.Join(' ', sources)} to {target}:{sync.Dst}: {SyncStep.Rate(bytes, sw)}\n" + Domain.OutputTail.Of(r.StdOut, 1500), metrics);
     }
 
-    /// <summary>As OpenSVC: a src that matches no file on this node is n/a "no files to sync", not a sync status.</summary>
+    /// <summary>As OpenSVC: on the sending node, a src that matches no file is n/a "no files to sync", not a sync status.</summary>
     public Task<ResourceProbe> ProbeAsync(ProbeContext<RsyncSync> context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (!context.Resource.Disabled && RsyncGlob.Expand(context.Resource.Src).Count == 0)
+        if (!context.Resource.Disabled && SyncStep.Sends(context) && RsyncGlob.Expand(context.Resource.Src).Count == 0)
             return Task.FromResult(new ResourceProbe(Domain.Status.NotApplicable, "no files to sync"));
         return Task.FromResult(SyncStep.Status(context, time, drpNodeNeverSends: true));
     }
