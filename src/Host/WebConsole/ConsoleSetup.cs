@@ -1,5 +1,7 @@
 using System.Reflection;
 using Hangfire.Dashboard;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using OpenSvc.Domain.Runs;
 using OpenSvc.Host.Access;
 using OpenSvc.Workflows.Reports;
@@ -31,25 +33,16 @@ public static class ConsoleSetup
             // The pages are compiled into this assembly; the entry assembly may be a test host.
             .AddApplicationPart(typeof(ConsoleSetup).Assembly);
         services.AddSingleton<HangfireJobs>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, SignInRedirect>();
         return services;
     }
 
-    /// <summary>
-    /// After <see cref="AccessSetup.UseOpenSvcAccess"/>: a browser that is not signed in is sent to the sign-in form (which
-    /// comes back), the pages, the assets, the report's exports, and the dashboard's link back here.
-    /// </summary>
+    /// <summary>After <see cref="AccessSetup.UseOpenSvcAccess"/>: the pages, the assets, the report's exports, and the dashboard's link back here.</summary>
     public static void MapOpenSvcConsole(this WebApplication app)
     {
-        app.Use(async (context, next) =>
-        {
-            if (IsConsolePath(context.Request.Path) && HttpMethods.IsGet(context.Request.Method) && !AccessPolicy.IsViewer(context))
-            {
-                context.Response.Redirect(SignIn.PathTo(context.Request.PathBase + context.Request.Path + context.Request.QueryString));
-                return;
-            }
-            await next(context).ConfigureAwait(false);
-        });
         app.MapGet(AssetsPath + "/{name}", (string name) => Asset(name)).AllowAnonymous().ExcludeFromDescription();
+        // Browsers ask for it on every page, the sign-in form's too: a missing one is an error in their console.
+        app.MapGet("/favicon.ico", () => Asset("favicon.svg")).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/reports/recoveries.csv", async (IClusterClient c, string? service, string? period, CancellationToken ct) =>
                 Results.Text(RecoveryReport.Csv(await c.RecoveryReportAsync(new GetRecoveryReport(NullIfEmpty(service), Periods.Since(period, DateTimeOffset.UtcNow), 10_000), ct)),
                     "text/csv; charset=utf-8"))
@@ -63,7 +56,7 @@ public static class ConsoleSetup
             // Hangfire's navigation menu is process-wide: one entry, however many agents a process hosts (tests).
             if (!_menuAdded)
             {
-                NavigationMenu.Items.Add(page => new MenuItem("OpenSvc console", page.Context.Request.PathBase + "/"));
+                NavigationMenu.Items.Add(page => new MenuItem("OpenSvc console", page.Context.Options.AppPath ?? "/"));
                 _menuAdded = true;
             }
         }
@@ -71,9 +64,6 @@ public static class ConsoleSetup
 
     static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 
-    /// <summary>The console's pages: everything that is not the API, the dashboard, sign-in, health, metrics or OpenAPI.</summary>
-    static bool IsConsolePath(PathString path) =>
-        path == "/" || path.StartsWithSegments("/services") || path.StartsWithSegments("/runs") || path.StartsWithSegments("/reports");
 
     static readonly Assembly Self = typeof(ConsoleSetup).Assembly;
 
@@ -83,9 +73,32 @@ public static class ConsoleSetup
         {
             ".css" => "text/css; charset=utf-8",
             ".js" => "text/javascript; charset=utf-8",
+            ".svg" => "image/svg+xml",
             _ => null,
         };
         var stream = type is null ? null : Self.GetManifestResourceStream("OpenSvc.Host.WebConsole.Assets." + name);
         return stream is null ? Results.NotFound() : Results.Stream(stream, type);
+    }
+}
+
+/// <summary>
+/// A console page that a browser opens without being signed in sends it to the sign-in form (which comes back to the
+/// page) instead of the API's 401 problem; everything else (the API, POSTs, a signed-in viewer's 403) is answered as usual.
+/// </summary>
+public sealed class SignInRedirect : IAuthorizationMiddlewareResultHandler
+{
+    readonly AuthorizationMiddlewareResultHandler _default = new();
+
+    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(authorizeResult);
+        if (authorizeResult.Challenged && HttpMethods.IsGet(context.Request.Method)
+            && context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Mvc.RazorPages.PageActionDescriptor>() is not null)
+        {
+            context.Response.Redirect(SignIn.PathTo(context.Request.PathBase + context.Request.Path + context.Request.QueryString));
+            return Task.CompletedTask;
+        }
+        return _default.HandleAsync(next, context, policy, authorizeResult);
     }
 }

@@ -68,10 +68,14 @@ public sealed class ActModel(IClusterClient cluster, TimeProvider time) : PageMo
         }
     }
 
+    /// <summary>
+    /// The page again with why nothing was done. A refusal or a form to correct is a page the browser shows (200); only a
+    /// viewer's attempt and a missing service keep their error status.
+    /// </summary>
     IActionResult Refuse(int status, string problem)
     {
         Problem = problem;
-        Response.StatusCode = status;
+        Response.StatusCode = status is StatusCodes.Status403Forbidden or StatusCodes.Status404NotFound ? status : StatusCodes.Status200OK;
         return Page();
     }
 
