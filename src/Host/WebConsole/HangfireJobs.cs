@@ -45,7 +45,7 @@ public sealed class HangfireJobs(EngineOptions options)
     }
 
     /// <summary>(run, step, execution) from a step job's stored arguments (a JSON array of JSON-serialized values).</summary>
-    internal static (Guid Run, int Step, int Execution)? Parse(string arguments)
+    public static (Guid Run, int Step, int Execution)? Parse(string arguments)
     {
         try
         {

@@ -120,8 +120,14 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task an_operator_activates_dr_on_n3_from_the_service_page_and_the_report_shows_rto_and_rpo()
     {
+        // Two more syncs, so the service page's sync history has a lag to chart.
+        using (var syncs = Client())
+            for (var i = 0; i < 2; i++)
+                await RunAsync(syncs, new ActionRequest("svc1", ServiceAction.Sync, new NodeName("n1"), "tester"));
         var page = await SignedInAsync("op-token");
         await page.GotoAsync(_url + "/services/svc1");
+        await Assertions.Expect(page.Locator("#synchistory + .charts svg")).ToHaveCountAsync(3);
+        await Assertions.Expect(page.Locator("#synchistory + .charts svg").First).ToHaveAttributeAsync("aria-label", new Regex(@"^lag: 3 runs, last [0-9.]+m?s, highest"));
         await ShotAsync(page, "service");
         await page.GetByRole(AriaRole.Link, new() { Name = "Activate DR (takeover)" }).ClickAsync();
         await Assertions.Expect(page.Locator("h2#checks")).ToContainTextAsync("Readiness of n3: ready");
