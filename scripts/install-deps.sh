@@ -6,6 +6,7 @@ set -euo pipefail
 # busybox-static, iproute2, iptables, ..., and apparmor where the kernel enforces it) is lab/install-deps.sh's list.
 packages=(
   postgresql-15        # the embedded default database (initdb, pg_ctl) and test database
+  chromium             # the browser the console's tests drive (Playwright launches /usr/bin/chromium)
 )
 
 if [ "$(id -u)" -ne 0 ]; then

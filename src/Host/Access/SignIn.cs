@@ -52,9 +52,9 @@ public static class SignIn
 
     public static void Drop(HttpContext http) => http.Response.Cookies.Delete(CookieName, new CookieOptions { Path = "/", SameSite = SameSiteMode.Strict });
 
-    /// <summary>Where to go after signing in: a path of this agent only (never another site), else the dashboard.</summary>
+    /// <summary>Where to go after signing in: a path of this agent only (never another site), else the console.</summary>
     public static string LocalPath(string? back) =>
-        back is { Length: > 1 } p && p[0] == '/' && p[1] != '/' && p[1] != '\\' && !p.Contains("://", StringComparison.Ordinal) ? p : "/hangfire";
+        back is { Length: > 1 } p && p[0] == '/' && p[1] != '/' && p[1] != '\\' && !p.Contains("://", StringComparison.Ordinal) ? p : "/";
 
     static IResult Page(HttpContext http, IAntiforgery antiforgery, string back, string? problem, int status)
     {

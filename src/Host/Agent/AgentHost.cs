@@ -79,7 +79,7 @@ public static class AgentHost
             await app.StartAsync(ct).ConfigureAwait(false);
             var url = TcpUrl(app);
             var socket = settings.Socket is null ? "" : $", local API unix:{settings.Socket}";
-            Console.WriteLine($"opensvc agent {settings.Node} ready: dashboard {url}/hangfire, health {url}/health, database {databaseLabel}{socket}");
+            Console.WriteLine($"opensvc agent {settings.Node} ready: dashboard {url}/hangfire, console {url}/, health {url}/health, database {databaseLabel}{socket}");
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
             return ExitCodes.Ok;
         }
@@ -135,6 +135,7 @@ public static class AgentHost
             throw new UserError(e.Message, ExitCodes.Failed);
         }
         builder.Services.AddOpenSvcAccess(access);
+        WebConsole.ConsoleSetup.AddOpenSvcConsole(builder.Services);
 
         var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OpenSvc.Access");
@@ -162,8 +163,11 @@ public static class AgentHost
             }
             return Results.Json(new { status = "ok", node = settings.Node.Value, database = "ok", runtime = RuntimeFigures.Now() });
         });
+        WebConsole.ConsoleSetup.MapOpenSvcConsole(app);
         app.UseHangfireDashboard("/hangfire", new DashboardOptions
         {
+            // "Back to site" goes to the console; its navigation gets a link there too (ConsoleSetup).
+            AppPath = "/",
             DashboardTitle = $"OpenSvc · agent {settings.Node}",
             Authorization = [new DashboardAccessFilter()],
             IsReadOnlyFunc = DashboardAccessFilter.IsReadOnly,

@@ -303,7 +303,8 @@ public sealed partial class DemoRun(string repo, bool wait) : IDisposable
         var lines = new[]
         {
             "",
-            $"dashboard:            {Api}/hangfire   (sign in with a token: operator drill-lead, or viewer auditor for the read-only dashboard)",
+            $"console:              {Api}/   (sign in with a token below: drill-lead to act, auditor to look; the browser keeps it in an HttpOnly cookie)",
+            $"dashboard:            {Api}/hangfire   (the same sign-in: jobs; viewers get the read-only dashboard)",
             $"tokens:               drill-lead (operator) {_token}, auditor (viewer) {_viewerToken}",
             $"REST API:             {Api}/api/services   (Authorization: Bearer {_token})",
             $"OpenAPI:              {Api}/openapi/v1.json, browsable at {Api}/scalar/v1",

@@ -55,11 +55,12 @@ public sealed class AccessRulesTests
 
     [Theory]
     [InlineData("/hangfire/jobs", "/hangfire/jobs")]
-    [InlineData("/", "/hangfire")]
-    [InlineData("//evil.example/x", "/hangfire")]
-    [InlineData("/\\evil.example", "/hangfire")]
-    [InlineData("https://evil.example", "/hangfire")]
-    [InlineData(null, "/hangfire")]
+    [InlineData("/services/svc1", "/services/svc1")]
+    [InlineData("/", "/")]
+    [InlineData("//evil.example/x", "/")]
+    [InlineData("/\\evil.example", "/")]
+    [InlineData("https://evil.example", "/")]
+    [InlineData(null, "/")]
     public void sign_in_returns_to_a_path_of_this_agent_only(string? back, string expected) =>
         SignIn.LocalPath(back).Should().Be(expected);
 

@@ -32,7 +32,7 @@ public sealed class DemoTests(ITestOutputHelper output)
             .And.Contain("on n3, /srv/svc1/data/hello.txt says: written on n1 at")
             .And.Contain("(the httpd container, now on n3) answers: opensvc lab")
             .And.Contain("asked by  drill-lead at ")
-            .And.Contain("dashboard:            http://10.211.0.11:7480/hangfire   (sign in with a token")
+            .And.MatchRegex(@"\nconsole: +http://10\.211\.0\.11:7480/   \(sign in with a token below.*\ndashboard: +http://10\.211\.0\.11:7480/hangfire", "the console's address comes first")
             .And.Contain("lab down: nothing left running");
         r.StdOut.Should().NotContain("access_token", "no token travels in a URL");
         (await ProcessRunner.RunAsync("ip", ["link", "show", "osdbr0"])).Succeeded.Should().BeFalse("the demo's lab bridge is gone");
