@@ -24,7 +24,7 @@ public static class PlanPrinter
             text.Append(CultureInfo.InvariantCulture, $" to {to}");
         text.Append(CultureInfo.InvariantCulture, $" (rollback {(plan.Rollback ? "on" : "off")}, {plan.Steps.Count} steps");
         if (plan.Keep is { } keep)
-            text.Append(CultureInfo.InvariantCulture, $", cleaned up {Runs.RunTimeline.Duration(keep)} after it completes");
+            text.Append(CultureInfo.InvariantCulture, $", cleaned up on its own {Runs.RunTimeline.Duration(keep)} after its request");
         text.Append(")\n");
 
         var numberWidth = plan.Steps.Count == 0 ? 1 : plan.Steps.Max(s => (s.Index + 1).ToString(CultureInfo.InvariantCulture).Length);

@@ -32,7 +32,7 @@ public class PlannerDrillTests
         var plan = Planner.Plan(FailoverDockerBtrfs(), request, Cluster((N1, Status.Up))).Accepted().Plan;
 
         plan.Keep.Should().Be(TimeSpan.FromHours(2));
-        PlanPrinter.ToText(plan).Should().StartWith("drill svc1 on n3 (rollback on, 8 steps, cleaned up 2h00m after it completes)");
+        PlanPrinter.ToText(plan).Should().StartWith("drill svc1 on n3 (rollback on, 8 steps, cleaned up on its own 2h00m after its request)");
         PlanPrinter.ToJson(plan).Should().Contain("\"keepSeconds\": 7200");
     }
 
