@@ -148,6 +148,13 @@ public sealed class DrillTests : IAsyncLifetime
         row.Result.Should().Be("completed");
         row.Rpo.Should().Be(m.Rpo);
 
+        // Readiness: the drill proves the current config; the images were checked by the last image sync.
+        var ready = (await Mediator.Send(new Workflows.Monitoring.GetReadiness("svc-drill", N3)))!;
+        ready.Checks.Should().Contain(c => c.Check == "drill" && c.Level == Workflows.Monitoring.CheckLevel.Ok && c.Sentence.Contains("with the current config"))
+            .And.Contain(c => c.Check == "images" && c.Level == Workflows.Monitoring.CheckLevel.Ok);
+        var metrics = Workflows.Monitoring.PrometheusText.Write(await Mediator.Send(new Workflows.Monitoring.GetMetrics()));
+        metrics.Should().MatchRegex(@"opensvc_drill_last_success_age_seconds\{service=""svc-drill"",node=""n3""\} [0-9.]+\n");
+
         // During the drill production syncs as usual (the drill run has ended; the drill stays up).
         (await RunAsync(Ask("svc-drill", ServiceAction.Sync, N1))).Status.Should().Be(RunStatus.Completed);
         (await Mediator.Send(new CleanUpDrills("svc-drill"))).Should().BeEmpty("a drill without --keep stays until drill-cleanup");
@@ -159,6 +166,12 @@ public sealed class DrillTests : IAsyncLifetime
             (await Drill(rid)).Should().Be("down");
         (await FakeCluster.StateAsync(Store, "n1", "container#0")).Should().Be("up");
         (await RunAsync(Ask("svc-drill", ServiceAction.DrillCleanup, N3))).Steps.Should().OnlyContain(s => !s.Changed, "cleanup again finds nothing");
+
+        // A config change since the drill: the drill proves an older service.
+        var changed = Config.Replace("  drpnodes = n3\n", "  drpnodes = n3\n  sync_max_delay = 30\n", StringComparison.Ordinal);
+        (await Mediator.Send(new ConfigureService("svc-drill", changed, "tester", MustExist: true, MustNotExist: false))).Accepted.Should().BeTrue();
+        (await Mediator.Send(new Workflows.Monitoring.GetReadiness("svc-drill", N3)))!.Checks
+            .Should().Contain(c => c.Check == "drill" && c.Level == Workflows.Monitoring.CheckLevel.Warn && c.Sentence.Contains("needs a new drill"));
     }
 
     [Fact]
