@@ -148,6 +148,9 @@ public static partial class KeywordTable
         new("pull_timeout", "container", "docker", ValueKind.Duration, Scopable: true, Default: "2m"),
         new("environment", "container", "docker", ValueKind.Shlex, Scopable: true),
         new("volume_mounts", "container", "docker", ValueKind.Shlex, Scopable: true),
+        // This agent's: the command a drill runs in the drill container's network namespace on the DR node to check the
+        // service answers (argv; DEFAULT's is inherited by every container).
+        new("drill_check", "container", "docker", ValueKind.Shlex, Scopable: true),
 
         // ip.netns (type docker is an alias)
         new("ipname", "ip", "netns", ValueKind.String, Scopable: true),

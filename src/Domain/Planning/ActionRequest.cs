@@ -27,6 +27,9 @@ public sealed record ActionRequest(string Service, ServiceAction Action, NodeNam
     /// <summary>Why it was asked; mandatory with <see cref="Force"/>, recorded in the run's first event.</summary>
     public string? Reason { get; init; }
 
+    /// <summary>drill: how long it stays up before it is cleaned up on its own; null keeps it until drill-cleanup.</summary>
+    public TimeSpan? Keep { get; init; }
+
     /// <summary>The scheduler's sync: the sender is chosen by the planner (where the service is up; flex: its flex primary).</summary>
     public bool ChooseSender { get; init; }
 
@@ -41,6 +44,10 @@ public sealed record ActionRequest(string Service, ServiceAction Action, NodeNam
             return $"rid '{rid}' is not a sync resource id (sync#N)";
         if (Action != ServiceAction.Sync && (SyncRid is not null || SyncTargets != SyncTargets.All))
             return $"--rid and --target are for sync only";
+        if (Keep is not null && Action != ServiceAction.Drill)
+            return "--keep is for drill only";
+        if (Keep is { } keep && keep <= TimeSpan.Zero)
+            return "--keep must be a positive duration (30m, 2h, 1d)";
         if (Force && string.IsNullOrWhiteSpace(Reason))
             return "--force needs --reason \"...\": a forced action is recorded with why it was forced";
         return null;
@@ -51,7 +58,7 @@ public sealed record ActionRequest(string Service, ServiceAction Action, NodeNam
     /// wrong and why. The one parser of action requests.
     /// </summary>
     public static (ActionRequest? Request, string? Problem) Parse(string service, string? action, string? node, string requestedBy,
-        string? to = null, string? rid = null, string? target = null, bool force = false, string? reason = null)
+        string? to = null, string? rid = null, string? target = null, bool force = false, string? reason = null, string? keep = null)
     {
         if (ActionWords.ParseServiceAction(action) is not { } verb)
             return (null, $"action '{action}' is not one of {string.Join(", ", ActionWords.ServiceActions)}");
@@ -73,9 +80,17 @@ public sealed record ActionRequest(string Service, ServiceAction Action, NodeNam
         }
         if (ActionWords.ParseSyncTargets(target) is not { } targets)
             return (null, $"target '{target}' is not one of nodes, drpnodes, all");
+        TimeSpan? keepFor = null;
+        if (keep is not null)
+        {
+            if (!Config.Converters.TryDuration(keep, out var seconds) || seconds <= 0)
+                return (null, $"keep '{keep}' is not a positive duration (30m, 2h, 1d)");
+            keepFor = TimeSpan.FromSeconds(seconds);
+        }
         var request = new ActionRequest(service, verb, at, requestedBy)
         {
             To = destination, SyncRid = syncRid, SyncTargets = targets, Force = force, Reason = string.IsNullOrWhiteSpace(reason) ? null : reason,
+            Keep = keepFor,
         };
         return request.Problem() is { } problem ? (null, problem) : (request, null);
     }

@@ -8,18 +8,22 @@ public static class ActionWords
     /// <summary>Every service action's word, in the order help texts list them.</summary>
     public static IReadOnlyList<string> ServiceActions { get; } = Enum.GetValues<ServiceAction>().Select(Of).ToArray();
 
-    /// <summary>start, stop, startstandby, switch, takeover, sync.</summary>
+    /// <summary>start, stop, startstandby, switch, takeover, sync, drill, drill-cleanup.</summary>
     public static string Of(ServiceAction action) => action switch
     {
         ServiceAction.StartStandby => "startstandby",
+        ServiceAction.DrillCleanup => "drill-cleanup",
         _ => action.ToString().ToLowerInvariant(),
     };
 
-    /// <summary>start, stop, startstandby, sync, prepare-receive.</summary>
+    /// <summary>start, stop, startstandby, sync, prepare-receive, drill-start, drill-stop, drill-check.</summary>
     public static string Of(ResourceAction action) => action switch
     {
         ResourceAction.StartStandby => "startstandby",
         ResourceAction.PrepareReceive => "prepare-receive",
+        ResourceAction.DrillStart => "drill-start",
+        ResourceAction.DrillStop => "drill-stop",
+        ResourceAction.DrillCheck => "drill-check",
         _ => action.ToString().ToLowerInvariant(),
     };
 

@@ -2,7 +2,7 @@ namespace OpenSvc.Domain.Planning;
 
 /// <summary>
 /// The cluster a dry run assumes when no database is asked: every peer reachable, and the service up only
-/// where the action implies it (stopped, switched from, or synced from <c>--node</c>). Operators explore
+/// where the action implies it (stopped, switched from, or synced from <c>--node</c>; for a drill, the first primary node). Operators explore
 /// guards by overriding: <c>--up-on</c> and <c>--unreachable</c>.
 /// </summary>
 public static class DryRunState
@@ -12,6 +12,8 @@ public static class DryRunState
         var up = upOn ?? (request.Action switch
         {
             ServiceAction.Stop or ServiceAction.Switch or ServiceAction.Sync => [request.Node],
+            // A drill runs while production does: the service up on its first node.
+            ServiceAction.Drill or ServiceAction.DrillCleanup => [view.Nodes[0]],
             _ => [],
         });
         var down = unreachable ?? [];

@@ -1,14 +1,20 @@
 namespace OpenSvc.Domain.Planning;
 
-/// <summary>What an operator asks of a service.</summary>
-public enum ServiceAction { Start, Stop, StartStandby, Switch, Takeover, Sync }
+/// <summary>
+/// What an operator asks of a service. <see cref="Drill"/> starts the DR copy on a DR node in isolation (clones, drill
+/// names, an isolated network) while production runs; <see cref="DrillCleanup"/> removes everything a drill created.
+/// </summary>
+public enum ServiceAction { Start, Stop, StartStandby, Switch, Takeover, Sync, Drill, DrillCleanup }
 
-/// <summary>What one step asks a driver to do to one resource.</summary>
 /// <summary>
 /// What a step asks a resource's driver to do. <see cref="PrepareReceive"/> runs on a sync's receiving node before the
 /// sender's <see cref="Sync"/> step: the target's own agent gets it ready (sync.docker: its private dockerd started).
+/// <see cref="DrillStart"/> brings a resource's drill counterpart up on a DR node (a sync: a writable clone of what it
+/// received; an fs: the clone mounted at a drill path; a container: a drill-named copy in the isolated network; an ip:
+/// its address on the isolated network), <see cref="DrillStop"/> removes it, <see cref="DrillCheck"/> checks that the
+/// drilled service answers.
 /// </summary>
-public enum ResourceAction { Start, Stop, StartStandby, Sync, PrepareReceive }
+public enum ResourceAction { Start, Stop, StartStandby, Sync, PrepareReceive, DrillStart, DrillStop, DrillCheck }
 
 /// <summary>Per-step policy. Recorded in the run's first event so the audit trail shows it.</summary>
 public sealed record StepPolicy(TimeSpan Timeout, int MaxAttempts, TimeSpan Backoff)
@@ -45,6 +51,9 @@ public sealed record Plan(
     bool Rollback,
     IReadOnlyList<PlanStep> Steps)
 {
+    /// <summary>drill: how long the drill stays up before it is cleaned up on its own (null: until drill-cleanup).</summary>
+    public TimeSpan? Keep { get; init; }
+
     /// <summary>
     /// Why the engine cannot run this plan, or null: step indexes are positions (0-based; printed +1) and a
     /// step only waits for earlier steps, so the run can always make progress.

@@ -22,7 +22,10 @@ public static class PlanPrinter
         text.Append(CultureInfo.InvariantCulture, $"{ActionWords.Of(plan.Action)} {plan.Service} on {plan.Node}");
         if (plan.To is { } to)
             text.Append(CultureInfo.InvariantCulture, $" to {to}");
-        text.Append(CultureInfo.InvariantCulture, $" (rollback {(plan.Rollback ? "on" : "off")}, {plan.Steps.Count} steps)\n");
+        text.Append(CultureInfo.InvariantCulture, $" (rollback {(plan.Rollback ? "on" : "off")}, {plan.Steps.Count} steps");
+        if (plan.Keep is { } keep)
+            text.Append(CultureInfo.InvariantCulture, $", cleaned up on its own {Runs.RunTimeline.Duration(keep)} after its request");
+        text.Append(")\n");
 
         var numberWidth = plan.Steps.Count == 0 ? 1 : plan.Steps.Max(s => (s.Index + 1).ToString(CultureInfo.InvariantCulture).Length);
         var nodeWidth = Width(plan.Steps, s => s.Node.ToString());
@@ -84,6 +87,8 @@ public static class PlanPrinter
             w.WriteString("node", plan.Node.ToString());
             WriteNullable(w, "to", plan.To?.ToString());
             w.WriteBoolean("rollback", plan.Rollback);
+            if (plan.Keep is { } keep)
+                w.WriteNumber("keepSeconds", (long)keep.TotalSeconds);
             w.WriteStartArray("steps");
             foreach (var s in plan.Steps)
             {

@@ -23,6 +23,8 @@ public enum PlanGuard
     SyncDrpToProduction,
     /// <summary>sync: the resource's target resolves to no node.</summary>
     SyncNoTarget,
+    /// <summary>drill: the node is not a DR node, the service runs there, or a resource cannot be drilled.</summary>
+    Drill,
     /// <summary>A named resource does not exist on the node, or has a driver the planner cannot place.</summary>
     Resource,
     /// <summary>The plan would hold no step.</summary>

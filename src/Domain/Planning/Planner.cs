@@ -40,6 +40,8 @@ public static partial class Planner
             ServiceAction.Switch => PlanSwitch(svc, request, cluster),
             ServiceAction.Takeover => PlanTakeover(svc, request, cluster),
             ServiceAction.Sync => PlanSync(svc, request, cluster),
+            ServiceAction.Drill => PlanDrill(svc, request, cluster),
+            ServiceAction.DrillCleanup => PlanDrillCleanup(svc, request, cluster),
             _ => new Refusal(PlanGuard.InvalidRequest, $"the planner does not know the action {request.Action}."),
         };
         return result is AcceptedPlan accepted ? Checked(svc, accepted) : result;
@@ -387,7 +389,7 @@ public static partial class Planner
         }
 
         /// <summary>The node's startable resources in start order; disabled and orphan netns ips are recorded as skipped.</summary>
-        List<ResourceView> StartOrder(NodeName node)
+        public List<ResourceView> StartOrder(NodeName node)
         {
             var ordered = new List<ResourceView>();
             var resources = svc.ResourcesOn(node).Where(r => !r.IsSync).ToArray();

@@ -38,7 +38,7 @@ public sealed record LastSuccessfulSync(string Rid, NodeName Target, DateTimeOff
 public static class Recovery
 {
     /// <summary>Actions whose completion is a recovery worth measuring (DR activation, planned moves).</summary>
-    public static bool Measures(ServiceAction action) => action is ServiceAction.Takeover or ServiceAction.Switch;
+    public static bool Measures(ServiceAction action) => action is ServiceAction.Takeover or ServiceAction.Switch or ServiceAction.Drill;
 
     /// <summary>The node the service comes up on.</summary>
     public static NodeName Destination(WorkflowRun run)
@@ -51,7 +51,9 @@ public static class Recovery
     /// The facts of <paramref name="run"/> (its steps all ended): cut-over is the request for a takeover (the primary is
     /// presumed lost then), else the start of the first start step on the destination (the source had stopped writing,
     /// and any final sync had run); each sync resource whose targets include the destination contributes its copy's age
-    /// at cut-over.
+    /// at cut-over. A drill's cut-over is the start of its first drill step (the clones are made from the copies as they
+    /// are then), its RTO runs from the request to the last drill-start that succeeded (every resource up, before the check),
+    /// and production never went down.
     /// </summary>
     public static RecoveryMeasured Measure(WorkflowRun run, IReadOnlyCollection<string> syncRids, IReadOnlyList<LastSuccessfulSync> syncs,
         DownSince? downSince, DateTimeOffset now)
@@ -61,11 +63,14 @@ public static class Recovery
         ArgumentNullException.ThrowIfNull(syncs);
         var node = Destination(run);
         var stops = run.Steps.Where(s => s.Step.Action == ResourceAction.Stop && s.Compensates is null && s.EndedAt is not null).ToList();
-        var starts = run.Steps.Where(s => s.Step.Node == node && s.Step.Action == ResourceAction.Start && s.Compensates is null
+        var startAction = run.Action == ServiceAction.Drill ? ResourceAction.DrillStart : ResourceAction.Start;
+        var starts = run.Steps.Where(s => s.Step.Node == node && s.Step.Action == startAction && s.Compensates is null
                                           && s.Status == StepStatus.Succeeded && s.EndedAt is not null).ToList();
         var cutOver = run.Action != ServiceAction.Takeover && starts.Count > 0 ? starts.Min(s => s.StartedAt ?? s.EndedAt!.Value) : run.RequestedAt;
+        if (run.Action == ServiceAction.Drill)
+            downSince = null;
         TimeSpan? rto = starts.Count > 0 ? starts.Max(s => s.EndedAt!.Value) - run.RequestedAt : null;
-        var down = run.Action != ServiceAction.Takeover && stops.Count > 0
+        var down = run.Action is ServiceAction.Switch && stops.Count > 0
             ? new DownSince(stops.Min(s => s.StartedAt ?? s.EndedAt!.Value), $"the run's first stop step, on {stops[0].Step.Node}")
             : downSince;
         TimeSpan? downtime = down is not null && starts.Count > 0 ? starts.Max(s => s.EndedAt!.Value) - down.At : null;

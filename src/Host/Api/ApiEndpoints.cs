@@ -164,7 +164,7 @@ public static class ApiEndpoints
 
     /// <summary>The request an API body describes, by the domain's one parser: who is the caller the access policy proved.</summary>
     static (ActionRequest? Request, string? Problem) Parse(string name, string action, ActionBody body, HttpContext http) =>
-        ActionRequest.Parse(name, action, body.Node, AccessPolicy.Who(http), body.To, body.Rid, body.Target, body.Force, body.Reason);
+        ActionRequest.Parse(name, action, body.Node, AccessPolicy.Who(http), body.To, body.Rid, body.Target, body.Force, body.Reason, body.Keep);
 
     static IResult NotFound(string detail) => Problem(detail, 404);
 

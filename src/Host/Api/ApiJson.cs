@@ -17,7 +17,7 @@ public static class ApiJson
 }
 
 /// <summary>The body of an action request.</summary>
-public sealed record ActionBody(string Node, string? To = null, string? Rid = null, string? Target = null, bool Force = false, string? Reason = null);
+public sealed record ActionBody(string Node, string? To = null, string? Rid = null, string? Target = null, bool Force = false, string? Reason = null, string? Keep = null);
 
 public sealed record CancelBody(string? Reason = null);
 

@@ -94,7 +94,7 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
     {
         var body = new ActionBody(r.Node.Value, r.To?.Value, r.SyncRid?.ToString(),
             r.SyncTargets switch { SyncTargets.Nodes => "nodes", SyncTargets.DrpNodes => "drpnodes", _ => "all" },
-            r.Force, r.Reason);
+            r.Force, r.Reason, r.Keep is { } keep ? $"{(long)keep.TotalSeconds}s" : null);
         var path = $"api/services/{E(r.Service)}/{kind}/{E(ActionWords.Of(r.Action))}";
         using var response = await SendAsync(() => _http.PostAsJsonAsync(path, body, ApiJson.Options, ct)).ConfigureAwait(false);
         if (response.IsSuccessStatusCode)

@@ -11,7 +11,7 @@ public static class PlanCommand
     public static Command Create()
     {
         var file = new Argument<string>("file") { Description = "service configuration file" };
-        var action = new Argument<string>("action") { Description = "start, stop, startstandby, switch, takeover or sync" };
+        var action = new Argument<string>("action") { Description = string.Join(", ", ActionWords.ServiceActions) };
         var o = ActionOptions.Create();
         var json = new Option<bool>("--json") { Description = "the plan as stable JSON" };
         var svc = new Option<string?>("--service") { Description = "service name (default: the file's name without extension)" };
@@ -63,6 +63,7 @@ public sealed class ActionOptions
     public required Option<string?> Target { get; init; }
     public required Option<bool> Force { get; init; }
     public required Option<string?> Reason { get; init; }
+    public required Option<string?> Keep { get; init; }
 
     public static ActionOptions Create() => new()
     {
@@ -72,11 +73,12 @@ public sealed class ActionOptions
         Target = new Option<string?>("--target") { Description = "sync: nodes, drpnodes or all (default)" },
         Force = new Option<bool>("--force") { Description = "override a safety guard (needs --reason): takeover from an unreachable primary, stop standby resources" },
         Reason = new Option<string?>("--reason") { Description = "why, recorded in the run's first event" },
+        Keep = new Option<string?>("--keep") { Description = "drill: clean it up on its own this long after it completes (30m, 2h, 1d)" },
     };
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { Node, To, Rid, Target, Force, Reason })
+        foreach (var o in new Option[] { Node, To, Rid, Target, Force, Reason, Keep })
             cmd.Options.Add(o);
     }
 
@@ -87,7 +89,7 @@ public sealed class ActionOptions
         if (actionText is null)
             throw new UserError($"an action is required: {string.Join(", ", ActionWords.ServiceActions)}");
         var (request, problem) = ActionRequest.Parse(service, actionText, p.GetValue(Node), requestedBy,
-            p.GetValue(To), p.GetValue(Rid), p.GetValue(Target), p.GetValue(Force), p.GetValue(Reason));
+            p.GetValue(To), p.GetValue(Rid), p.GetValue(Target), p.GetValue(Force), p.GetValue(Reason), p.GetValue(Keep));
         return request ?? throw new UserError(problem!);
     }
 }

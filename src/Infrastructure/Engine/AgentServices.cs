@@ -109,5 +109,10 @@ public sealed class ReconcileJob(IMediator mediator)
 {
     [System.ComponentModel.DisplayName("reconcile workflow runs")]
     [AutomaticRetry(Attempts = 0)]
-    public Task RunAsync(CancellationToken cancellationToken) => mediator.Send(ReconcileRuns.Default, cancellationToken);
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await mediator.Send(ReconcileRuns.Default, cancellationToken).ConfigureAwait(false);
+        // Once a minute, on one agent: drills kept past --keep or left half-done are cleaned up.
+        await mediator.Send(new CleanUpDrills(), cancellationToken).ConfigureAwait(false);
+    }
 }

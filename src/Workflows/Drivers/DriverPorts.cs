@@ -97,6 +97,21 @@ public interface IResourceDriver<TResource> where TResource : ServiceResource
     /// caller maps up/down to stdby up/stdby down for standby resources.
     /// </summary>
     Task<ResourceProbe> ProbeAsync(ProbeContext<TResource> probe, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// drill: bring up this resource's drill counterpart on a DR node, never touching what production or replication use
+    /// (see <see cref="ResourceAction.DrillStart"/>). A driver without a drill refuses, permanently.
+    /// </summary>
+    Task<StepResult> DrillStartAsync(StepContext<TResource> step, CancellationToken cancellationToken) =>
+        throw new StepFailedException($"{step?.Resource.Driver} {step?.Rid}: this agent cannot drill this resource type", permanent: true);
+
+    /// <summary>drill-cleanup and a failed drill's rollback: remove what drill-start created; a no-op when nothing is left.</summary>
+    Task<StepResult> DrillStopAsync(StepContext<TResource> step, CancellationToken cancellationToken) =>
+        Task.FromResult(StepResult.Unchanged($"{step?.Resource.Driver} {step?.Rid}: nothing of a drill to remove"));
+
+    /// <summary>drill: check that the drilled service answers (default: its drill containers run; DEFAULT.drill_check: a command).</summary>
+    Task<StepResult> DrillCheckAsync(StepContext<TResource> step, CancellationToken cancellationToken) =>
+        throw new StepFailedException($"{step?.Resource.Driver} {step?.Rid}: this agent has no drill check for this resource type", permanent: true);
 }
 
 /// <summary>
@@ -112,4 +127,15 @@ public interface ISyncDriver<TResource> where TResource : SyncResource
         Task.FromResult(StepResult.Unchanged($"{context?.Resource.Driver}: nothing to prepare on the target"));
 
     Task<ResourceProbe> ProbeAsync(ProbeContext<TResource> context, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// drill, on the receiving node: make the drill's copy of what this resource received (a writable clone), never
+    /// touching what the next send needs; a copy that cannot be cloned cheaply says so and what was checked instead.
+    /// </summary>
+    Task<StepResult> DrillStartAsync(StepContext<TResource> context, CancellationToken cancellationToken) =>
+        throw new StepFailedException($"{context?.Resource.Driver} {context?.Rid}: this agent cannot drill this sync type", permanent: true);
+
+    /// <summary>Removes the drill's copy; a no-op when there is none.</summary>
+    Task<StepResult> DrillStopAsync(StepContext<TResource> context, CancellationToken cancellationToken) =>
+        Task.FromResult(StepResult.Unchanged($"{context?.Resource.Driver} {context?.Rid}: nothing of a drill to remove"));
 }

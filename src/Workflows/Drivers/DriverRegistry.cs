@@ -103,6 +103,9 @@ public static class DriverRegistration
             {
                 ResourceAction.Start or ResourceAction.StartStandby => driver.StartAsync(context, cancellationToken),
                 ResourceAction.Stop => driver.StopAsync(context, cancellationToken),
+                ResourceAction.DrillStart => driver.DrillStartAsync(context, cancellationToken),
+                ResourceAction.DrillStop => driver.DrillStopAsync(context, cancellationToken),
+                ResourceAction.DrillCheck => driver.DrillCheckAsync(context, cancellationToken),
                 var other => throw new StepFailedException($"{kind.Name} {step.Rid} has no '{ActionWords.Of(other)}'", permanent: true),
             };
         }
@@ -131,6 +134,10 @@ public static class DriverRegistration
                     return driver.SendAsync(context, target, cancellationToken);
                 case ResourceAction.PrepareReceive:
                     return driver.PrepareReceiveAsync(context, cancellationToken);
+                case ResourceAction.DrillStart:
+                    return driver.DrillStartAsync(context, cancellationToken);
+                case ResourceAction.DrillStop:
+                    return driver.DrillStopAsync(context, cancellationToken);
                 default:
                     throw new StepFailedException($"{kind.Name} {step.Rid} has no '{ActionWords.Of(step.Action)}'", permanent: true);
             }

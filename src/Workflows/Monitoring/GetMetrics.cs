@@ -34,6 +34,7 @@ public sealed class GetMetricsHandler(IDocumentStore store, IDatabaseClock clock
         IReadOnlyList<RunFacts> runs;
         IReadOnlyList<InstanceStatusReport> reports;
         AgentRoster roster;
+        IReadOnlyList<WorkflowRun> readinessRuns;
         await using (var query = store.QuerySession())
         {
             services = (await query.Query<ServiceActivity>().Where(s => s.ConfigVersion > 0).ToListAsync(cancellationToken).ConfigureAwait(false))
@@ -43,6 +44,7 @@ public sealed class GetMetricsHandler(IDocumentStore store, IDatabaseClock clock
             runs = await query.Query<WorkflowRun>().Where(r => r.Status != RunStatus.Running)
                 .Select(r => new RunFacts(r.Service, r.Action, r.Status, r.RequestedAt, r.EndedAt)).ToListAsync(cancellationToken).ConfigureAwait(false);
             reports = await query.Query<InstanceStatusReport>().ToListAsync(cancellationToken).ConfigureAwait(false);
+            readinessRuns = await GetReadinessHandler.RunsAsync(query, null, records, cancellationToken).ConfigureAwait(false);
             roster = await AgentRoster.ReadAsync(query, clock, liveness, cancellationToken).ConfigureAwait(false);
         }
 
@@ -50,6 +52,7 @@ public sealed class GetMetricsHandler(IDocumentStore store, IDatabaseClock clock
         var synced = new List<MetricSample>();
         var maxDelay = new List<MetricSample>();
         var ready = new List<MetricSample>();
+        var drilled = new List<MetricSample>();
         foreach (var svc in services)
         {
             var doc = ConfigParser.Parse(svc.ConfigText!, svc.Service + ".conf");
@@ -69,8 +72,10 @@ public sealed class GetMetricsHandler(IDocumentStore store, IDatabaseClock clock
             }
             foreach (var node in probe.DrpNodes)
             {
-                var readiness = GetReadinessHandler.Evaluate(svc, node, roster, reports, records);
+                var readiness = GetReadinessHandler.Evaluate(svc, node, roster, reports, records, readinessRuns);
                 ready.Add(new MetricSample(Labels(("service", svc.Service), ("node", node.Value)), readiness.Ready ? 1 : 0));
+                if (Drills.LastSuccessful(readinessRuns, svc.Service, node) is { } drill)
+                    drilled.Add(new MetricSample(Labels(("service", svc.Service), ("node", node.Value)), (roster.Now - (drill.EndedAt ?? drill.RequestedAt)).TotalSeconds));
             }
         }
 
@@ -83,6 +88,7 @@ public sealed class GetMetricsHandler(IDocumentStore store, IDatabaseClock clock
             new("opensvc_sync_ever_succeeded", "1 when a sync of the resource to the target ever succeeded, 0 when the target has no copy.", "gauge", synced),
             new("opensvc_sync_max_delay_seconds", "The resource's sync_max_delay: the age beyond which its copy is out of its objective.", "gauge", maxDelay),
             new("opensvc_dr_ready", "1 when the service can be activated on the DR node now (opensvc svc readiness), 0 otherwise.", "gauge", ready),
+            new("opensvc_drill_last_success_age_seconds", "Age of the last successful drill of the service on the DR node (absent: never drilled there).", "gauge", drilled),
             new("opensvc_runs_total", "Workflow runs that ended, by service, action and outcome.", "counter",
                 outcomes.Select(g => new MetricSample(Labels(("service", g.Key.Service), ("action", g.Key.Action), ("outcome", g.Key.Outcome)), g.Count())).ToList()),
             new("opensvc_run_duration_seconds_sum", "Total duration of ended runs, by action and outcome.", "counter",

@@ -32,12 +32,28 @@ public sealed class GetReadinessHandler(IDocumentStore store, IDatabaseClock clo
         var roster = await AgentRoster.ReadAsync(query, clock, liveness, cancellationToken).ConfigureAwait(false);
         var reports = await query.Query<InstanceStatusReport>().Where(r => r.Service == request.Service).ToListAsync(cancellationToken).ConfigureAwait(false);
         var records = await query.Query<Syncs.SyncRecord>().Where(r => r.Service == request.Service).ToListAsync(cancellationToken).ConfigureAwait(false);
-        return Evaluate(service, request.Node, roster, reports, records);
+        var runs = await RunsAsync(query, request.Service, records, cancellationToken).ConfigureAwait(false);
+        return Evaluate(service, request.Node, roster, reports, records, runs);
+    }
+
+    /// <summary>The runs the drill and image checks read: the service's drills, and the runs of its last successful syncs.</summary>
+    public static async Task<IReadOnlyList<WorkflowRun>> RunsAsync(IQuerySession query, string? service, IReadOnlyList<Syncs.SyncRecord> records, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(records);
+        IQueryable<WorkflowRun> drills = query.Query<WorkflowRun>().Where(r => r.Action == ServiceAction.Drill && r.Status == RunStatus.Completed);
+        if (service is not null)
+            drills = drills.Where(r => r.Service == service);
+        var runs = (await drills.ToListAsync(ct).ConfigureAwait(false)).ToList();
+        var syncRuns = records.Select(r => r.RunId).Distinct().ToArray();
+        if (syncRuns.Length > 0)
+            runs.AddRange(await query.LoadManyAsync<WorkflowRun>(ct, syncRuns).ConfigureAwait(false));
+        return runs;
     }
 
     /// <summary>The checks of one service on one node (default: its first DR node), from facts already read.</summary>
     public static Readiness Evaluate(ServiceActivity service, NodeName? at, AgentRoster roster, IReadOnlyList<InstanceStatusReport> reports,
-        IReadOnlyList<Syncs.SyncRecord> records)
+        IReadOnlyList<Syncs.SyncRecord> records, IReadOnlyList<WorkflowRun>? runs = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(roster);
@@ -54,7 +70,9 @@ public sealed class GetReadinessHandler(IDocumentStore store, IDatabaseClock clo
         checks.Add(Agent(roster, node));
         checks.AddRange(Standby(resolved, reports.FirstOrDefault(r => r.Service == service.Service && r.Node == node.Value), node));
         checks.AddRange(Copies(resolved, records.Where(r => r.Service == service.Service).ToList(), node, roster.Now));
+        checks.AddRange(Images(resolved, records.Where(r => r.Service == service.Service).ToList(), runs ?? [], node));
         checks.Add(Config(doc, service.Service, node, service));
+        checks.Add(Drill(service, runs ?? [], node, roster.Now));
         return new Readiness(service.Service, node.Value, checks.All(c => c.Level != CheckLevel.Fail), checks);
     }
 
@@ -106,6 +124,52 @@ public sealed class GetReadinessHandler(IDocumentStore store, IDatabaseClock clo
                 _ => new(name, CheckLevel.Fail, $"{sync.Id} on {node} is {RunTimeline.Duration(lag.Age)} old, over four times the {max} allowed: a takeover would lose that much; fix the sync first"),
             };
         }
+    }
+
+    /// <summary>
+    /// The images the containers need, in the DR node's daemon: a sync.docker send completes only once the target's daemon
+    /// holds every image of the config it ran with, so the images of the config of the last successful one are there; an
+    /// image the config names since then is not, until the next sync.
+    /// </summary>
+    static IEnumerable<ReadinessCheck> Images(ResolvedService resolved, IReadOnlyList<Syncs.SyncRecord> records, IReadOnlyList<WorkflowRun> runs, NodeName node)
+    {
+        var needed = resolved.Resources.OfType<DockerContainer>().Where(c => !c.Disabled && c.Image is not null).Select(c => c.Image!).Distinct().Order(StringComparer.Ordinal).ToList();
+        if (needed.Count == 0)
+            yield break;
+        var syncs = resolved.Resources.OfType<DockerSync>().Where(s => !s.Disabled && s.Targets.Contains(node)).ToList();
+        if (syncs.Count == 0)
+        {
+            yield return new("images", CheckLevel.Warn,
+                $"no sync.docker sends {string.Join(", ", needed)} to {node}: make sure they are in its dockerd (docker load), or add a docker sync resource");
+            yield break;
+        }
+        var last = records.Where(r => syncs.Any(s => s.Id.ToString() == r.Rid) && r.Target == node.Value).MaxBy(r => r.At);
+        if (last is null)
+        {
+            yield return new("images", CheckLevel.Fail, $"the images ({string.Join(", ", needed)}) were never sent to {node}: a takeover there cannot start the containers; run a sync");
+            yield break;
+        }
+        var run = runs.FirstOrDefault(r => r.Id == last.RunId);
+        var sent = run is null ? null
+            : ServiceResolver.Resolve(ConfigParser.Parse(run.ConfigText, resolved.Name + ".conf"), resolved.Name, node).Resources.OfType<DockerContainer>()
+                .Where(c => !c.Disabled && c.Image is not null).Select(c => c.Image!).ToHashSet(StringComparer.Ordinal);
+        var missing = sent is null ? [] : needed.Where(i => !sent.Contains(i)).ToList();
+        yield return missing.Count == 0
+            ? new("images", CheckLevel.Ok, $"{string.Join(", ", needed)} are in the dockerd of {resolved.Name} on {node} (checked by the sync of {last.At.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z)")
+            : new("images", CheckLevel.Fail, $"{string.Join(", ", missing)} named by the config since the last image sync to {node}: not there yet; run a sync before relying on a takeover");
+    }
+
+    /// <summary>The last successful drill on the node: when, and whether the config changed since (then it proves an older service).</summary>
+    static ReadinessCheck Drill(ServiceActivity service, IReadOnlyList<WorkflowRun> runs, NodeName node, DateTimeOffset now)
+    {
+        var last = Drills.LastSuccessful(runs, service.Service, node);
+        if (last is null)
+            return new("drill", CheckLevel.Warn,
+                $"{service.Service} was never drilled on {node}: nothing proves its DR copy starts there; run opensvc svc drill {service.Service} --node {node}");
+        var when = $"the last successful drill on {node} ({RunTimeline.Short(last.Id)}) was {RunTimeline.Duration(now - (last.EndedAt ?? last.RequestedAt))} ago";
+        return last.ConfigVersion == service.VersionLabel
+            ? new("drill", CheckLevel.Ok, $"{when}, with the current config ({service.VersionLabel})")
+            : new("drill", CheckLevel.Warn, $"{when}, with config {last.ConfigVersion}; it is now {service.VersionLabel}: needs a new drill (opensvc svc drill {service.Service} --node {node})");
     }
 
     static ReadinessCheck Config(ConfigDocument doc, string service, NodeName node, ServiceActivity stored)

@@ -15,7 +15,7 @@ public sealed class GetRecoveryReportHandler(IDocumentStore store) : IRequestHan
         ArgumentNullException.ThrowIfNull(request);
         await using var session = store.QuerySession();
         IQueryable<WorkflowRun> q = session.Query<WorkflowRun>()
-            .Where(r => r.Status != RunStatus.Refused && (r.Action == ServiceAction.Takeover || r.Action == ServiceAction.Switch));
+            .Where(r => r.Status != RunStatus.Refused && (r.Action == ServiceAction.Takeover || r.Action == ServiceAction.Switch || r.Action == ServiceAction.Drill));
         if (request.Service is { } s)
             q = q.Where(r => r.Service == s);
         if (request.Since is { } since)

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Hangfire;
 using Marten;
 using MediatR;
 using OpenSvc.Domain.Config;
@@ -39,7 +40,8 @@ public sealed record RequestAction(ActionRequest Request) : IRequest<ActionResul
 /// <summary>The same planning against the cluster's facts, without running anything.</summary>
 public sealed record PlanAction(ActionRequest Request) : IRequest<ActionResult>;
 
-public sealed class RequestActionHandler(IDocumentStore store, RunWriter writer, IDatabaseClock clock, LivenessOptions liveness, TimeProvider time)
+public sealed class RequestActionHandler(IDocumentStore store, RunWriter writer, IDatabaseClock clock, LivenessOptions liveness, TimeProvider time,
+    IBackgroundJobClient jobs)
     : IRequestHandler<RequestAction, ActionResult>, IRequestHandler<PlanAction, ActionResult>
 {
     /// <summary>How long planning waits for reports that trail the service's last run (<see cref="ClusterStates.Trailing"/>).</summary>
@@ -64,6 +66,10 @@ public sealed class RequestActionHandler(IDocumentStore store, RunWriter writer,
                 var submitted = await writer.StartAsync(
                     new SubmitRun(result.Plan!, planned.RequestedBy, planned.Reason, planned.Force, service!.ConfigText!, service.VersionLabel), cancellationToken)
                     .ConfigureAwait(false);
+                // A kept drill is cleaned up on its own: a delayed job at the end of the keep period (the reconciler's pass
+                // catches it too, should the job be lost).
+                if (submitted.Accepted && result.Plan is { Action: ServiceAction.Drill, Keep: { } keep })
+                    jobs.Schedule<DrillKeepJob>(EngineQueues.Orchestration, j => j.RunAsync(planned.Service, CancellationToken.None), keep + TimeSpan.FromSeconds(1));
                 return submitted.Accepted
                     ? new ActionAccepted(submitted.RunId) { Plan = result.Plan, Skipped = result.Skipped }
                     : new ActionRefused(submitted.Refusal!, submitted.RunId, submitted.RunInFlight) { Plan = result.Plan, Skipped = result.Skipped };

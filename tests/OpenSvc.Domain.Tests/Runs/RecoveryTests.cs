@@ -70,4 +70,22 @@ public class RecoveryTests
         m.Downtime.Should().Be(TimeSpan.FromSeconds(6), "from the first stop step's start to the last start step's end");
         m.DownSinceFrom.Should().Contain("first stop step");
     }
+
+    [Fact]
+    public void a_drill_measures_its_rto_to_the_last_drill_start_and_the_age_of_the_copies_it_cloned_without_downtime()
+    {
+        var run = Ran(ServiceAction.Drill, N3, null, T0, TimeSpan.FromSeconds(2),
+            Step(0, N3, "fs#1", ResourceAction.DrillStart), Step(1, N3, "container#0", ResourceAction.DrillStart),
+            Step(2, N3, "container#0", ResourceAction.DrillCheck));
+        var last = new LastSuccessfulSync("sync#1", N3, T0 - TimeSpan.FromSeconds(50), Guid.NewGuid());
+
+        var m = Recovery.Measure(run, ["sync#1"], [last], new DownSince(T0, "ignored: production does not stop for a drill"), T0.AddMinutes(1));
+
+        Recovery.Measures(ServiceAction.Drill).Should().BeTrue();
+        m.CutOver.Should().Be(T0, "the first drill step clones the copies as they are when it starts");
+        m.Rto.Should().Be(TimeSpan.FromSeconds(4), "request to the last drill-start, before the check");
+        m.Rpo.Should().Be(TimeSpan.FromSeconds(50));
+        m.Downtime.Should().BeNull();
+        m.DownSince.Should().BeNull();
+    }
 }

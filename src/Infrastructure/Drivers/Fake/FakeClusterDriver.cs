@@ -35,6 +35,33 @@ public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) :
 
     public Task<StepResult> PrepareReceiveAsync(StepContext<SyncResource> context, CancellationToken cancellationToken) => ApplyAsync(context, cancellationToken);
 
+    public Task<StepResult> DrillStartAsync(StepContext<ServiceResource> context, CancellationToken cancellationToken) => ApplyAsync(context, cancellationToken);
+
+    public Task<StepResult> DrillStopAsync(StepContext<ServiceResource> context, CancellationToken cancellationToken) => ApplyAsync(context, cancellationToken);
+
+    public Task<StepResult> DrillStartAsync(StepContext<SyncResource> context, CancellationToken cancellationToken) => ApplyAsync(context, cancellationToken);
+
+    public Task<StepResult> DrillStopAsync(StepContext<SyncResource> context, CancellationToken cancellationToken) => ApplyAsync(context, cancellationToken);
+
+    /// <summary>The fake's drill check: every drill resource of the service's containers on this node is up.</summary>
+    public async Task<StepResult> DrillCheckAsync(StepContext<ServiceResource> step, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        await ApplyFaultAsync(step.LocalNode.Value, step.Rid.ToString(), "drillcheck", cancellationToken).ConfigureAwait(false);
+        await using var session = store.QuerySession();
+        var containers = step.Resolved.Resources.Where(r => r.Id.Group == "container" && !r.Disabled).Select(r => r.Id.ToString()).ToList();
+        var down = new List<string>();
+        foreach (var rid in containers)
+        {
+            var state = await session.LoadAsync<FakeResource>(FakeResource.Key(step.LocalNode.Value, FakeCluster.DrillRid(rid)), cancellationToken).ConfigureAwait(false);
+            if (state?.State != "up")
+                down.Add(rid);
+        }
+        if (down.Count > 0)
+            throw new StepFailedException($"drill check on {step.LocalNode}: the drill containers of {string.Join(", ", down)} are not running");
+        return StepResult.Unchanged($"drill check on {step.LocalNode}: every drill container runs ({string.Join(", ", containers)})");
+    }
+
     public Task<ResourceProbe> ProbeAsync(ProbeContext<SyncResource> context, CancellationToken cancellationToken) =>
         Task.FromResult(new ResourceProbe(Domain.Status.NotApplicable, "fake cluster: sync lag is not simulated"));
 
@@ -51,9 +78,11 @@ public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) :
         ArgumentNullException.ThrowIfNull(context);
         var action = context.Step.Action;
         var node = context.LocalNode.Value;
-        var rid = context.Rid.ToString();
+        var drill = action is ResourceAction.DrillStart or ResourceAction.DrillStop;
+        // A drill's counterpart of a resource is a state of its own: production's state is never touched by a drill.
+        var rid = drill ? FakeCluster.DrillRid(context.Rid.ToString()) : context.Rid.ToString();
         var verb = action.ToString().ToLowerInvariant();
-        await ApplyFaultAsync(node, rid, verb, cancellationToken).ConfigureAwait(false);
+        await ApplyFaultAsync(node, context.Rid.ToString(), verb, cancellationToken).ConfigureAwait(false);
 
         await using var session = store.LightweightSession();
         // Probe: did this very step already take effect (an earlier attempt killed before its event)?
@@ -70,9 +99,11 @@ public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) :
             ResourceAction.Start => "up",
             ResourceAction.StartStandby => "up",
             ResourceAction.Stop => "down",
+            ResourceAction.DrillStart => "up",
+            ResourceAction.DrillStop => "down",
             _ => null,
         };
-        if (wanted is not null && current?.State == wanted)
+        if (wanted is not null && (current?.State ?? (drill ? "down" : null)) == wanted)
             return StepResult.Unchanged($"{rid} on {node} is already {wanted}");
 
         // Fenced: a superseded execution never acts. Then act, and record the effect in the same transaction.
@@ -111,6 +142,9 @@ public sealed class FakeClusterDriver(IDocumentStore store, TimeProvider time) :
 /// <summary>Test and demo helpers over the fake cluster's state.</summary>
 public static class FakeCluster
 {
+    /// <summary>The fake state key of a resource's drill counterpart: "container#0@drill".</summary>
+    public static string DrillRid(string rid) => rid + "@drill";
+
     /// <summary>
     /// A config that declares every node and resource a hand-made plan names (engine tests and benchmarks submit plans
     /// directly): the engine resolves each step's resource from the run's config, as for any run.

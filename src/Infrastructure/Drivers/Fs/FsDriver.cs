@@ -38,6 +38,75 @@ public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver<FsResou
         return new ResourceProbe(status, message);
     }
 
+    /// <summary>
+    /// drill: the fs holding the private dockerd's data is used as is (drill containers get their own writable layers
+    /// there, removed by cleanup); an fs that is the destination of a btrfs sync gets that sync's drill clone bind-mounted at
+    /// <see cref="Drill.DrillNames.Mount"/>; any other fs has no clone, and mounting the DR copy itself would let the drill
+    /// change it: refused.
+    /// </summary>
+    public async Task<StepResult> DrillStartAsync(StepContext<FsResource> step, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        var (fs, service, node) = (step.Resource, step.Resolved, step.LocalNode);
+        if (fs.Mnt is null || fs.Dev is null)
+            throw new StepFailedException($"{fs.Id} has no {(fs.Mnt is null ? "mnt" : "dev")} on {node}", permanent: true);
+        if (service.ContainerDataDir is { } dataDir && (dataDir == fs.Mnt.TrimEnd('/') || dataDir.StartsWith(fs.Mnt.TrimEnd('/') + "/", StringComparison.Ordinal)))
+        {
+            var (status, message, _) = await ProbeAsync(fs, cancellationToken).ConfigureAwait(false);
+            if (status != Status.Up)
+                throw new StepFailedException($"{fs.Id} holds the private dockerd's data ({dataDir}) but is not mounted on {node} ({message}): start the standby resources first (opensvc svc startstandby {service.Name} --node {node})", permanent: true);
+            return StepResult.Unchanged($"{fs.Id} ({fs.Mnt}) is used as is: it holds the private dockerd whose synced images the drill containers run from, each in a writable layer of its own that cleanup removes");
+        }
+        var label = (await ProcessRunner.RunAsync("btrfs", ["filesystem", "label", "--", fs.Dev], new ProcessRunOptions { Timeout = CommandTimeout }, cancellationToken).ConfigureAwait(false)).StdOut.Trim();
+        var subvol = (fs.MntOpt ?? "").Split(',').Select(o => o.Trim()).FirstOrDefault(o => o.StartsWith("subvol=", StringComparison.Ordinal))?["subvol=".Length..].Trim('/');
+        var sync = service.Resources.OfType<BtrfsSync>().FirstOrDefault(s => !s.Disabled && s.Targets.Contains(node)
+            && s.Dst is { } dst && dst.Label == label && dst.Subvolume.Trim('/') == subvol);
+        if (sync is null)
+            throw new StepFailedException(
+                $"{fs.Id} ({fs.Mnt}): no clone of its data on {node}: it is not the destination of a btrfs sync (label {(label.Length == 0 ? "none" : label)}, subvol {subvol ?? "none"}), " +
+                "and mounting the DR copy itself would let the drill change it", permanent: true);
+        var varDir = Sync.Common.SyncPaths.Var();
+        var clone = Drill.DrillNames.Clone($"{varDir.TrimEnd('/')}/btrfs/{label}", service.Name, sync.Id.ToString());
+        var target = Drill.DrillNames.Mount(varDir, service.Name, fs.Id.ToString());
+        var mounts = MountTable.Parse(await File.ReadAllTextAsync("/proc/self/mountinfo", cancellationToken).ConfigureAwait(false));
+        if (MountTable.At(mounts, target) is not null)
+            return StepResult.Unchanged($"the drill clone of {fs.Id} is already mounted at {target}");
+        if (!Directory.Exists(clone))
+            throw new StepFailedException($"{fs.Id}: the drill clone {clone} of {sync.Id} is missing on {node}: its drill-start must run first");
+        await step.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
+        Directory.CreateDirectory(target);
+        foreach (var argv in new[] { new[] { "mount", "--bind", "--", clone, target }, ["mount", "--make-private", "--", target] })
+        {
+            var r = await ProcessRunner.RunAsync(argv[0], argv.Skip(1), new ProcessRunOptions { Timeout = CommandTimeout }, cancellationToken).ConfigureAwait(false);
+            if (!r.Succeeded)
+                throw new StepFailedException($"{fs.Id}: {string.Join(' ', argv)} failed on {node} (exit {r.ExitCode}): {r.Tail(500)}", r.Tail());
+        }
+        return new StepResult(true, $"mounted the drill clone of {sync.Id} ({clone}) at {target}: drill containers see it in place of {fs.Mnt}, which keeps receiving syncs");
+    }
+
+    /// <summary>drill-cleanup: unmounts the drill mount of this fs and removes its directory; nothing to do when there is none.</summary>
+    public async Task<StepResult> DrillStopAsync(StepContext<FsResource> step, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        var target = Drill.DrillNames.Mount(Sync.Common.SyncPaths.Var(), step.Service, step.Rid.ToString());
+        var output = new List<string>();
+        var mounts = MountTable.Parse(await File.ReadAllTextAsync("/proc/self/mountinfo", cancellationToken).ConfigureAwait(false));
+        if (MountTable.At(mounts, target) is not null)
+        {
+            await step.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
+            var r = await ProcessRunner.RunAsync("umount", ["--", target], new ProcessRunOptions { Timeout = CommandTimeout }, cancellationToken).ConfigureAwait(false);
+            if (!r.Succeeded)
+                throw new StepFailedException($"{step.Rid}: umount {target} failed on {step.LocalNode} (exit {r.ExitCode}): {r.Tail(500)}", r.Tail());
+            output.Add($"unmounted the drill clone at {target}");
+        }
+        if (Directory.Exists(target) && !Directory.EnumerateFileSystemEntries(target).Any())
+        {
+            Directory.Delete(target);
+            output.Add($"removed {target}");
+        }
+        return output.Count == 0 ? StepResult.Unchanged($"no drill mount of {step.Rid} on {step.LocalNode}") : new StepResult(true, string.Join('\n', output));
+    }
+
     async Task<StepResult> MountAsync(FsResource fs, StepContext<FsResource> context, CancellationToken ct)
     {
         var (before, message, _) = await ProbeAsync(fs, ct).ConfigureAwait(false);

@@ -40,6 +40,72 @@ public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver>
         return (plumbing, await docker.RunningPidAsync(step.Resolved, container, ct).ConfigureAwait(false), container);
     }
 
+    /// <summary>
+    /// drill: the address in the drill container's namespace, on a macvlan of the drill's isolated link (a dummy interface
+    /// with no address and no uplink, <see cref="Drill.DrillNames.Link"/>) instead of <c>ipdev</c>: drill addresses reach
+    /// each other and nothing else. No default route, no ARP announce: nothing of the drill reaches the production network.
+    /// </summary>
+    public async Task<StepResult> DrillStartAsync(StepContext<DockerIp> step, CancellationToken cancellationToken)
+    {
+        var (p, pid, container) = await PrepareDrillAsync(step, cancellationToken).ConfigureAwait(false);
+        if (pid is null)
+            throw new StepFailedException($"{step.Rid}: {container.Name} is not running on {step.LocalNode}: the drill address goes into its network namespace, its drill-start must run first");
+        if (await DeviceAsync(p, pid.Value, cancellationToken).ConfigureAwait(false) is { } present)
+            return StepResult.Unchanged($"{p.Cidr} is already on {present} in {container.Name}");
+        await step.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
+        var output = new List<string>();
+        if (!(await RunAsync(IpCommands.HostLinkShow(p.HostDevice), cancellationToken).ConfigureAwait(false)).Succeeded)
+        {
+            await MustAsync(["ip", "link", "add", p.HostDevice, "type", "dummy"], step, cancellationToken).ConfigureAwait(false);
+            output.Add($"created the drill's isolated link {p.HostDevice} (dummy: no address, no uplink)");
+        }
+        await MustAsync(["ip", "link", "set", "dev", p.HostDevice, "up"], step, cancellationToken).ConfigureAwait(false);
+        if ((await RunAsync(IpCommands.HostLinkShow(p.TempName), cancellationToken).ConfigureAwait(false)).Succeeded)
+            await MustAsync(IpCommands.HostLinkDelete(p.TempName), step, cancellationToken).ConfigureAwait(false);
+        await MustAsync(IpCommands.CreateMacvlan(p), step, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await MustAsync(IpCommands.MoveToNetns(p, pid.Value), step, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StepFailedException)
+        {
+            await RunAsync(IpCommands.HostLinkDelete(p.TempName), CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+        foreach (var argv in IpCommands.ConfigureInNetns(p, pid.Value))
+            await MustAsync(argv, step, cancellationToken).ConfigureAwait(false);
+        var device = await DeviceAsync(p, pid.Value, cancellationToken).ConfigureAwait(false)
+            ?? throw new StepFailedException($"{step.Rid}: {p.Cidr} was added but is not found in {container.Name}'s namespace");
+        output.Add($"{p.Cidr} on {device} (macvlan of the isolated {p.HostDevice}) in {container.Name} (pid {pid}): no default route, not announced");
+        return new StepResult(true, string.Join('\n', output));
+    }
+
+    /// <summary>drill-cleanup: removes the address from the drill container (the isolated link goes with the last drill container).</summary>
+    public async Task<StepResult> DrillStopAsync(StepContext<DockerIp> step, CancellationToken cancellationToken)
+    {
+        var (p, pid, container) = await PrepareDrillAsync(step, cancellationToken).ConfigureAwait(false);
+        return await StopAsync(p, pid, container, step, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The plumbing of the drill address: the isolated link as parent, a name of its own, no gateway; the drill container.</summary>
+    async Task<(IpPlumbing Plumbing, long? Pid, DockerContainer Container)> PrepareDrillAsync(StepContext<DockerIp> step, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        var (plumbing, errors) = IpCommands.Plan(step.Resource, step.Resolved.Path.ToString());
+        if (plumbing is null)
+            throw new StepFailedException(string.Join("; ", errors), permanent: true);
+        var path = step.Resolved.Path.ToString();
+        plumbing = plumbing with
+        {
+            HostDevice = Drill.DrillNames.Link(path),
+            TempName = IpCommands.TempName(path, step.Rid + "@drill"),
+            Gateway = null,
+        };
+        var production = Container(step.Resolved, step.Resource);
+        var container = production with { Name = Drill.DrillNames.Container(production.Name) };
+        return (plumbing, await docker.RunningPidAsync(step.Resolved, container, ct).ConfigureAwait(false), container);
+    }
+
     public async Task<ResourceProbe> ProbeAsync(ProbeContext<DockerIp> probe, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(probe);

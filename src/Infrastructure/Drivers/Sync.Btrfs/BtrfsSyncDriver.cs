@@ -333,6 +333,66 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         await shell.CheckedAsync(["mount", "--make-private", "--", root], cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// drill, on the DR node: a writable snapshot (copy-on-write: metadata only) of the last snapshot received, at
+    /// <see cref="Drill.DrillNames.Clone"/>. <c>last</c>, the parent the next incremental send needs, is only read; a sync
+    /// during the drill rotates it as usual, and the clone, a subvolume of its own, stays. An existing clone is kept.
+    /// </summary>
+    public async Task<StepResult> DrillStartAsync(StepContext<BtrfsSync> context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var (shell, dev, root, clone, last) = await DrillPlaceAsync(context, cancellationToken).ConfigureAwait(false);
+        var rid = context.Rid;
+        if ((await shell.RunAsync(["btrfs", "subvolume", "show", "--", clone], cancellationToken).ConfigureAwait(false)).ExitCode == 0)
+            return StepResult.Unchanged($"the drill clone of {context.Resource.Dst} is already in place on {context.LocalNode}: {clone}");
+        var show = await shell.RunAsync(["btrfs", "subvolume", "show", "--", last], cancellationToken).ConfigureAwait(false);
+        if (show.ExitCode != 0)
+            throw new StepFailedException(
+                $"{rid}: {context.LocalNode} holds no received snapshot of {context.Resource.Dst} ({last} is missing): sync it first (opensvc svc sync {context.Service} --node <primary>)",
+                permanent: true);
+        var received = BtrfsSend.ParseShow(show.StdOut);
+        var created = System.Text.RegularExpressions.Regex.Match(show.StdOut, @"^\s*Creation time:\s*(.+)$", System.Text.RegularExpressions.RegexOptions.Multiline);
+        await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
+        var before = Drill.DrillNames.BytesWritten(dev);
+        await shell.CheckedAsync(["btrfs", "subvolume", "snapshot", "--", last, clone], cancellationToken).ConfigureAwait(false);
+        await shell.CheckedAsync(["sync", "-f", "--", clone], cancellationToken).ConfigureAwait(false);
+        var after = Drill.DrillNames.BytesWritten(dev);
+        var metrics = new Dictionary<string, long>();
+        if (before is { } b && after is { } a)
+            metrics["disk_bytes_written"] = a - b;
+        return new StepResult(true,
+            $"cloned the last snapshot received ({last}, uuid {received.Uuid}{(created.Success ? $", received {created.Groups[1].Value.Trim()}" : "")}) as {clone} on {dev}: " +
+            $"writable and copy-on-write{(metrics.TryGetValue("disk_bytes_written", out var w) ? $", {w} bytes written to {dev}" : "")}; the next incremental send keeps its parent",
+            metrics);
+    }
+
+    /// <summary>drill-cleanup: deletes the clone (its drill mount is gone by then); nothing to do when there is none.</summary>
+    public async Task<StepResult> DrillStopAsync(StepContext<BtrfsSync> context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var (shell, _, _, clone, _) = await DrillPlaceAsync(context, cancellationToken).ConfigureAwait(false);
+        if ((await shell.RunAsync(["btrfs", "subvolume", "show", "--", clone], cancellationToken).ConfigureAwait(false)).ExitCode != 0)
+            return StepResult.Unchanged($"no drill clone of {context.Resource.Dst} on {context.LocalNode}");
+        await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
+        await shell.CheckedAsync(["btrfs", "subvolume", "delete", "--", clone], cancellationToken).ConfigureAwait(false);
+        return new StepResult(true, $"deleted the drill clone {clone} of {context.Resource.Dst} on {context.LocalNode}");
+    }
+
+    /// <summary>The DR node's side of a drill: its device for the dst label, its top level mounted, the clone's and last's paths.</summary>
+    static async Task<(LocalShell Shell, string Dev, string Root, string Clone, string Last)> DrillPlaceAsync(StepContext<BtrfsSync> context, CancellationToken ct)
+    {
+        var sync = context.Resource;
+        if (sync.Src is not { } src || sync.Dst is not { } dst)
+            throw new StepFailedException($"{context.Rid}: src and dst must both be LABEL:subvolume", permanent: true);
+        var shell = new LocalShell(context.LocalNode.Value);
+        var mounts = await shell.MountsAsync(ct).ConfigureAwait(false);
+        var dev = await DeviceForLabelAsync(shell, mounts, dst.Label, ConfiguredDevices(context.Resolved), context.Rid, ct).ConfigureAwait(false);
+        var root = $"{SyncPaths.Var().TrimEnd('/')}/btrfs/{dst.Label}";
+        await MountTopLevelAsync(shell, mounts, dev, root, context.Rid, ct).ConfigureAwait(false);
+        var work = $"{root}/.osync/{context.Service}/{context.Rid}";
+        return (shell, dev, root, Drill.DrillNames.Clone(root, context.Service, context.Rid.ToString()), $"{work}/last/{BtrfsSend.SnapshotName(src.Subvolume)}");
+    }
+
     public Task<ResourceProbe> ProbeAsync(ProbeContext<BtrfsSync> context, CancellationToken cancellationToken) =>
         Task.FromResult(SyncStep.Status(context, time));
 }

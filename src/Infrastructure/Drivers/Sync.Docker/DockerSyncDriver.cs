@@ -1,3 +1,4 @@
+using OpenSvc.Infrastructure.Execution;
 using System.Diagnostics;
 using Docker.DotNet;
 using OpenSvc.Infrastructure.Drivers.Container.Docker;
@@ -159,6 +160,38 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         return new StepResult(started, started
             ? $"started the private dockerd of {context.Service} on {context.LocalNode} (data root {dataDir}): ready to receive"
             : $"the private dockerd of {context.Service} already runs on {context.LocalNode}: ready to receive");
+    }
+
+    /// <summary>
+    /// drill, on the DR node: images are read-only layers, so nothing needs a clone: this checks that every image the
+    /// containers need is in the service's daemon there (the synced copy), which the drill's containers then run from.
+    /// </summary>
+    public async Task<StepResult> DrillStartAsync(StepContext<DockerSync> context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var service = context.Resolved;
+        var images = service.Resources.OfType<DockerContainer>().Where(c => !c.Disabled && c.Image is not null).Select(c => c.Image!).Distinct().ToList();
+        if (service.ContainerDataDir is { } dataDir)
+        {
+            await ServiceDocker.RequireDataDirMountedAsync(service, dataDir, context.LocalNode, cancellationToken).ConfigureAwait(false);
+            await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
+            await daemon.EnsureStartedAsync(context.Service, dataDir, cancellationToken).ConfigureAwait(false);
+        }
+        var socket = sockets.LocalSocket(service);
+        var missing = new List<string>();
+        foreach (var image in images)
+        {
+            var r = await ProcessRunner.RunAsync("docker", ["-H", $"unix://{socket}", "image", "inspect", "--format", "{{.Id}}", "--", image],
+                new ProcessRunOptions { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken).ConfigureAwait(false);
+            if (!r.Succeeded)
+                missing.Add(image);
+        }
+        if (missing.Count > 0)
+            throw new StepFailedException(
+                $"{context.Rid}: {string.Join(", ", missing)} not in the service's dockerd on {context.LocalNode} ({socket}): the drill (and a takeover) could not start from it; sync the images first",
+                permanent: true);
+        return StepResult.Unchanged(
+            $"nothing to clone: images are read-only; {string.Join(", ", images)} present in the dockerd of {context.Service} on {context.LocalNode}, the drill containers run from them");
     }
 
     const string ListMarker = "--- images\n";

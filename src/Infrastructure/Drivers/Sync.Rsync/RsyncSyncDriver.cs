@@ -65,4 +65,24 @@ public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
             return Task.FromResult(new ResourceProbe(Domain.Status.NotApplicable, "no files to sync"));
         return Task.FromResult(SyncStep.Status(context, time, drpNodeNeverSends: true));
     }
+
+    /// <summary>
+    /// drill, on the DR node: an rsync copy is plain files, which cannot be cloned cheaply (copying them would take as long
+    /// as a sync and double the space): the drill says so, checks what it can instead (the destination holds the copy,
+    /// and when the last sync landed), and gives this data to no drill container.
+    /// </summary>
+    public Task<StepResult> DrillStartAsync(StepContext<RsyncSync> context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var dst = context.Resource.Dst;
+        if (dst is null || !Directory.Exists(dst))
+            throw new StepFailedException($"{context.Rid}: the destination {dst ?? "(no dst)"} does not exist on {context.LocalNode}: no copy to drill", permanent: true);
+        var entries = Directory.EnumerateFileSystemEntries(dst).Take(1000).Count();
+        if (entries == 0)
+            throw new StepFailedException($"{context.Rid}: the destination {dst} on {context.LocalNode} is empty: the copy was never synced there", permanent: true);
+        var last = SyncStep.Status(new ProbeContext<RsyncSync>(context.Resolved, context.Resource), time).Message;
+        return Task.FromResult(StepResult.Unchanged(
+            $"not cloned: {dst} is an rsync copy on a filesystem without cheap clones, and copying it would take as long as a sync. " +
+            $"Checked instead: {dst} holds {(entries == 1000 ? "1000+" : entries.ToString(System.Globalization.CultureInfo.InvariantCulture))} entries; {last}. No drill container gets this data"));
+    }
 }
