@@ -77,6 +77,7 @@ public static class AgentHost
                 _ = app.Services.GetRequiredService<JobStorage>();
             }
             await app.StartAsync(ct).ConfigureAwait(false);
+            await WarmUpAsync(app, settings.Node, ct).ConfigureAwait(false);
             var url = TcpUrl(app);
             var socket = settings.Socket is null ? "" : $", local API unix:{settings.Socket}";
             Console.WriteLine($"opensvc agent {settings.Node} ready: dashboard {url}/hangfire, console {url}/, health {url}/health, database {databaseLabel}{socket}");
@@ -87,6 +88,23 @@ public static class AgentHost
         {
             if (embedded is not null)
                 await embedded.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs a takeover's code paths once before the agent is ready (<see cref="AgentWarmUp"/>); a failure only costs the first run its JIT.</summary>
+    static async Task WarmUpAsync(WebApplication app, NodeName node, CancellationToken ct)
+    {
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OpenSvc.Agent");
+        if (Environment.GetEnvironmentVariable("OPENSVC_AGENT_WARMUP") == "off")
+            return; // benchmarks measure the cold agent this way
+        try
+        {
+            var took = await AgentWarmUp.RunAsync(app.Services, node, ct).ConfigureAwait(false);
+            log.LogInformation("warm-up: a takeover's code paths ran once in {Took}", took);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            log.LogWarning("warm-up failed (the first run compiles its code paths instead): {Error}", ex.Message);
         }
     }
 
