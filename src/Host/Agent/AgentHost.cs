@@ -77,11 +77,19 @@ public static class AgentHost
                 _ = app.Services.GetRequiredService<JobStorage>();
             }
             await app.StartAsync(ct).ConfigureAwait(false);
-            await WarmUpAsync(app, settings.Node, ct).ConfigureAwait(false);
             var url = TcpUrl(app);
             var socket = settings.Socket is null ? "" : $", local API unix:{settings.Socket}";
             Console.WriteLine($"opensvc agent {settings.Node} ready: dashboard {url}/hangfire, console {url}/, health {url}/health, database {databaseLabel}{socket}");
+            // In the background: readiness is not delayed (on a loaded machine a warm-up before it cost agents their start-up deadline).
+            var warmUp = Task.Run(() => WarmUpAsync(app, settings.Node, ct), ct);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await warmUp.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
             return ExitCodes.Ok;
         }
         finally
@@ -91,7 +99,7 @@ public static class AgentHost
         }
     }
 
-    /// <summary>Runs a takeover's code paths once before the agent is ready (<see cref="AgentWarmUp"/>); a failure only costs the first run its JIT.</summary>
+    /// <summary>Runs a takeover's code paths once as the agent starts (<see cref="AgentWarmUp"/>); a failure only costs the first run its JIT.</summary>
     static async Task WarmUpAsync(WebApplication app, NodeName node, CancellationToken ct)
     {
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OpenSvc.Agent");

@@ -10,8 +10,8 @@ using OpenSvc.Workflows.Syncs;
 namespace OpenSvc.Host.Agent;
 
 /// <summary>
-/// Runs the code a takeover needs once, before the agent says it is ready, so its first takeover is not the one that
-/// pays the JIT: the run's decisions over a made-up plan (nothing is written), every run event through the event
+/// Runs the code a takeover needs once, as the agent starts (in the background, right after it says it is ready), so
+/// its first takeover does not pay all of the JIT: the run's decisions over a made-up plan (nothing is written), every run event through the event
 /// store's serializer and back, the reads of a claim, an outcome and a status refresh (for ids that do not exist), and
 /// a config resolution. Side-effect free: no event, document or Hangfire job is written.
 /// </summary>
@@ -37,6 +37,8 @@ public static class AgentWarmUp
         container_rid = container#0
         """;
 
+    static readonly string[] Rids = ["fs#0", "container#0", "ip#0"];
+
     public static async Task<TimeSpan> RunAsync(IServiceProvider services, NodeName node, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -47,7 +49,7 @@ public static class AgentWarmUp
 
         // The decisions of a whole run, as a claim and an outcome make them, and its events through the serializer.
         var policy = new StepPolicy(TimeSpan.FromSeconds(60), 1, TimeSpan.FromSeconds(1));
-        var steps = new[] { "fs#0", "container#0", "ip#0" }
+        var steps = Rids
             .Select((rid, i) => new PlanStep(i, node, ResourceId.Parse(rid), rid.Split('#')[0], ResourceAction.Start, i == 0 ? [] : [i - 1], policy))
             .ToList();
         var plan = new Plan("warm-up", ServiceAction.Takeover, node, null, false, steps);
