@@ -219,7 +219,16 @@ public static partial class EngineBenchmark
         var started = Stopwatch.StartNew();
         agents.Start(new NodeName("n3"), connection, settings.Workers, env, "--fake-cluster");
         await agents.WaitReadyAsync(TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
-        output.WriteLine($"site: the DR agent n3 ready in {started.Elapsed.TotalSeconds:0.0} s");
+        // Planning refuses a node whose agent has not heartbeated yet: wait for its first heartbeat.
+        while (true)
+        {
+            agents.ThrowIfOneExited();
+            await using (var q = store.QuerySession())
+                if (await q.Query<OpenSvc.Workflows.Agents.AgentHeartbeat>().AnyAsync(ct).ConfigureAwait(false))
+                    break;
+            await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+        output.WriteLine($"site: the DR agent n3 ready and heartbeating in {started.Elapsed.TotalSeconds:0.0} s");
 
         // Cold: the fresh agent's first takeover.
         var cold = (await TakeOverAsync(mediator, store, agents, ["cold"], 1, ct).ConfigureAwait(false)).Single();
