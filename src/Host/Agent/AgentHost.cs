@@ -80,13 +80,40 @@ public static class AgentHost
             var url = TcpUrl(app);
             var socket = settings.Socket is null ? "" : $", local API unix:{settings.Socket}";
             Console.WriteLine($"opensvc agent {settings.Node} ready: dashboard {url}/hangfire, console {url}/, health {url}/health, database {databaseLabel}{socket}");
+            // In the background: readiness is not delayed (on a loaded machine a warm-up before it cost agents their start-up deadline).
+            var warmUp = Task.Run(() => WarmUpAsync(app, settings.Node, ct), ct);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await warmUp.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
             return ExitCodes.Ok;
         }
         finally
         {
             if (embedded is not null)
                 await embedded.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs a takeover's code paths once as the agent starts (<see cref="AgentWarmUp"/>); a failure only costs the first run its JIT.</summary>
+    static async Task WarmUpAsync(WebApplication app, NodeName node, CancellationToken ct)
+    {
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OpenSvc.Agent");
+        // Opt-in until measured: its effect on the first takeover is not established yet (docs/engine-cost.md).
+        if (Environment.GetEnvironmentVariable("OPENSVC_AGENT_WARMUP") != "on")
+            return;
+        try
+        {
+            var took = await AgentWarmUp.RunAsync(app.Services, node, ct).ConfigureAwait(false);
+            log.LogInformation("warm-up: a takeover's code paths ran once in {Took}", took);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            log.LogWarning("warm-up failed (the first run compiles its code paths instead): {Error}", ex.Message);
         }
     }
 

@@ -43,7 +43,7 @@ public sealed record EngineBenchmarkSettings(
 /// default), then with Hangfire.PostgreSql's own long polling and with its default polling (the baseline), and
 /// prints latencies and throughput read from the event store.
 /// </summary>
-public static class EngineBenchmark
+public static partial class EngineBenchmark
 {
     public static Command Command(Option<string?> connection, params Command[] others)
     {
@@ -94,7 +94,7 @@ public static class EngineBenchmark
             Validate(s);
             return await RunAsync(s, Console.Out, ct).ConfigureAwait(false);
         });
-        var bench = new Command("bench", "Benchmarks of this build (figures, not tests)") { engine };
+        var bench = new Command("bench", "Benchmarks of this build (figures, not tests)") { engine, SiteCommand(connection) };
         foreach (var other in others)
             foreach (var sub in other.Subcommands)
                 bench.Subcommands.Add(sub);
@@ -410,11 +410,11 @@ public static class EngineBenchmark
 
         sealed record Child(NodeName Node, Process Process, LogTail Log);
 
-        public void Start(NodeName node, string connection, int workers, IReadOnlyDictionary<string, string> env)
+        public void Start(NodeName node, string connection, int workers, IReadOnlyDictionary<string, string> env, string drivers = "--noop-cluster")
         {
             var (file, prefix) = SelfCommand();
             var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in (string[])[.. prefix, "agent", "--node", node.Value, "--noop-cluster", "--listen", "127.0.0.1:0",
+            foreach (var a in (string[])[.. prefix, "agent", "--node", node.Value, drivers, "--listen", "127.0.0.1:0",
                          "--connection", connection, "--workers", workers.ToString(CultureInfo.InvariantCulture), "--socket", "none"])
                 psi.ArgumentList.Add(a);
             foreach (var (k, v) in env)

@@ -24,10 +24,18 @@ public static class SyncBenchmark
         var size = new Option<int>("--size-mb") { Description = "payload size in MiB (btrfs: at most a quarter of the lab disk)", DefaultValueFactory = _ => 1024 };
         var images = new Option<int>("--images") { Description = "images for the up-to-date docker check", DefaultValueFactory = _ => 50 };
         var runs = new Option<int>("--runs") { Description = "runs of each transfer (best is kept)", DefaultValueFactory = _ => 3 };
-        var sync = new Command("sync", "Throughput of the sync drivers against the raw pipelines on the lab (n1 → n3)") { labDir, size, images, runs };
+        var only = new Option<string[]>("--only")
+        {
+            Description = "transfers to measure, of docker, btrfs, rsync, up-to-date (default: all)", AllowMultipleArgumentsPerToken = true,
+        };
+        only.AcceptOnlyFromAmong("docker", "btrfs", "rsync", "up-to-date");
+        var sync = new Command("sync", "Throughput of the sync drivers against the raw pipelines on the lab (n1 → n3)") { labDir, size, images, runs, only };
         sync.SetAction(async (p, ct) =>
         {
-            var bench = new Bench(p.GetValue(labDir)!, p.GetValue(size), Math.Max(1, p.GetValue(runs)));
+            var bench = new Bench(p.GetValue(labDir)!, p.GetValue(size), Math.Max(1, p.GetValue(runs)))
+            {
+                Only = new HashSet<string>(p.GetValue(only) is { Length: > 0 } some ? some : ["docker", "btrfs", "rsync", "up-to-date"]),
+            };
             await bench.RunAsync(p.GetValue(images), ct).ConfigureAwait(false);
             return ExitCodes.Ok;
         });
@@ -40,6 +48,8 @@ public static class SyncBenchmark
         readonly string _dll = Path.Combine(AppContext.BaseDirectory, "opensvc.dll");
         readonly IReadOnlyDictionary<string, string> _nodes = Demo.LabNodes.Read(labDir);
         readonly List<string> _rows = [];
+
+        public required IReadOnlySet<string> Only { get; init; }
 
         string Dev(string node) => _nodes[$"LAB_{node.ToUpperInvariant()}_DEV"];
         string SshConfig => Path.Combine(labDir, "ssh_config");
@@ -207,10 +217,14 @@ public static class SyncBenchmark
             var start = LoadAverage();
             Console.WriteLine($"bench sync: lab {labDir}, payload {sizeMb} MiB, best of {runs}, n1 -> n3; driver = step duration (SSH connect, probes, " +
                 "transfer, last_sync write) in one warm driver process per transfer, whose first step is an untimed warm-up; raw = pipeline wall time");
-            await DockerAsync(ct).ConfigureAwait(false);
-            await BtrfsAsync(ct).ConfigureAwait(false);
-            await RsyncAsync(ct).ConfigureAwait(false);
-            await UpToDateDockerAsync(imageCount, ct).ConfigureAwait(false);
+            if (Only.Contains("docker"))
+                await DockerAsync(ct).ConfigureAwait(false);
+            if (Only.Contains("btrfs"))
+                await BtrfsAsync(ct).ConfigureAwait(false);
+            if (Only.Contains("rsync"))
+                await RsyncAsync(ct).ConfigureAwait(false);
+            if (Only.Contains("up-to-date"))
+                await UpToDateDockerAsync(imageCount, ct).ConfigureAwait(false);
             Console.WriteLine();
             Console.WriteLine($"summary (load average at the start {start}, at the end {LoadAverage()}, {Environment.ProcessorCount} CPUs):");
             foreach (var row in _rows)
@@ -335,7 +349,10 @@ public static class SyncBenchmark
             {
                 rawBytes = long.Parse((await ShAsync("n1", "btrfs send -q /srv/bench/top/rawbench/snap | wc -c", ct).ConfigureAwait(false)).StdOut.Trim(), CultureInfo.InvariantCulture);
                 (raw, driver, driverBytes, first, last) = await RoundsAsync(config, "sync#1", Reset,
-                    () => ShAsync("n1", "btrfs send -q /srv/bench/top/rawbench/snap | ssh -F \"$1\" n3 btrfs receive -q /srv/bench/top/rawbench", ct, SshConfig), ct).ConfigureAwait(false);
+                    // The same commit as the driver's: its placement snapshot commits the transaction, which writes the received
+                    // data to disk; the raw receive alone would leave it in the page cache (a DR copy must be on disk).
+                    () => ShAsync("n1", "btrfs send -q /srv/bench/top/rawbench/snap | ssh -F \"$1\" n3 'btrfs receive -q /srv/bench/top/rawbench && btrfs filesystem sync /srv/bench/top'",
+                        ct, SshConfig), ct).ConfigureAwait(false);
             }
             finally
             {
@@ -349,7 +366,7 @@ public static class SyncBenchmark
             // Where the driver's time goes (last run): its rotate phase includes the placement snapshot, whose transaction
             // commit writes the received data to disk; the raw receive leaves it dirty in the page cache.
             var phases = last.StdOut.Split('\n').Select(l => l.IndexOf("phases: ", StringComparison.Ordinal) is var at and >= 0 ? l[at..] : null).LastOrDefault(l => l is not null);
-            Row("btrfs", driverBytes, driver, rawBytes, raw, first, phases is null ? null : $"driver {phases} (last run; the placement snapshot's commit flushes the received data, the raw receive leaves it in the page cache)");
+            Row("btrfs", driverBytes, driver, rawBytes, raw, first, phases is null ? null : $"driver {phases} (last run); raw = send | ssh receive followed by btrfs filesystem sync on n3, the commit the driver's placement snapshot makes");
         }
 
         async Task RsyncAsync(CancellationToken ct)

@@ -280,6 +280,10 @@ public sealed partial class DemoRun(string repo, bool wait) : IDisposable
         var id = RunId().Match(takeover.Output);
         Say("the takeover's timeline, from its event stream:");
         await CliAsync("run", "show", id.Success ? id.Groups[1].Value : "latest");
+        if (id.Success && Guid.TryParse(id.Groups[1].Value, out var runId)
+            && await Bench.EngineBenchmark.RunFiguresAsync(new NpgsqlConnectionStringBuilder(_pg!.ConnectionString) { Database = "opensvc" }.ConnectionString,
+                runId, CancellationToken.None) is { } figures)
+            Say($"the takeover's {Bench.EngineBenchmark.OverheadLine(figures)}");
         await CliAsync("svc", "status", Service);
         var data = await NodeRunAsync("n3", ["cat", "/srv/svc1/data/hello.txt"]);
         Say($"on n3, /srv/svc1/data/hello.txt says: {data.StdOut.Trim()}");

@@ -101,10 +101,12 @@ public sealed class ExecuteStepHandler(
                     log.LogInformation("run {RunId}: {Outcome}", run.Id, ended.Outcome);
                 foreach (var ignored in recorded.Events.OfType<StepOutcomeIgnored>())
                     log.LogWarning("run {RunId} step {Step}: the outcome of execution {Execution} was recorded and ignored: {Why}", run.Id, ignored.Step + 1, ignored.Execution, ignored.Why);
-                statusSignal.Request(run.Service);
                 if (next is null || !recorded.Events.OfType<StepStarted>().Any(e => e.Step == next.Step.Index) || recorded.After is null)
                 {
                     nextRunning?.Dispose();
+                    // The node's status is refreshed once the segment leaves it, not after each of its steps: a report taken
+                    // between two steps of a segment is stale at once, and planning waits for one taken after the last step.
+                    statusSignal.Request(run.Service);
                     return Unit.Value;
                 }
                 running.Dispose();
