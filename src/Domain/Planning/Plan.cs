@@ -1,7 +1,11 @@
 namespace OpenSvc.Domain.Planning;
 
-/// <summary>What an operator asks of a service.</summary>
-public enum ServiceAction { Start, Stop, StartStandby, Switch, Takeover, Sync }
+/// <summary>
+/// What an operator asks of a service. <see cref="Reprotect"/> reverses the protection after a takeover (the DR node
+/// sends to the preferred primary); <see cref="Giveback"/> moves the service back there with a final sync and restores
+/// the normal direction.
+/// </summary>
+public enum ServiceAction { Start, Stop, StartStandby, Switch, Takeover, Sync, Reprotect, Giveback }
 
 /// <summary>What one step asks a driver to do to one resource.</summary>
 /// <summary>

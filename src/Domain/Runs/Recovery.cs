@@ -38,20 +38,21 @@ public sealed record LastSuccessfulSync(string Rid, NodeName Target, DateTimeOff
 public static class Recovery
 {
     /// <summary>Actions whose completion is a recovery worth measuring (DR activation, planned moves).</summary>
-    public static bool Measures(ServiceAction action) => action is ServiceAction.Takeover or ServiceAction.Switch;
+    public static bool Measures(ServiceAction action) => action is ServiceAction.Takeover or ServiceAction.Switch or ServiceAction.Giveback;
 
     /// <summary>The node the service comes up on.</summary>
     public static NodeName Destination(WorkflowRun run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        return run.Action == ServiceAction.Switch && run.To is { } to ? to : run.Node;
+        return run.Action is ServiceAction.Switch or ServiceAction.Giveback && run.To is { } to ? to : run.Node;
     }
 
     /// <summary>
     /// The facts of <paramref name="run"/> (its steps all ended): cut-over is the request for a takeover (the primary is
     /// presumed lost then), else the start of the first start step on the destination (the source had stopped writing,
     /// and any final sync had run); each sync resource whose targets include the destination contributes its copy's age
-    /// at cut-over.
+    /// at cut-over. A giveback's final send of a resource (a sync step of the run itself, which runs once every stop step has
+    /// succeeded) carried everything the stopped service had written: that copy's age is zero (RPO 0).
     /// </summary>
     public static RecoveryMeasured Measure(WorkflowRun run, IReadOnlyCollection<string> syncRids, IReadOnlyList<LastSuccessfulSync> syncs,
         DownSince? downSince, DateTimeOffset now)
@@ -72,7 +73,8 @@ public static class Recovery
         var ages = syncRids.Order(StringComparer.Ordinal).Select(rid =>
         {
             var last = syncs.Where(x => x.Rid == rid && x.Target == node && x.At <= cutOver).MaxBy(x => x.At);
-            return new DataAge(rid, node, last?.At, last?.RunId, last is null ? null : cutOver - last.At);
+            var final = run.Action == ServiceAction.Giveback && last is not null && last.RunId == run.Id;
+            return new DataAge(rid, node, last?.At, last?.RunId, last is null ? null : final ? TimeSpan.Zero : cutOver - last.At);
         }).ToList();
         return new RecoveryMeasured(run.Id, node, cutOver, rto, down?.At, down?.From, downtime, ages, now);
     }

@@ -53,9 +53,12 @@ public sealed class RefreshStatusHandler(
             // Stamped before probing: the report shows the resources as they were from that instant on, so a
             // step that ended after it is not taken as reflected (the planner waits for a later report).
             var probedAt = time.GetUtcNow();
+            // While the protection is reversed to this node, its filesystems are mounted to receive, as a DR node's
+            // standby ones are: they count as standby, so the instance reads "stdby up", not "partly up".
+            var receiving = svc.Reversal?.To.Contains(agent.Node) == true;
             var lines = new List<ResourceStatusLine>();
             foreach (var r in resolved.Resources)
-                lines.Add(await ProbeAsync(resolved, r, cancellationToken).ConfigureAwait(false));
+                lines.Add(await ProbeAsync(resolved, receiving && r is FsResource ? r with { Standby = true } : r, cancellationToken).ConfigureAwait(false));
             var instance = InstanceStatus.Of(lines.Select(l => new ResourceStatus(
                 ResourceId.Parse(l.Rid), l.Status, l.Optional, l.Driver.StartsWith("sync.", StringComparison.Ordinal), l.Status == Status.Warn)));
             session.Store(new InstanceStatusReport(key, svc.Service, agent.Node.Value, instance.Avail, instance.Overall, lines, svc.VersionLabel, probedAt));
