@@ -212,7 +212,7 @@ public sealed class ReprotectGivebackDurabilityTests(ITestOutputHelper output)
         try
         {
             foreach (var a in agents.Values)
-                await a.WaitReadyAsync(TimeSpan.FromSeconds(60));
+                await a.WaitReadyAsync(TimeSpan.FromSeconds(180)); // two agents starting on a loaded machine
             (await mediator.Send(new ConfigureService(Service, ReprotectGivebackTests.Config, "tester", false, true))).Accepted.Should().BeTrue();
             await ReprotectGivebackTests.WaitForAgentsAsync(mediator);
             await RunAsync(mediator, store, agents, ServiceAction.StartStandby, connection, faultEnv);
@@ -227,7 +227,8 @@ public sealed class ReprotectGivebackDurabilityTests(ITestOutputHelper output)
             File.Exists(marker).Should().BeTrue("the fault point {0}@{1} must have been reached and the agent killed", point, step);
             restarts.Should().Be(1);
             run.Steps.Should().OnlyContain(s => s.Status == StepStatus.Succeeded);
-            (await FakeCluster.EffectsAsync(store, run.Id)).Select(e => e.Step).Should().Equal(Enumerable.Range(0, run.Steps.Count),
+            // Each step that had something to do took effect once (a giveback's receiving mount is already in place).
+            (await FakeCluster.EffectsAsync(store, run.Id)).Select(e => e.Step).Should().Equal(run.Steps.Where(s => s.Changed).Select(s => s.Step.Index),
                 "each step took effect once, whatever was killed when");
             await using var q = store.QuerySession();
             var events = (await q.Events.FetchStreamAsync(run.Id)).Select(e => e.Data).ToList();
