@@ -80,7 +80,7 @@ public sealed class BtrfsSyncDriverTests(SyncLab lab)
         var svc = $"svc{Guid.NewGuid():N}"[..11];
         var forward = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
         forward.ExitCode.Should().Be(0, forward.StdOut + forward.StdErr);
-        var full = SyncLab.Metric(forward, "bytes_sent");
+        var full = LabInstance.Metric(forward, "bytes_sent");
 
         // The takeover: the service writes on n3, in the DR copy.
         var write = await lab.Sh("n3", "echo written-on-n3 > /srv/svc1/data/payload/version && head -c 200000 /dev/urandom > /srv/svc1/data/payload/blob2");
@@ -91,9 +91,9 @@ public sealed class BtrfsSyncDriverTests(SyncLab lab)
 
         back.ExitCode.Should().Be(0, back.StdOut + back.StdErr);
         back.StdOut.Should().Contain("incremental reverse send of svc1:data from n3").And.Contain("common parent");
-        SyncLab.Metric(back, "full").Should().Be(0);
-        SyncLab.Metric(back, "bytes_sent").Should().BeLessThan(full / 10, "only about 200 kB changed on n3 since the common parent");
-        (await lab.On("n1", "cat", "/srv/svc1/data/payload/version")).StdOut.Should().Be("written-on-n3\n", "n1's mount of src shows n3's data");
+        LabInstance.Metric(back, "full").Should().Be(0);
+        LabInstance.Metric(back, "bytes_sent").Should().BeLessThan(full / 10, "only about 200 kB changed on n3 since the common parent");
+        (await lab.ExecAsync("n1", ["cat", "/srv/svc1/data/payload/version"])).StdOut.Should().Be("written-on-n3\n", "n1's mount of src shows n3's data");
         (await Sums("n1", "/srv/svc1/data")).StdOut.Should().Be((await Sums("n3", "/srv/svc1/data")).StdOut);
 
         // The next reverse send has its own parent (the one it just sent).
@@ -102,15 +102,15 @@ public sealed class BtrfsSyncDriverTests(SyncLab lab)
         var again = await lab.SyncExec("n3", var, config, svc, "sync#1", "n1");
         again.ExitCode.Should().Be(0, again.StdOut + again.StdErr);
         again.StdOut.Should().Contain("incremental reverse send").And.Contain("parent snapshot");
-        (await lab.On("n1", "cat", "/srv/svc1/data/payload/version")).StdOut.Should().Be("again-on-n3\n");
+        (await lab.ExecAsync("n1", ["cat", "/srv/svc1/data/payload/version"])).StdOut.Should().Be("again-on-n3\n");
 
         // Given back: the normal direction again sends n1's data, n3's copy follows it exactly.
         var onN1 = await lab.Sh("n1", "echo back-on-n1 > /srv/svc1/data/payload/version");
         onN1.ExitCode.Should().Be(0, onN1.StdErr);
         var normal = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
         normal.ExitCode.Should().Be(0, normal.StdOut + normal.StdErr);
-        SyncLab.Metric(normal, "full").Should().Be(0);
-        (await lab.On("n3", "cat", "/srv/svc1/data/payload/version")).StdOut.Should().Be("back-on-n1\n");
+        LabInstance.Metric(normal, "full").Should().Be(0);
+        (await lab.ExecAsync("n3", ["cat", "/srv/svc1/data/payload/version"])).StdOut.Should().Be("back-on-n1\n");
         (await Sums("n3", "/srv/svc1/data")).StdOut.Should().Be((await Sums("n1", "/srv/svc1/data")).StdOut);
     }
 
@@ -129,7 +129,7 @@ public sealed class BtrfsSyncDriverTests(SyncLab lab)
         var back = await lab.SyncExec("n3", var, config, svc, "sync#1", "n1");
 
         back.ExitCode.Should().Be(0, back.StdOut + back.StdErr);
-        SyncLab.Metric(back, "full").Should().Be(1);
+        LabInstance.Metric(back, "full").Should().Be(1);
         back.StdOut.Should().Contain("full reverse send").And.Contain("no common parent: the target no longer holds the snapshot it sent");
         (await Sums("n1", "/srv/svc1/data")).StdOut.Should().Be((await Sums("n3", "/srv/svc1/data")).StdOut);
     }
