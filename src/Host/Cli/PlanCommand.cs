@@ -11,7 +11,7 @@ public static class PlanCommand
     public static Command Create()
     {
         var file = new Argument<string>("file") { Description = "service configuration file" };
-        var action = new Argument<string>("action") { Description = "start, stop, startstandby, switch, takeover or sync" };
+        var action = new Argument<string>("action") { Description = "start, stop, startstandby, switch, takeover, sync, reprotect or giveback" };
         var o = ActionOptions.Create();
         var json = new Option<bool>("--json") { Description = "the plan as stable JSON" };
         var svc = new Option<string?>("--service") { Description = "service name (default: the file's name without extension)" };
