@@ -9,9 +9,10 @@ namespace OpenSvc.Domain.Planning;
 /// <item>reprotect (on the DR node where the service now runs): the preferred primary mounts its receiving filesystems
 /// (startstandby of its storage resources, as a DR node keeps them mounted), then each sync resource that protects the
 /// DR copy sends from the DR node to it. Completing the run records the reversal on the service.</item>
-/// <item>giveback (from the reversal's sender to its receiver): stop on the sender (each stop compensated by a start, so a
-/// failed giveback leaves the service where it ran), the receiving mounts again (no change when in place), the final
-/// sends of the now quiet data, then the start of everything else on the receiver. Completing it restores the normal
+/// <item>giveback (from the reversal's sender to its receiver): the receiving mounts again (no change when in place), the
+/// image sends (sync.docker needs the running service's dockerd), the stop on the sender (each stop compensated by a start,
+/// so a failed giveback leaves the service where it ran), the final sends of the now quiet data, then the start of
+/// everything else on the receiver. Completing it restores the normal
 /// direction.</item>
 /// <item>While reversed, syncs send from the reversal's sender to its receiver only, and starting the service anywhere
 /// else (which would run an older copy) is refused unless forced with a reason.</item>
@@ -94,11 +95,17 @@ public static partial class Planner
             return new Refusal(PlanGuard.PeerStateUnknown,
                 $"the agent on {List(unknown)} is not heartbeating, so whether {svc.Name} runs there is unknown; starting it on {to} could run it twice. " +
                 $"If you know {List(unknown)} is down, retry with --force and a --reason, which are recorded in the audit trail.");
+        // Images are sent while the service still runs (sync.docker reads them from its running private dockerd, and they do not
+        // change when it stops); the data once it has stopped writing.
+        var syncs = ReversedSyncs(svc, from).ToList();
+        var images = syncs.Where(r => r.Driver == "sync.docker").ToList();
+        var data = syncs.Except(images).ToList();
         return Build(svc, request with { To = to }, builder =>
         {
-            builder.AddStop(from, stopStandby: false, compensation: svc.Rollback ? ResourceAction.Start : null);
             builder.AddReceivingMounts(to);
-            builder.AddReverseSends(from, to);
+            builder.AddReverseSends(from, to, images, keepOptional: false);
+            builder.AddStop(from, stopStandby: false, compensation: svc.Rollback ? ResourceAction.Start : null);
+            builder.AddReverseSends(from, to, data, keepOptional: false);
             builder.AddStart(to, ResourceAction.Start, only: r => !IsStorage(r));
         });
     }

@@ -51,8 +51,9 @@ public static class Recovery
     /// The facts of <paramref name="run"/> (its steps all ended): cut-over is the request for a takeover (the primary is
     /// presumed lost then), else the start of the first start step on the destination (the source had stopped writing,
     /// and any final sync had run); each sync resource whose targets include the destination contributes its copy's age
-    /// at cut-over. A giveback's final send of a resource (a sync step of the run itself, which runs once every stop step has
-    /// succeeded) carried everything the stopped service had written: that copy's age is zero (RPO 0).
+    /// at cut-over. A giveback's own send of a resource carried everything: its data sends run once every stop step has
+    /// succeeded (the service wrote nothing after them), its image sends before the stop (images do not change when the
+    /// service stops): that copy's age is zero (RPO 0).
     /// </summary>
     public static RecoveryMeasured Measure(WorkflowRun run, IReadOnlyCollection<string> syncRids, IReadOnlyList<LastSuccessfulSync> syncs,
         DownSince? downSince, DateTimeOffset now)

@@ -88,7 +88,7 @@ public sealed class ReprotectGivebackTests
 
         var giveback = await RunAsync(cluster, ServiceAction.Giveback, N3);
         giveback.Steps.Select(s => $"{s.Step.Node} {ActionWords.Step(s.Step)}").Should().Equal(
-            "n3 stop container#0", "n1 startstandby fs#0", "n3 sync sync#0 to n1", "n1 start container#0");
+            "n1 startstandby fs#0", "n3 stop container#0", "n3 sync sync#0 to n1", "n1 start container#0");
         giveback.Recovery.Should().NotBeNull("a completed giveback records what it achieved");
         giveback.Recovery!.Node.Should().Be(N1);
         giveback.Recovery.Rpo.Should().Be(TimeSpan.Zero, "the final send ran after the service stopped writing");
