@@ -8,7 +8,7 @@ public static class ActionWords
     /// <summary>Every service action's word, in the order help texts list them.</summary>
     public static IReadOnlyList<string> ServiceActions { get; } = Enum.GetValues<ServiceAction>().Select(Of).ToArray();
 
-    /// <summary>start, stop, startstandby, switch, takeover, sync, drill, drill-cleanup.</summary>
+    /// <summary>start, stop, startstandby, switch, takeover, sync, drill, drill-cleanup, reprotect, giveback.</summary>
     public static string Of(ServiceAction action) => action switch
     {
         ServiceAction.StartStandby => "startstandby",

@@ -24,4 +24,7 @@ public sealed record ClusterState
     public NodeState this[NodeName node] => nodes.TryGetValue(node, out var state) ? state : NodeState.Unknown;
 
     public IEnumerable<NodeName> Known => nodes.Keys;
+
+    /// <summary>The service's protection while reprotect has reversed it (recorded on its stream); null in the normal direction.</summary>
+    public ProtectionReversal? Reversal { get; init; }
 }

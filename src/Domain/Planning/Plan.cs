@@ -3,8 +3,10 @@ namespace OpenSvc.Domain.Planning;
 /// <summary>
 /// What an operator asks of a service. <see cref="Drill"/> starts the DR copy on a DR node in isolation (clones, drill
 /// names, an isolated network) while production runs; <see cref="DrillCleanup"/> removes everything a drill created.
+/// <see cref="Reprotect"/> reverses the protection after a takeover (the DR node sends to the preferred primary);
+/// <see cref="Giveback"/> moves the service back there with a final sync and restores the normal direction.
 /// </summary>
-public enum ServiceAction { Start, Stop, StartStandby, Switch, Takeover, Sync, Drill, DrillCleanup }
+public enum ServiceAction { Start, Stop, StartStandby, Switch, Takeover, Sync, Drill, DrillCleanup, Reprotect, Giveback }
 
 /// <summary>
 /// What a step asks a resource's driver to do. <see cref="PrepareReceive"/> runs on a sync's receiving node before the

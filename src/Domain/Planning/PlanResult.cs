@@ -31,6 +31,8 @@ public enum PlanGuard
     NothingToDo,
     /// <summary>The config has errors that concern a node the plan touches.</summary>
     ConfigErrors,
+    /// <summary>reprotect/giveback, or an action the reversed protection forbids (a start on a node that receives the newer copy).</summary>
+    Protection,
 }
 
 /// <summary>A resource left out of a plan, and why; dry runs print these.</summary>

@@ -42,6 +42,8 @@ public static partial class Planner
             ServiceAction.Sync => PlanSync(svc, request, cluster),
             ServiceAction.Drill => PlanDrill(svc, request, cluster),
             ServiceAction.DrillCleanup => PlanDrillCleanup(svc, request, cluster),
+            ServiceAction.Reprotect => PlanReprotect(svc, request, cluster),
+            ServiceAction.Giveback => PlanGiveback(svc, request, cluster),
             _ => new Refusal(PlanGuard.InvalidRequest, $"the planner does not know the action {request.Action}."),
         };
         return result is AcceptedPlan accepted ? Checked(svc, accepted) : result;
@@ -77,6 +79,8 @@ public static partial class Planner
         var node = request.Node;
         if (Unreachable(svc, node, cluster) is { } unreachable)
             return unreachable;
+        if (ReversalGuard(svc, node, request, cluster) is { } reversed)
+            return reversed;
         if (svc.Topology == Topology.Failover && ExclusiveGuard(svc, node, request, cluster, Others(svc, node),
                 runningHint: other => $"use 'switch --to {node}' to move it, or stop it on {other} first") is { } refused)
             return refused;
@@ -119,6 +123,8 @@ public static partial class Planner
             return fromUnreachable;
         if (Unreachable(svc, to, cluster) is { } toUnreachable)
             return toUnreachable;
+        if (ReversalGuard(svc, to, request, cluster) is { } reversed)
+            return reversed;
         var others = Others(svc, from).Where(n => n != to);
         if (ExclusiveGuard(svc, to, request, cluster, others, runningHint: _ => "stop it there first") is { } refused)
             return refused;
@@ -138,6 +144,8 @@ public static partial class Planner
             return new Refusal(PlanGuard.Takeover, $"takeover brings {svc.Name} up on a DR node, and {node} is a primary node. Use 'switch --to {node}' instead.");
         if (Unreachable(svc, node, cluster) is { } unreachable)
             return unreachable;
+        if (ReversalGuard(svc, node, request, cluster) is { } reversed)
+            return reversed;
         if (ExclusiveGuard(svc, node, request, cluster, Others(svc, node),
                 runningHint: other => $"use 'switch --to {node}' for a planned move, or stop it on {other} first") is { } refused)
             return refused;
@@ -156,6 +164,8 @@ public static partial class Planner
             return new Refusal(PlanGuard.SyncServiceNotUp,
                 $"{svc.Name} is {instance.ToDisplay()} on {sender}: data is sent only from the node where the service is up" +
                 (instance == Status.Warn ? " (use --force to send from a warn instance)." : "."));
+        if (cluster.Reversal is { } reversal)
+            return PlanReversedSync(svc, request, cluster, reversal);
         if (svc.Topology == Topology.Flex && sender != svc.FlexPrimary)
             return new Refusal(PlanGuard.SyncFlexNonPrimary,
                 $"{svc.Name} is a flex service: only its flex primary {svc.FlexPrimary} sends data, and {sender} is not it. Run the sync on {svc.FlexPrimary}.");
@@ -233,6 +243,8 @@ public static partial class Planner
     {
         if (svc.Topology == Topology.Flex)
             return svc.FlexPrimary;
+        if (cluster.Reversal is { } reversal)
+            return reversal.From;
         var up = svc.Peers.Where(n => cluster[n].Instance == Status.Up).ToList();
         return up.FirstOrDefault(svc.Nodes.Contains) is { Value: not null } primary ? primary
             : up.FirstOrDefault() is { Value: not null } any ? any
@@ -345,15 +357,15 @@ public static partial class Planner
         return text.Length == 0 ? "none" : text;
     }
 
-    sealed class StepBuilder(ServiceView svc)
+    sealed partial class StepBuilder(ServiceView svc)
     {
         public List<PlanStep> Steps { get; } = [];
         public List<SkippedResource> Skipped { get; } = [];
         public Refusal? Error { get; private set; }
 
-        public void AddStart(NodeName node, ResourceAction action)
+        public void AddStart(NodeName node, ResourceAction action, Func<ResourceView, bool>? only = null)
         {
-            foreach (var r in StartOrder(node))
+            foreach (var r in StartOrder(node).Where(only ?? (_ => true)))
             {
                 if (action == ResourceAction.StartStandby && !r.Standby)
                 {
@@ -365,7 +377,7 @@ public static partial class Planner
             }
         }
 
-        public void AddStop(NodeName node, bool stopStandby)
+        public void AddStop(NodeName node, bool stopStandby, ResourceAction? compensation = null)
         {
             foreach (var r in Enumerable.Reverse(StartOrder(node)))
             {
@@ -374,7 +386,7 @@ public static partial class Planner
                     Skipped.Add(new SkippedResource(node, r.Rid, $"standby on {node}: stop leaves it up (--force stops it)"));
                     continue;
                 }
-                Add(node, r, ResourceAction.Stop, null);
+                Add(node, r, ResourceAction.Stop, compensation);
             }
         }
 

@@ -38,13 +38,14 @@ public sealed record LastSuccessfulSync(string Rid, NodeName Target, DateTimeOff
 public static class Recovery
 {
     /// <summary>Actions whose completion is a recovery worth measuring (DR activation, planned moves).</summary>
-    public static bool Measures(ServiceAction action) => action is ServiceAction.Takeover or ServiceAction.Switch or ServiceAction.Drill;
+    public static bool Measures(ServiceAction action) =>
+        action is ServiceAction.Takeover or ServiceAction.Switch or ServiceAction.Drill or ServiceAction.Giveback;
 
     /// <summary>The node the service comes up on.</summary>
     public static NodeName Destination(WorkflowRun run)
     {
         ArgumentNullException.ThrowIfNull(run);
-        return run.Action == ServiceAction.Switch && run.To is { } to ? to : run.Node;
+        return run.Action is ServiceAction.Switch or ServiceAction.Giveback && run.To is { } to ? to : run.Node;
     }
 
     /// <summary>
@@ -54,6 +55,9 @@ public static class Recovery
     /// at cut-over. A drill's cut-over is the start of its first drill step (the clones are made from the copies as they
     /// are then), its RTO runs from the request to the last drill-start that succeeded (every resource up, before the check),
     /// and production never went down.
+    /// A giveback's own send of a resource carried everything: its data sends run once every stop step has
+    /// succeeded (the service wrote nothing after them), its image sends before the stop (images do not change when the
+    /// service stops): that copy's age is zero (RPO 0).
     /// </summary>
     public static RecoveryMeasured Measure(WorkflowRun run, IReadOnlyCollection<string> syncRids, IReadOnlyList<LastSuccessfulSync> syncs,
         DownSince? downSince, DateTimeOffset now)
@@ -70,14 +74,15 @@ public static class Recovery
         if (run.Action == ServiceAction.Drill)
             downSince = null;
         TimeSpan? rto = starts.Count > 0 ? starts.Max(s => s.EndedAt!.Value) - run.RequestedAt : null;
-        var down = run.Action is ServiceAction.Switch && stops.Count > 0
+        var down = run.Action is ServiceAction.Switch or ServiceAction.Giveback && stops.Count > 0
             ? new DownSince(stops.Min(s => s.StartedAt ?? s.EndedAt!.Value), $"the run's first stop step, on {stops[0].Step.Node}")
             : downSince;
         TimeSpan? downtime = down is not null && starts.Count > 0 ? starts.Max(s => s.EndedAt!.Value) - down.At : null;
         var ages = syncRids.Order(StringComparer.Ordinal).Select(rid =>
         {
             var last = syncs.Where(x => x.Rid == rid && x.Target == node && x.At <= cutOver).MaxBy(x => x.At);
-            return new DataAge(rid, node, last?.At, last?.RunId, last is null ? null : cutOver - last.At);
+            var final = run.Action == ServiceAction.Giveback && last is not null && last.RunId == run.Id;
+            return new DataAge(rid, node, last?.At, last?.RunId, last is null ? null : final ? TimeSpan.Zero : cutOver - last.At);
         }).ToList();
         return new RecoveryMeasured(run.Id, node, cutOver, rto, down?.At, down?.From, downtime, ages, now);
     }

@@ -105,6 +105,8 @@ public static class RunEventNames
         [typeof(ServiceRunEnded)] = "service_run_ended",
         [typeof(ServiceConfigured)] = "service_configured",
         [typeof(ServiceDeleted)] = "service_deleted",
+        [typeof(ProtectionReversed)] = "protection_reversed",
+        [typeof(ProtectionRestored)] = "protection_restored",
     };
 }
 
@@ -118,3 +120,13 @@ public sealed record ServiceRunEnded(string Service, Guid RunId, RunStatus Statu
 public sealed record ServiceConfigured(string Service, int Version, string ConfigText, string ConfigHash, string By, DateTimeOffset At, string Diff);
 
 public sealed record ServiceDeleted(string Service, int Version, string By, DateTimeOffset At);
+
+/// <summary>
+/// A reprotect run completed: from now on <paramref name="From"/> (the DR node the service was taken over on) sends to
+/// <paramref name="To"/>, the explicit, audited exception to "a DR node never sends over production". Appended to the
+/// service's stream in the transaction that ends the run.
+/// </summary>
+public sealed record ProtectionReversed(string Service, NodeName From, IReadOnlyList<NodeName> To, Guid RunId, string By, DateTimeOffset At);
+
+/// <summary>A giveback run completed: the service runs on <paramref name="Node"/> again and its protection is back to normal.</summary>
+public sealed record ProtectionRestored(string Service, NodeName Node, NodeName From, Guid RunId, string By, DateTimeOffset At);

@@ -10,7 +10,7 @@ namespace OpenSvc.Domain.Runs;
 public sealed record ServiceActivity(
     Guid Id, string Service, Guid? ActiveRun, Planning.ServiceAction? ActiveAction, DateTimeOffset? Since,
     int ConfigVersion = 0, string? ConfigText = null, string? ConfigHash = null, DateTimeOffset? ConfiguredAt = null, string? ConfiguredBy = null,
-    bool Deleted = false, Guid? LastRun = null)
+    bool Deleted = false, Guid? LastRun = null, Planning.ProtectionReversal? Reversal = null)
 {
     public static ServiceActivity From(ServiceRunStarted e) => new(StreamId(e.Service), e.Service, e.RunId, e.Action, e.At);
 
@@ -31,6 +31,8 @@ public sealed record ServiceActivity(
         ServiceDeleted e => this with { Deleted = true, ConfiguredAt = e.At, ConfiguredBy = e.By },
         ServiceRunStarted e => this with { ActiveRun = e.RunId, ActiveAction = e.Action, Since = e.At },
         ServiceRunEnded e when e.RunId == ActiveRun => this with { ActiveRun = null, ActiveAction = null, Since = null, LastRun = e.RunId },
+        ProtectionReversed e => this with { Reversal = new Planning.ProtectionReversal(e.From, e.To, e.At, e.RunId, e.By) },
+        ProtectionRestored => this with { Reversal = null },
         _ => this,
     };
 

@@ -81,7 +81,7 @@ public static class ApiEndpoints
                 ActionAccepted accepted => Results.Accepted($"/api/runs/{accepted.RunId}", (OpenSvc.Workflows.Runs.ActionResult)accepted),
                 _ => throw new InvalidOperationException("unknown action result"),
             };
-        }).RequireAuthorization(AccessPolicy.Operator).WithSummary("Run start, stop, startstandby, switch, takeover (force + reason) or sync as a workflow");
+        }).RequireAuthorization(AccessPolicy.Operator).WithSummary("Run start, stop, startstandby, switch, takeover (force + reason), sync, reprotect or giveback as a workflow");
 
         api.MapPost("/validate", (ConfigBody body, [FromQuery] string? service, CancellationToken ct) =>
         {

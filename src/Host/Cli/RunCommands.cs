@@ -13,7 +13,7 @@ public static class RunCommands
     {
         var service = new Option<string?>("--service") { Description = "only runs of this service" };
         var since = new Option<string?>("--since") { Description = "only runs requested since: a UTC time (2026-11-24T10:00) or a duration back from now (90m, 2h, 3d)" };
-        var action = new Option<string?>("--action") { Description = "only this action: start, stop, startstandby, switch, takeover, sync" };
+        var action = new Option<string?>("--action") { Description = "only this action: start, stop, startstandby, switch, takeover, sync, reprotect, giveback" };
         var status = new Option<string?>("--status") { Description = "only this status: running, completed, failed, cancelled, refused" };
         var limit = new Option<int>("--limit") { Description = "at most this many runs (newest first)", DefaultValueFactory = _ => 50 };
         var cmd = new Command("runs", "List workflow runs, newest first, from the event store") { service, since, action, status, limit };
@@ -106,7 +106,7 @@ public static class RunCommands
 
     public static ServiceAction? ParseAction(string? text) =>
         string.IsNullOrEmpty(text) ? null
-        : ActionWords.ParseServiceAction(text) ?? throw new UserError($"action '{text}' is not one of start, stop, startstandby, switch, takeover, sync");
+        : ActionWords.ParseServiceAction(text) ?? throw new UserError($"action '{text}' is not one of {string.Join(", ", ActionWords.ServiceActions)}");
 
     static RunStatus? ParseStatus(string? text) =>
         string.IsNullOrEmpty(text) ? null

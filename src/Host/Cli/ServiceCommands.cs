@@ -189,6 +189,9 @@ public static class ServiceCommands
             foreach (var line in r?.Resources ?? [])
                 sb.AppendLine($"      {line.Rid,-12} {line.Driver,-17} {line.Status.ToDisplay(),-10}{(line.Message is { } m ? " " + m : "")}");
         }
+        if (view.Reversal is { } reversed)
+            sb.AppendLine($"  protection: {reversed.Direction}, reversed since {reversed.Since.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)} " +
+                $"by {reversed.By} (reprotect run {RunTimeline.Short(reversed.RunId)}; 'svc giveback' restores it)");
         if (view.Syncs.Count > 0)
             sb.AppendLine("  sync lag (last successful sync per resource and target):");
         foreach (var lag in view.Syncs)

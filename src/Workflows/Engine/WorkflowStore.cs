@@ -73,6 +73,7 @@ public sealed class ServiceActivityProjection : SingleStreamProjection<ServiceAc
     public static readonly IReadOnlySet<Type> EventTypes = new HashSet<Type>
     {
         typeof(ServiceConfigured), typeof(ServiceDeleted), typeof(ServiceRunStarted), typeof(ServiceRunEnded),
+        typeof(ProtectionReversed), typeof(ProtectionRestored),
     };
 
     public ServiceActivityProjection()

@@ -53,15 +53,19 @@ public sealed class RefreshStatusHandler(
             // Stamped before probing: the report shows the resources as they were from that instant on, so a
             // step that ended after it is not taken as reflected (the planner waits for a later report).
             var probedAt = time.GetUtcNow();
+            // While the protection is reversed to this node, its filesystems are mounted to receive, as a DR node's
+            // standby ones are: they count as standby, so the instance reads "stdby up", not "partly up".
+            var receiving = svc.Reversal?.To.Contains(agent.Node) == true;
+            var resources = resolved.Resources.Select(r => receiving && r is FsResource ? r with { Standby = true } : r).ToList();
             // Syncs last: what a sync reports depends on whether the service runs here (OpenSVC's passive-node rule).
-            var lines = new ResourceStatusLine?[resolved.Resources.Count];
+            var lines = new ResourceStatusLine?[resources.Count];
             for (var i = 0; i < lines.Length; i++)
-                if (resolved.Resources[i] is not SyncResource)
-                    lines[i] = await ProbeAsync(resolved, resolved.Resources[i], null, cancellationToken).ConfigureAwait(false);
+                if (resources[i] is not SyncResource)
+                    lines[i] = await ProbeAsync(resolved, resources[i], null, cancellationToken).ConfigureAwait(false);
             var availHere = InstanceStatus.Of(lines.OfType<ResourceStatusLine>().Select(l => new ResourceStatus(
                 ResourceId.Parse(l.Rid), l.Status, l.Optional, false, l.Status == Status.Warn))).Avail;
             for (var i = 0; i < lines.Length; i++)
-                lines[i] ??= await ProbeAsync(resolved, resolved.Resources[i], availHere, cancellationToken).ConfigureAwait(false);
+                lines[i] ??= await ProbeAsync(resolved, resources[i], availHere, cancellationToken).ConfigureAwait(false);
             var instance = InstanceStatus.Of(lines.Select(l => l!).Select(l => new ResourceStatus(
                 ResourceId.Parse(l.Rid), l.Status, l.Optional, l.Driver.StartsWith("sync.", StringComparison.Ordinal), l.Status == Status.Warn)));
             session.Store(new InstanceStatusReport(key, svc.Service, agent.Node.Value, instance.Avail, instance.Overall, [.. lines.Select(l => l!)], svc.VersionLabel, probedAt));

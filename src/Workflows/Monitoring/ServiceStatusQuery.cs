@@ -17,7 +17,11 @@ public sealed record SyncLagView(string Rid, string Target, Status Status, strin
 
 /// <summary>A service's status across the cluster, aggregated with OpenSVC's rules, with its sync lag per resource and target.</summary>
 public sealed record ServiceStatusView(
-    string Service, string Topology, string ConfigVersion, Status Avail, Status Overall, IReadOnlyList<InstanceView> Instances, IReadOnlyList<SyncLagView> Syncs);
+    string Service, string Topology, string ConfigVersion, Status Avail, Status Overall, IReadOnlyList<InstanceView> Instances, IReadOnlyList<SyncLagView> Syncs)
+{
+    /// <summary>The reversed protection a reprotect recorded (until a giveback), or null in the normal direction.</summary>
+    public ProtectionReversal? Reversal { get; init; }
+}
 
 public sealed record GetServiceStatus(string Service) : IRequest<ServiceStatusView?>;
 
@@ -48,7 +52,9 @@ public sealed class GetServiceStatusHandler(IDocumentStore store, IDatabaseClock
         var lags = new List<SyncLagView>();
         foreach (var sync in resolved?.Resources.OfType<SyncResource>().Where(x => !x.Disabled) ?? [])
         {
-            foreach (var target in sync.Targets)
+            // While reversed, the copies that matter are the ones the reversal's receivers get.
+            var reversed = service.Reversal is { } r && sync.Targets.Contains(r.From);
+            foreach (var target in reversed ? service.Reversal!.To : sync.Targets)
             {
                 var last = lastSyncs.FirstOrDefault(l => l.Rid == sync.Id.ToString() && l.Target == target.Value);
                 var lag = new SyncLag(last?.At, TimeSpan.FromSeconds(sync.SyncMaxDelaySeconds), now);
@@ -56,6 +62,6 @@ public sealed class GetServiceStatusHandler(IDocumentStore store, IDatabaseClock
             }
         }
         return new ServiceStatusView(request.Service, (view?.Topology ?? Topology.Failover).ToString().ToLowerInvariant(), service.VersionLabel,
-            aggregate.Avail, aggregate.Overall, instances, lags);
+            aggregate.Avail, aggregate.Overall, instances, lags) { Reversal = service.Reversal };
     }
 }

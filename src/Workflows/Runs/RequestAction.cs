@@ -109,7 +109,7 @@ public sealed class RequestActionHandler(IDocumentStore store, RunWriter writer,
         var (view, invalid) = ServiceViewBuilder.From(doc, r.Service);
         if (view is null)
             return (new ActionRefused(invalid!), service, r);
-        var state = ClusterStates.From(view, roster, reports);
+        var state = ClusterStates.From(view, roster, reports) with { Reversal = service.Reversal };
         r = Planner.Complete(view, r, state);
         switch (Planner.Plan(view, r, state))
         {

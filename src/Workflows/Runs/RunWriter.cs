@@ -140,7 +140,11 @@ public sealed class RunWriter(
         var steps = events.Take(end).Aggregate(run, (r, e) => r.Then(e));
         var node = Recovery.Destination(steps);
         var resolved = resolver.Resolve(run.ConfigText, run.Service, node);
-        var rids = resolved.Resources.OfType<SyncResource>().Where(x => !x.Disabled && x.Targets.Contains(node)).Select(x => x.Id.ToString()).ToList();
+        // The copies the destination holds: sync resources whose target includes it, and those the run itself sent there
+        // (a giveback's final sends over the reversed protection).
+        var rids = resolved.Resources.OfType<SyncResource>().Where(x => !x.Disabled && x.Targets.Contains(node)).Select(x => x.Id.ToString())
+            .Concat(steps.Steps.Where(s => s.Step is { Action: ResourceAction.Sync } sync && sync.Target == node && s.Compensates is null).Select(s => s.Step.Rid.ToString()))
+            .Distinct().ToList();
         var records = await session.Query<Syncs.SyncRecord>().Where(x => x.Service == run.Service).ToListAsync(ct).ConfigureAwait(false);
         var syncs = records.Select(x => new LastSuccessfulSync(x.Rid, new NodeName(x.Target), x.At, x.RunId)).ToList();
         var down = run.Action == ServiceAction.Takeover ? await DownSinceAsync(session, run, node, ct).ConfigureAwait(false) : null;
@@ -231,11 +235,24 @@ public sealed class RunWriter(
         {
             var service = await session.Events.FetchForWriting<ServiceActivity>(ServiceActivity.StreamId(after.Service), ct).ConfigureAwait(false);
             service.AppendOne(new ServiceRunEnded(after.Service, after.Id, after.Status, now));
+            if (ProtectionChange(after, now) is { } change)
+                service.AppendOne(change);
         }
         foreach (var ok in events.OfType<StepSucceeded>())
             if (after.Steps[ok.Step].Step is { Action: ResourceAction.Sync, Target: { } target } sync)
                 session.Store(Syncs.SyncRecord.From(after, sync, target, ok));
     }
+
+    /// <summary>
+    /// The change of protection direction a completed reprotect or giveback makes, recorded on the service with who asked
+    /// and the run: reprotect reverses it (its node sends to the plan's destination), giveback restores the normal one.
+    /// </summary>
+    static object? ProtectionChange(WorkflowRun run, DateTimeOffset now) => (run.Status, run.Action, run.To) switch
+    {
+        (RunStatus.Completed, ServiceAction.Reprotect, { } to) => new ProtectionReversed(run.Service, run.Node, [to], run.Id, run.RequestedBy, now),
+        (RunStatus.Completed, ServiceAction.Giveback, { } to) => new ProtectionRestored(run.Service, to, run.Node, run.Id, run.RequestedBy, now),
+        _ => null,
+    };
 
     /// <summary>Enqueues every step the committed events scheduled or requeued, as the run stands after them.</summary>
     void Dispatch(WorkflowRun after, IReadOnlyList<object> events)

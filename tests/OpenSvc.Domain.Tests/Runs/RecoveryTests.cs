@@ -89,3 +89,44 @@ public class RecoveryTests
         m.DownSince.Should().BeNull();
     }
 }
+
+/// <summary>A giveback's recovery: measured on the preferred primary, its final sends after the stop carry everything (RPO 0).</summary>
+public class GivebackRecoveryTests
+{
+    static readonly DateTimeOffset T0 = new(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
+    static readonly NodeName N1 = new("n1");
+    static readonly NodeName N3 = new("n3");
+    static readonly StepPolicy Policy = new(TimeSpan.FromMinutes(1), 1, TimeSpan.Zero);
+
+    [Fact]
+    public void a_giveback_is_measured_on_its_destination_with_rpo_zero_from_its_own_final_sync()
+    {
+        PlanStep[] steps =
+        [
+            new(0, N3, ResourceId.Parse("container#0"), "container.docker", ResourceAction.Stop, [], Policy, ResourceAction.Start),
+            new(1, N1, ResourceId.Parse("fs#1"), "fs", ResourceAction.StartStandby, [0], Policy),
+            new(2, N3, ResourceId.Parse("sync#1"), "sync.btrfs", ResourceAction.Sync, [1], Policy, Target: N1),
+            new(3, N1, ResourceId.Parse("container#0"), "container.docker", ResourceAction.Start, [2], Policy, ResourceAction.Stop),
+        ];
+        var plan = new Plan("svc1", ServiceAction.Giveback, N3, N1, true, steps);
+        var run = WorkflowRun.From(new RunRequested(Guid.NewGuid(), "svc1", ServiceAction.Giveback, N3, N1, "alice", null, false, T0, "v1", "", plan));
+        var now = T0;
+        foreach (var s in steps)
+        {
+            run = run.Then(new StepScheduled(run.Id, s.Index, 1, s.Node, s.Node.QueueName, now, null)).Then(new StepStarted(run.Id, s.Index, 1, s.Node, "agent", now, 1));
+            now += TimeSpan.FromSeconds(3);
+            run = run.Then(new StepSucceeded(run.Id, s.Index, 1, now, TimeSpan.FromSeconds(3), true, "", null));
+        }
+        LastSuccessfulSync[] syncs = [new("sync#1", N1, T0 + TimeSpan.FromSeconds(9), run.Id), new("sync#1", N1, T0 - TimeSpan.FromMinutes(30), Guid.NewGuid())];
+
+        Recovery.Measures(ServiceAction.Giveback).Should().BeTrue();
+        var m = Recovery.Measure(run, ["sync#1"], syncs, null, now);
+
+        m.Node.Should().Be(N1);
+        m.CutOver.Should().Be(T0 + TimeSpan.FromSeconds(9));
+        m.Rto.Should().Be(TimeSpan.FromSeconds(12));
+        m.Downtime.Should().Be(TimeSpan.FromSeconds(12), "down from the first stop on n3 to the last start on n1");
+        m.DataAges.Should().Equal(new DataAge("sync#1", N1, syncs[0].At, run.Id, TimeSpan.Zero));
+        m.Rpo.Should().Be(TimeSpan.Zero);
+    }
+}

@@ -12,12 +12,12 @@ namespace OpenSvc.Tests.Support;
 /// </summary>
 public sealed class LabCluster : IAsyncDisposable
 {
-    readonly LabFixture _lab;
+    readonly LabInstance _lab;
     readonly EmbeddedPostgres _pg;
     readonly string _home;
     readonly List<AgentProcess> _agents = [];
 
-    LabCluster(LabFixture lab, EmbeddedPostgres pg, string home, string connection, string agentConnection)
+    LabCluster(LabInstance lab, EmbeddedPostgres pg, string home, string connection, string agentConnection)
     {
         _lab = lab;
         _pg = pg;
@@ -36,7 +36,7 @@ public sealed class LabCluster : IAsyncDisposable
 
     public string AgentLogs => string.Join('\n', _agents.Select(a => a.Log));
 
-    public static async Task<LabCluster> StartAsync(LabFixture lab, params string[] nodes)
+    public static async Task<LabCluster> StartAsync(LabInstance lab, params string[] nodes)
     {
         var home = Path.Combine(Path.GetTempPath(), $"opensvc-tests-pg-lab-{Environment.ProcessId}");
         Directory.CreateDirectory(home);
@@ -95,7 +95,7 @@ public static class LabAgent
     /// The agent's environment in a lab node: cgroupfs dockerds under the node's cgroup, the lab's ssh key and
     /// known_hosts (syncs), test timings. Its var dir is the default /var/lib/opensvc, private to each node.
     /// </summary>
-    public static Dictionary<string, string> Environment(LabFixture lab, string node) => new()
+    public static Dictionary<string, string> Environment(LabInstance lab, string node) => new()
     {
         ["LAB_PREFIX"] = lab.Prefix,
         ["LAB_SUBNET"] = lab.Subnet,
@@ -114,7 +114,7 @@ public static class LabAgent
     /// <summary>The operator token of the lab's agents (a fresh one per test process).</summary>
     public static readonly string Token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
-    public static AgentProcess Start(LabFixture lab, string node, string connection)
+    public static AgentProcess Start(LabInstance lab, string node, string connection)
     {
         var psi = new ProcessStartInfo(Path.Combine(lab.RepoRoot, "lab", "node-exec.sh"));
         // node-exec.sh execs nsenter, which execs dotnet: this process is the agent itself.

@@ -73,6 +73,68 @@ public sealed class BtrfsSyncDriverTests(SyncLab lab)
     }
 
     [LabFact]
+    public async Task a_reverse_send_from_the_dr_node_is_incremental_from_the_common_parent_and_lands_on_the_primary()
+    {
+        var config = await PrepareAsync();
+        var var = $"/srv/var-btrfs-{Guid.NewGuid():N}";
+        var svc = $"svc{Guid.NewGuid():N}"[..11];
+        var forward = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
+        forward.ExitCode.Should().Be(0, forward.StdOut + forward.StdErr);
+        var full = LabInstance.Metric(forward, "bytes_sent");
+
+        // The takeover: the service writes on n3, in the DR copy.
+        var write = await lab.Sh("n3", "echo written-on-n3 > /srv/svc1/data/payload/version && head -c 200000 /dev/urandom > /srv/svc1/data/payload/blob2");
+        write.ExitCode.Should().Be(0, write.StdErr);
+
+        // Reprotect: n3 sends back to n1 (outside the drpnodes target: a reversed send), from the parent both hold.
+        var back = await lab.SyncExec("n3", var, config, svc, "sync#1", "n1");
+
+        back.ExitCode.Should().Be(0, back.StdOut + back.StdErr);
+        back.StdOut.Should().Contain("incremental reverse send of svc1:data from n3").And.Contain("common parent");
+        LabInstance.Metric(back, "full").Should().Be(0);
+        LabInstance.Metric(back, "bytes_sent").Should().BeLessThan(full / 10, "only about 200 kB changed on n3 since the common parent");
+        (await lab.ExecAsync("n1", ["cat", "/srv/svc1/data/payload/version"])).StdOut.Should().Be("written-on-n3\n", "n1's mount of src shows n3's data");
+        (await Sums("n1", "/srv/svc1/data")).StdOut.Should().Be((await Sums("n3", "/srv/svc1/data")).StdOut);
+
+        // The next reverse send has its own parent (the one it just sent).
+        var change = await lab.Sh("n3", "echo again-on-n3 > /srv/svc1/data/payload/version");
+        change.ExitCode.Should().Be(0, change.StdErr);
+        var again = await lab.SyncExec("n3", var, config, svc, "sync#1", "n1");
+        again.ExitCode.Should().Be(0, again.StdOut + again.StdErr);
+        again.StdOut.Should().Contain("incremental reverse send").And.Contain("parent snapshot");
+        (await lab.ExecAsync("n1", ["cat", "/srv/svc1/data/payload/version"])).StdOut.Should().Be("again-on-n3\n");
+
+        // Given back: the normal direction again sends n1's data, n3's copy follows it exactly.
+        var onN1 = await lab.Sh("n1", "echo back-on-n1 > /srv/svc1/data/payload/version");
+        onN1.ExitCode.Should().Be(0, onN1.StdErr);
+        var normal = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
+        normal.ExitCode.Should().Be(0, normal.StdOut + normal.StdErr);
+        LabInstance.Metric(normal, "full").Should().Be(0);
+        (await lab.ExecAsync("n3", ["cat", "/srv/svc1/data/payload/version"])).StdOut.Should().Be("back-on-n1\n");
+        (await Sums("n3", "/srv/svc1/data")).StdOut.Should().Be((await Sums("n1", "/srv/svc1/data")).StdOut);
+    }
+
+    [LabFact]
+    public async Task a_reverse_send_without_a_common_parent_is_full_and_says_why()
+    {
+        var config = await PrepareAsync();
+        var var = $"/srv/var-btrfs-{Guid.NewGuid():N}";
+        var svc = $"svc{Guid.NewGuid():N}"[..11];
+        var forward = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
+        forward.ExitCode.Should().Be(0, forward.StdOut + forward.StdErr);
+        // The primary lost the snapshot it sent (a rebuilt site): nothing to be incremental from.
+        var lost = await lab.Sh("n1", "btrfs subvolume delete \"$1\"", $"{var}/btrfs/svc1/.osync/{svc}/sync#1/n3/last/data");
+        lost.ExitCode.Should().Be(0, lost.StdErr);
+
+        var back = await lab.SyncExec("n3", var, config, svc, "sync#1", "n1");
+
+        back.ExitCode.Should().Be(0, back.StdOut + back.StdErr);
+        LabInstance.Metric(back, "full").Should().Be(1);
+        back.StdOut.Should().Contain("full reverse send").And.Contain("no common parent: the target no longer holds the snapshot it sent");
+        (await Sums("n1", "/srv/svc1/data")).StdOut.Should().Be((await Sums("n3", "/srv/svc1/data")).StdOut);
+    }
+
+    [LabFact]
     public async Task a_target_without_its_svc1_filesystem_mounted_is_refused_clearly()
     {
         var config = await PrepareAsync();

@@ -24,6 +24,22 @@ public sealed class RsyncArgvTests
     static string Line(RsyncSync r, SshOptions? ssh = null) =>
         string.Join(" | ", RsyncArgv.Build(r, r.Src, new NodeName("n3"), ssh ?? Ssh));
 
+    [Theory]
+    [InlineData("/srv/svc1/data/", "/srv/svc1/data", "/srv/svc1/data/", "/srv/svc1/data")]
+    [InlineData("/srv/svc1/data/", "/backup/svc1", "/backup/svc1/", "/srv/svc1/data")]
+    [InlineData("/srv/svc1/data", "/backup", "/backup/data", "/srv/svc1/")]
+    [InlineData("/srv/svc1/data", "/backup/", "/backup/data", "/srv/svc1/")]
+    public void a_reversed_send_copies_dst_back_where_the_forward_send_took_it_from(string src, string dst, string back, string into)
+    {
+        var r = Resource() with { Src = [src], Dst = dst };
+
+        RsyncArgv.Reverse(r).Should().Be((back, into, (string?)null));
+    }
+
+    [Fact]
+    public void a_reversed_send_refuses_several_sources_merged_into_one_dst() =>
+        RsyncArgv.Reverse(Resource() with { Src = ["/a/", "/b/"] }).Problem.Should().Contain("exactly one src");
+
     [Fact]
     public void doc_case_3_gives_the_C24_command_line_with_our_ssh_settings() =>
         RsyncArgv.Build(Resource(), Resource().Src, new NodeName("n3"), Ssh).Should().Equal(

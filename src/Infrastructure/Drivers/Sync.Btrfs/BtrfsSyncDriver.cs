@@ -28,8 +28,12 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         ArgumentNullException.ThrowIfNull(context);
         var sync = context.Resource;
         var rid = context.Rid;
-        if (sync.Src is not { } src || sync.Dst is not { } dst)
+        if (sync.Src is not { } configuredSrc || sync.Dst is not { } configuredDst)
             throw new StepFailedException($"{rid}: src and dst must both be LABEL:subvolume");
+        // A reversed send (reprotect, giveback: a node of the target keyword sends to a node outside it) sends the DR copy,
+        // dst, back into src. Snapshots keep src's name in both directions, so each side finds the other's as a parent.
+        var reverse = SyncStep.IsReverse(sync, context.LocalNode, target);
+        var (src, dst) = reverse ? (configuredDst, configuredSrc) : (configuredSrc, configuredDst);
         if (sync.Recursive)
             throw new StepFailedException($"{rid}: recursive = true is not implemented by this agent; refusing rather than sending a partial copy");
         if (!BtrfsSend.IsSafeSubvolume(src.Subvolume) || !BtrfsSend.IsSafeSubvolume(dst.Subvolume))
@@ -38,7 +42,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         var log = new List<string>();
         var local = new LocalShell(context.LocalNode.Value);
         var resolved = context.Resolved;
-        var snap = BtrfsSend.SnapshotName(src.Subvolume);
+        var snap = BtrfsSend.SnapshotName(configuredSrc.Subvolume);
 
         // The two sides prepare at the same time: the sender resolves its label and takes the snapshot while the target,
         // in one round trip, resolves its label, mounts its top level and prepares its work dirs.
@@ -56,15 +60,17 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
                 await sender.ConfigureAwait(false);
             throw;
         }
-        var (localDev, work, localLast) = sender.Result;
-        var (connection, remoteDev, remoteRoot, remoteWork, remoteLast, remoteMounts) = receiver.Result;
+        var (localDev, work, localLast, localReceived) = sender.Result;
+        var (connection, remoteDev, remoteRoot, remoteWork, remoteLast, remoteMounts, remoteSent) = receiver.Result;
         using var connectionScope = connection;
 
         var prepared = sw.ElapsedMilliseconds;
-        var decision = BtrfsSend.Decide(localLast, remoteLast);
-        log.Add($"{decision.Mode.ToString().ToLowerInvariant()} send of {src} from {context.LocalNode} ({localDev}) to {target} ({remoteDev}): {decision.Reason}");
+        var decision = BtrfsSend.DecideReverse(BtrfsSend.Decide(localLast, remoteLast), localReceived, remoteSent);
+        log.Add($"{decision.Mode.ToString().ToLowerInvariant()} {(reverse ? "reverse " : "")}send of {src} from {context.LocalNode} ({localDev}) to {target} ({remoteDev}" +
+            $"{(reverse ? $", into {dst}" : "")}): {decision.Reason}");
+        var parent = decision.FromReceived ? $"{ReceivedDir(work)}/{snap}" : $"{work}/last/{snap}";
         List<string> send = decision.Mode == SendMode.Incremental
-            ? ["send", "-p", $"{work}/last/{snap}", "--", $"{work}/next/{snap}"]
+            ? ["send", "-p", parent, "--", $"{work}/next/{snap}"]
             : ["send", "--", $"{work}/next/{snap}"];
         ProcessResult? sent = null;
         await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
@@ -117,8 +123,14 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         return new StepResult(true, string.Join('\n', log), metrics);
     }
 
-    /// <summary>Sender side: the label among this node's filesystems, top level mounted privately, snapshot next, last's info.</summary>
-    static async Task<(string Dev, string Work, SubvolumeInfo? Last)> PrepareSenderAsync(
+    /// <summary>
+    /// Where a node keeps the snapshot it last received for this resource (the target layout, <c>.osync/svc/rid/last</c>),
+    /// from the sender's work dir (<c>.osync/svc/rid/&lt;target&gt;</c>).
+    /// </summary>
+    static string ReceivedDir(string senderWork) => $"{senderWork[..senderWork.LastIndexOf('/')]}/last";
+
+    /// <summary>Sender side: the label among this node's filesystems, top level mounted privately, snapshot next, last's and the received snapshot's info.</summary>
+    static async Task<(string Dev, string Work, SubvolumeInfo? Last, SubvolumeInfo? Received)> PrepareSenderAsync(
         LocalShell local, BtrfsVolume src, string snap, ResolvedService resolved, StepContext<BtrfsSync> context, NodeName target, CancellationToken cancellationToken)
     {
         var rid = context.Step.Rid;
@@ -127,20 +139,20 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         var root = $"{SyncPaths.Var().TrimEnd('/')}/btrfs/{src.Label}";
         await MountTopLevelAsync(local, mounts, dev, root, rid, cancellationToken).ConfigureAwait(false);
         var work = $"{root}/.osync/{context.Service}/{rid}/{target}";
-        var r = await local.RunAsync(["sh", "-c", PrepareSenderScript, "prepare", work, snap, $"{root}/{src.Subvolume.Trim('/')}"], cancellationToken).ConfigureAwait(false);
+        var r = await local.RunAsync(["sh", "-c", PrepareSenderScript, "prepare", work, snap, $"{root}/{src.Subvolume.Trim('/')}", ReceivedDir(work)], cancellationToken).ConfigureAwait(false);
         if (r.ExitCode == NoSource)
             throw new StepFailedException($"{rid}: subvolume {src.Subvolume} does not exist in btrfs {src.Label} ({dev}) on {context.LocalNode}");
         if (!r.Succeeded)
             throw new StepFailedException($"{rid}: preparing the snapshot of {src} on {context.LocalNode} failed (exit {r.ExitCode}): {r.Tail}");
-        var last = r.StdOut.Contains("UUID:", StringComparison.Ordinal) ? BtrfsSend.ParseShow(r.StdOut) : null;
-        return (dev, work, last);
+        var (lastText, receivedText) = Split(r.StdOut, "--- received");
+        return (dev, work, Show(lastText), Show(receivedText));
     }
 
     /// <summary>
     /// Target side, one round trip after the connection: the dst label must be a filesystem the target has mounted (its
     /// standby fs); its top level is mounted at the same place as on the sender and the work dirs are prepared.
     /// </summary>
-    async Task<(SshConnection Connection, string Dev, string Root, string Work, SubvolumeInfo? Last, IReadOnlyList<MountEntry> Mounts)> PrepareTargetAsync(
+    async Task<(SshConnection Connection, string Dev, string Root, string Work, SubvolumeInfo? Last, IReadOnlyList<MountEntry> Mounts, SubvolumeInfo? Sent)> PrepareTargetAsync(
         StepContext<BtrfsSync> context, NodeName target, BtrfsVolume dst, string snap, CancellationToken cancellationToken)
     {
         var rid = context.Step.Rid;
@@ -149,7 +161,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         {
             var root = $"{SyncPaths.Var().TrimEnd('/')}/btrfs/{dst.Label}";
             var work = $"{root}/.osync/{context.Service}/{rid}";
-            var r = await connection.RunAsync(["sh", "-c", PrepareTargetScript, "prepare", dst.Label, root, MountTable.Escape(root), work, snap],
+            var r = await connection.RunAsync(["sh", "-c", PrepareTargetScript, "prepare", dst.Label, root, MountTable.Escape(root), work, snap, $"{work}/{context.LocalNode}/last"],
                 cancellationToken, TimeSpan.FromMinutes(2)).ConfigureAwait(false);
             var probe = TargetProbe.Parse(r.StdOut);
             var mounted = probe.Mounts.Where(m => m.FsType == "btrfs" && m.Source.StartsWith('/')).Select(m => m.Source).Distinct().ToList();
@@ -172,8 +184,8 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
                 default:
                     throw new StepFailedException($"{rid}: preparing {target} to receive {dst} failed (exit {r.ExitCode}): {r.Tail()}");
             }
-            var last = probe.Last.Contains("UUID:", StringComparison.Ordinal) ? BtrfsSend.ParseShow(probe.Last) : null;
-            return (connection, probe.Matches[0], root, work, last, probe.Mounts);
+            var (lastText, sentText) = Split(probe.Last, "--- sent");
+            return (connection, probe.Matches[0], root, work, Show(lastText), probe.Mounts, Show(sentText));
         }
         catch
         {
@@ -189,9 +201,18 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
 
     // Fixed scripts: configuration values reach them only as positional parameters ("$1"...), never in the text.
 
+    static (string Before, string After) Split(string text, string marker)
+    {
+        var at = text.IndexOf(marker, StringComparison.Ordinal);
+        return at < 0 ? (text, "") : (text[..at], text[(at + marker.Length)..]);
+    }
+
+    static SubvolumeInfo? Show(string text) => text.Contains("UUID:", StringComparison.Ordinal) ? BtrfsSend.ParseShow(text) : null;
+
     /// <summary>
-    /// $1 work dir, $2 snapshot name, $3 source subvolume path: work dirs, a stale next dropped, the read-only snapshot
-    /// next taken, then `show` of last if there is one.
+    /// $1 work dir, $2 snapshot name, $3 source subvolume path, $4 the dir of the snapshot this node last received: work
+    /// dirs, a stale next dropped, the read-only snapshot next taken, then `show` of last if there is one and, after
+    /// "--- received", of the received snapshot if there is one.
     /// </summary>
     const string PrepareSenderScript = """
         set -e
@@ -200,6 +221,8 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         if btrfs subvolume show "$1/next/$2" >/dev/null 2>&1; then btrfs subvolume delete "$1/next/$2" >/dev/null; fi
         btrfs subvolume snapshot -r "$3" "$1/next/$2" >/dev/null
         btrfs subvolume show "$1/last/$2" 2>/dev/null || true
+        echo "--- received"
+        btrfs subvolume show "$4/$2" 2>/dev/null || true
         """;
 
     /// <summary>
@@ -230,6 +253,8 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         if btrfs subvolume show "$4/next/$5" >/dev/null 2>&1; then btrfs subvolume delete "$4/next/$5" >/dev/null; fi
         echo "--- last"
         btrfs subvolume show "$4/last/$5" 2>/dev/null || true
+        echo "--- sent"
+        btrfs subvolume show "$6/$5" 2>/dev/null || true
         """;
 
     /// <summary>

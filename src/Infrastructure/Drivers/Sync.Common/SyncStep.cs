@@ -42,6 +42,16 @@ public static class SyncStep
                 permanent: true);
     }
 
+    /// <summary>
+    /// A reversed send: a node of the resource's target keyword sends to a node outside it (reprotect and giveback send the
+    /// DR copy back to the preferred primary). The planner only plans one over a protection reprotect reversed.
+    /// </summary>
+    public static bool IsReverse(SyncResource sync, NodeName local, NodeName target)
+    {
+        ArgumentNullException.ThrowIfNull(sync);
+        return sync.Targets.Contains(local) && !sync.Targets.Contains(target);
+    }
+
     public static Dictionary<string, long> Metrics(long bytes, Stopwatch sw) => new()
     {
         ["bytes_sent"] = bytes,

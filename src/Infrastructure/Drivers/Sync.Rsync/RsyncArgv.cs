@@ -39,6 +39,26 @@ public static partial class RsyncArgv
         return argv;
     }
 
+    /// <summary>
+    /// A reversed send (reprotect, giveback: the DR node sends back to the primary) copies what the forward send placed
+    /// back where it came from: <c>src = /d/</c> (its contents into dst) comes back from <c>dst/</c> into <c>/d</c>;
+    /// <c>src = /d</c> (the directory itself, placed at dst/d) comes back from <c>dst/d</c> into the parent of /d. Several
+    /// sources merged into one dst cannot be told apart again: that is refused, with why.
+    /// </summary>
+    public static (string? Source, string? Destination, string? Problem) Reverse(RsyncSync resource)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        if (resource.Dst is not { Length: > 0 } dst)
+            return (null, null, "dst is not set");
+        if (resource.Src is not [var src] || src.Length == 0)
+            return (null, null, $"a reversed send needs exactly one src to send dst back into (src: {string.Join(' ', resource.Src)})");
+        if (src.EndsWith('/'))
+            return (dst.TrimEnd('/') + "/", src.TrimEnd('/') is { Length: > 0 } into ? into : "/", null);
+        var name = src[(src.LastIndexOf('/') + 1)..];
+        var parent = src[..(src.LastIndexOf('/') + 1)];
+        return ($"{dst.TrimEnd('/')}/{name}", parent.Length == 0 ? "." : parent, null);
+    }
+
     /// <summary>The <c>-e</c> value: rsync splits it on blanks and honours quotes, so only elements with blanks or quotes are quoted.</summary>
     public static string Rsh(SshOptions ssh) =>
         string.Join(' ', ssh.SshArgv().Select(a => a.Any(c => char.IsWhiteSpace(c) || c is '\'' or '"' or '\\') ? RemoteShell.Quote(a) : a));

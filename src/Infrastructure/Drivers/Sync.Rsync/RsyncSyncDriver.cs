@@ -24,6 +24,18 @@ public sealed class RsyncSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         var rid = context.Rid;
         if (sync.Dst is null)
             throw new StepFailedException($"{rid}: dst is not set");
+        if (SyncStep.IsReverse(sync, context.LocalNode, target))
+        {
+            // A reversed send (reprotect, giveback): dst, where this DR node holds the data, goes back into src on the
+            // primary, whose fs holding it must be mounted (its resolution of the config says which one).
+            var (back, into, problem) = RsyncArgv.Reverse(sync);
+            if (problem is not null)
+                throw new StepFailedException($"{rid}: cannot send back to {target}: {problem}", permanent: true);
+            var intoFs = context.ResolveOn(target).Resources.OfType<FsResource>()
+                .Where(f => !f.Disabled && f.Mnt is { } m && (into! + "/").StartsWith(m.TrimEnd('/') + "/", StringComparison.Ordinal))
+                .MaxBy(f => f.Mnt!.Length)?.Mnt;
+            sync = sync with { Src = [back!], Dst = into, DstFs = intoFs };
+        }
         // OpenSVC expands src as globs (/data/*.log); a word matching nothing is absent.
         var sources = RsyncGlob.Expand(sync.Src).ToList();
         var absent = sync.Src.Where(word => !RsyncGlob.Expand([word]).Any()).ToList();
