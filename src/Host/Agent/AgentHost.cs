@@ -35,7 +35,9 @@ public static class AgentHost
         {
             connection = PrimaryDataSource.Primary(configured);
             var b = new NpgsqlConnectionStringBuilder(configured);
-            databaseLabel = $"PostgreSQL {b.Host}:{b.Port}/{b.Database}";
+            databaseLabel = b.Host?.Contains(',', StringComparison.Ordinal) == true
+                ? $"PostgreSQL {b.Host}/{b.Database} (the primary among them)"
+                : $"PostgreSQL {b.Host}:{b.Port}/{b.Database}";
         }
         else if (new ReplicatedPostgres(ReplicatedPostgres.DefaultHome()) is { IsConfigured: true } replicated)
         {

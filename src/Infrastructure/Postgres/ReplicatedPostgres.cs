@@ -300,6 +300,7 @@ public sealed partial class ReplicatedPostgres
         if (Directory.Exists(DataDirectory))
             Directory.Delete(DataDirectory, recursive: true);
         Directory.CreateDirectory(DataDirectory);
+        Directory.CreateDirectory(Path.Combine(_home, "pgsocket"));
         File.SetUnixFileMode(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         await pg.GiveToServerUserAsync(ct).ConfigureAwait(false);
         var backup = await pg.RunToolAsync("pg_basebackup",
@@ -393,7 +394,9 @@ public sealed partial class ReplicatedPostgres
             await using var cmd = conn.CreateCommand();
             cmd.CommandText = """
                 SELECT pg_is_in_recovery(),
-                       (SELECT timeline_id FROM pg_control_checkpoint()),
+                       CASE WHEN pg_is_in_recovery()
+                            THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver LIMIT 1), (SELECT timeline_id FROM pg_control_checkpoint()))
+                            ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
                        CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn()::text ELSE pg_current_wal_lsn()::text END,
                        pg_last_wal_replay_lsn()::text,
                        pg_last_xact_replay_timestamp(),
@@ -479,6 +482,14 @@ public sealed partial class ReplicatedPostgres
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
+    static async Task CheckpointAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "CHECKPOINT";
+        cmd.CommandTimeout = 300;
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
     static async Task SetSynchronousNamesAsync(NpgsqlConnection conn, string names, CancellationToken ct)
     {
         // ALTER SYSTEM takes no parameter: the value is built from checked slot names only (SlotName).
@@ -550,6 +561,7 @@ public sealed partial class ReplicatedPostgres
             if (await promote.ExecuteScalarAsync(ct).ConfigureAwait(false) is not true)
                 throw new ReplicationException("pg_promote did not finish within 120 s: see the server log " + Path.Combine(_home, "postgres.log"));
             await SetSynchronousNamesAsync(conn, "", ct).ConfigureAwait(false);
+            await CheckpointAsync(conn, ct).ConfigureAwait(false); // the new timeline in the control file (pg_rewind of the other site reads it)
             foreach (var peer in config.Peers)
                 await EnsureSlotAsync(conn, SlotName(peer.Name), ct).ConfigureAwait(false);
         }
@@ -601,7 +613,12 @@ public sealed partial class ReplicatedPostgres
         }
         await WritePassFileAsync(pg, Password, ct).ConfigureAwait(false);
         await using (var conn = await OpenAsync(primary, Password, "postgres", ct).ConfigureAwait(false))
+        {
             await EnsureSlotAsync(conn, SlotName(config.Name), ct).ConfigureAwait(false);
+            // pg_rewind reads the source's timeline from its control file, which a promotion updates only at the next
+            // checkpoint: without one, a just-promoted source looks like the same timeline and nothing is rewound.
+            await CheckpointAsync(conn, ct).ConfigureAwait(false);
+        }
 
         string method;
         progress($"pg_rewind from {primary.Name} ({primary.Address})");
