@@ -14,18 +14,21 @@ namespace OpenSvc.Tests.Lab;
 /// n1's API with checks on exit codes and printed run ids, the runs' events, `svc status` waits, the real state
 /// inside nodes (mounts, the service's private dockerd), and the set-up of the service's private image store.
 /// </summary>
-public sealed partial class LabScenario(LabFixture lab, ITestOutputHelper output) : IAsyncDisposable
+public sealed partial class LabScenario(LabInstance lab, ITestOutputHelper output) : IAsyncDisposable
 {
     static readonly TimeSpan StatusWait = TimeSpan.FromSeconds(30);
 
     readonly Stopwatch _clock = Stopwatch.StartNew();
     LabCluster? _cluster;
 
-    public LabFixture Lab => lab;
+    public LabInstance Lab => lab;
 
     public LabCluster Cluster => _cluster ?? throw new InvalidOperationException("no lab cluster");
 
     public async Task StartClusterAsync(params string[] nodes) => _cluster = await LabCluster.StartAsync(lab, nodes);
+
+    /// <summary>Drives a cluster the scenario started itself (disposed with this scenario).</summary>
+    public void UseCluster(LabCluster cluster) => _cluster = cluster;
 
     public async ValueTask DisposeAsync()
     {

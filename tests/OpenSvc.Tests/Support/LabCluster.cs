@@ -12,12 +12,12 @@ namespace OpenSvc.Tests.Support;
 /// </summary>
 public sealed class LabCluster : IAsyncDisposable
 {
-    readonly LabFixture _lab;
-    readonly EmbeddedPostgres _pg;
+    readonly LabInstance _lab;
+    readonly EmbeddedPostgres? _pg;
     readonly string _home;
     readonly List<AgentProcess> _agents = [];
 
-    LabCluster(LabFixture lab, EmbeddedPostgres pg, string home, string connection, string agentConnection)
+    LabCluster(LabInstance lab, EmbeddedPostgres? pg, string home, string connection, string agentConnection)
     {
         _lab = lab;
         _pg = pg;
@@ -34,9 +34,40 @@ public sealed class LabCluster : IAsyncDisposable
 
     public IReadOnlyList<AgentProcess> Agents => _agents;
 
+    /// <summary>The node whose agent API the CLI talks to (n1 unless a scenario lost it).</summary>
+    public string CliNode { get; set; } = "n1";
+
+    /// <summary>
+    /// Agents on a database the scenario runs itself (the control plane replicated across sites: a multi-host
+    /// connection string), reached by the test and the agents alike through the lab bridge.
+    /// </summary>
+    public static async Task<LabCluster> StartOnAsync(LabInstance lab, string connection, params string[] nodes)
+    {
+        var cluster = new LabCluster(lab, null, "", connection, connection);
+        try
+        {
+            await cluster.StartAgentsAsync(nodes);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+        return cluster;
+    }
+
+    /// <summary>Starts (again) the agents of <paramref name="nodes"/> and waits until they are ready.</summary>
+    public async Task StartAgentsAsync(params string[] nodes)
+    {
+        var started = nodes.Select(n => LabAgent.Start(_lab, n, AgentConnection)).ToList();
+        _agents.AddRange(started);
+        foreach (var agent in started)
+            await agent.WaitReadyAsync(TimeSpan.FromSeconds(90));
+    }
+
     public string AgentLogs => string.Join('\n', _agents.Select(a => a.Log));
 
-    public static async Task<LabCluster> StartAsync(LabFixture lab, params string[] nodes)
+    public static async Task<LabCluster> StartAsync(LabInstance lab, params string[] nodes)
     {
         var home = Path.Combine(Path.GetTempPath(), $"opensvc-tests-pg-lab-{Environment.ProcessId}");
         Directory.CreateDirectory(home);
@@ -70,13 +101,15 @@ public sealed class LabCluster : IAsyncDisposable
     /// operator token, as a remote operator would), bounded.
     /// </summary>
     public Task<ProcessResult> CliAsync(params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [AgentProcess.OpensvcDll, .. args, "--server", $"http://{_lab.Nodes["LAB_N1_ADDR"]}:7480", "--token", LabAgent.Token],
+        ProcessRunner.RunAsync("dotnet", [AgentProcess.OpensvcDll, .. args, "--server", $"http://{_lab.Nodes[$"LAB_{CliNode.ToUpperInvariant()}_ADDR"]}:7480", "--token", LabAgent.Token],
             new ProcessRunOptions { Timeout = TimeSpan.FromMinutes(4) });
 
     public async ValueTask DisposeAsync()
     {
         foreach (var agent in _agents)
             agent.Dispose();
+        if (_pg is null)
+            return;
         try
         {
             await _pg.StopAsync();
@@ -95,7 +128,7 @@ public static class LabAgent
     /// The agent's environment in a lab node: cgroupfs dockerds under the node's cgroup, the lab's ssh key and
     /// known_hosts (syncs), test timings. Its var dir is the default /var/lib/opensvc, private to each node.
     /// </summary>
-    public static Dictionary<string, string> Environment(LabFixture lab, string node) => new()
+    public static Dictionary<string, string> Environment(LabInstance lab, string node) => new()
     {
         ["LAB_PREFIX"] = lab.Prefix,
         ["LAB_SUBNET"] = lab.Subnet,
@@ -114,7 +147,7 @@ public static class LabAgent
     /// <summary>The operator token of the lab's agents (a fresh one per test process).</summary>
     public static readonly string Token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
-    public static AgentProcess Start(LabFixture lab, string node, string connection)
+    public static AgentProcess Start(LabInstance lab, string node, string connection)
     {
         var psi = new ProcessStartInfo(Path.Combine(lab.RepoRoot, "lab", "node-exec.sh"));
         // node-exec.sh execs nsenter, which execs dotnet: this process is the agent itself.
