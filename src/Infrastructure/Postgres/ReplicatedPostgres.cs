@@ -576,7 +576,7 @@ public sealed partial class ReplicatedPostgres
         var now = await DatabaseClock.For(LocalConnectionString(config)).NowAsync(ct).ConfigureAwait(false);
         var e = new DatabasePromoted(config.Name, by, now, force, reason, previous?.Address, before.ReplayLsn ?? "?", before.LastReplayedCommitAt, lastEvent, lastSeq,
             after.Timeline, config.Mode);
-        session.Events.Append(ControlPlaneStream.Id, e);
+        session.Events.Append(ControlPlaneHistory.Id, e);
         await session.SaveChangesAsync(ct).ConfigureAwait(false);
         return new Promotion(e, started.Elapsed, AgentConnectionString());
     }
@@ -650,7 +650,7 @@ public sealed partial class ReplicatedPostgres
         using var store = DocumentStore.For(o => WorkflowStore.Configure(o, cs));
         await using var session = store.LightweightSession();
         var now = await DatabaseClock.For(cs).NowAsync(ct).ConfigureAwait(false);
-        session.Events.Append(ControlPlaneStream.Id, new DatabaseRejoined(config.Name, by, now, primary.Address, method));
+        session.Events.Append(ControlPlaneHistory.Id, new DatabaseRejoined(config.Name, by, now, primary.Address, method));
         await session.SaveChangesAsync(ct).ConfigureAwait(false);
         return (method, primary);
     }

@@ -4,7 +4,7 @@ namespace OpenSvc.Workflows.Engine;
 /// The control plane's own history: the database's promotions and rejoins, in one stream of the event store, so the
 /// audit trail says when the agents' shared state changed site and how much of it crossed over.
 /// </summary>
-public static class ControlPlaneStream
+public static class ControlPlaneHistory
 {
     /// <summary>The stream every promotion and rejoin is appended to.</summary>
     public static readonly Guid Id = new("0c0a7301-5e7c-4d6b-9a1e-000000000db1");

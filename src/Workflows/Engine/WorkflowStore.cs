@@ -34,7 +34,7 @@ public static class WorkflowStore
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
         foreach (var (type, name) in RunEventNames.All)
             options.Events.MapEventType(type, name);
-        foreach (var (type, name) in ControlPlaneStream.EventNames)
+        foreach (var (type, name) in ControlPlaneHistory.EventNames)
             options.Events.MapEventType(type, name);
         // The run and service aggregates are immutable records (every event yields a new one), so the aggregate
         // FetchForWriting loaded is the one the inline projection applies the new events to: no second load of the

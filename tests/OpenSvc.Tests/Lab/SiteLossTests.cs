@@ -244,7 +244,7 @@ public sealed class SiteLossTests(SiteLossLab fixture, ITestOutputHelper output)
         return [.. (await q.Query<WorkflowRun>().ToListAsync()).Select(r => r.Id)];
     }
 
-    async Task<List<object>> ControlPlaneEventsAsync() => await EventsOfAsync(ControlPlaneStream.Id);
+    async Task<List<object>> ControlPlaneEventsAsync() => await EventsOfAsync(ControlPlaneHistory.Id);
 
     async Task<List<object>> EventsOfAsync(Guid stream)
     {

@@ -153,7 +153,7 @@ public sealed class ReplicatedPostgresTests : IAsyncLifetime
 
         using var after = DocumentStore.For(o => WorkflowStore.Configure(o, agents));
         await using var q = after.QuerySession();
-        var history = (await q.Events.FetchStreamAsync(ControlPlaneStream.Id)).Select(e => e.Data).ToList();
+        var history = (await q.Events.FetchStreamAsync(ControlPlaneHistory.Id)).Select(e => e.Data).ToList();
         history.Select(e => e.GetType()).Should().Equal(typeof(DatabasePromoted), typeof(DatabaseRejoined));
     }
 }
