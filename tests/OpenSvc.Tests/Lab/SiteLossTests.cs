@@ -196,8 +196,23 @@ public sealed class SiteLossTests(SiteLossLab fixture, ITestOutputHelper output)
     async Task StartClusterAsync()
     {
         await _s.DisposeAsync();
-        var cluster = await LabCluster.StartOnAsync(_lab, _connection, Nodes);
-        _s.UseCluster(cluster);
+        try
+        {
+            _s.UseCluster(await LabCluster.StartOnAsync(_lab, _connection, Nodes));
+        }
+        catch (TimeoutException)
+        {
+            // What the database was doing while an agent did not get ready.
+            await using var conn = new NpgsqlConnection(_connection);
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT pid, application_name, client_addr::text, state, wait_event_type, wait_event, left(query, 160) FROM pg_stat_activity WHERE datname IS NOT NULL", conn);
+            await using var r = await cmd.ExecuteReaderAsync();
+            while (await r.ReadAsync())
+                output.WriteLine(string.Join(" | ", Enumerable.Range(0, r.FieldCount).Select(i => r.IsDBNull(i) ? "-" : r.GetValue(i).ToString())));
+            foreach (var node in new[] { "n1", "n3" })
+                output.WriteLine($"{node} postgres.log:\n" + string.Join('\n', File.ReadLines(Path.Combine(_lab.Dir, node, "var", "db", "postgres.log")).TakeLast(30)));
+            throw;
+        }
     }
 
     async Task<string> HealthAsync(string node)

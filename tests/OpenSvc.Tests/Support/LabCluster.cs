@@ -62,7 +62,7 @@ public sealed class LabCluster : IAsyncDisposable
         var started = nodes.Select(n => LabAgent.Start(_lab, n, AgentConnection)).ToList();
         _agents.AddRange(started);
         foreach (var agent in started)
-            await agent.WaitReadyAsync(TimeSpan.FromSeconds(90));
+            await agent.WaitReadyAsync(TimeSpan.FromSeconds(240));
     }
 
     public string AgentLogs => string.Join('\n', _agents.Select(a => a.Log));
