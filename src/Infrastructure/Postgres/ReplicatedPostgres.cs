@@ -96,9 +96,12 @@ public sealed partial class ReplicatedPostgres
             Password = password,
             Database = config.Database,
             TargetSessionAttributes = "primary",
-            // A host found standby (or down) is tried again after this: after a promotion agents find the new primary in seconds.
-            HostRecheckSeconds = 2,
-            Timeout = 5,
+            // A host found standby (or down) is tried again after this: after a promotion agents find the new primary in
+            // seconds, and a lost site's host is not waited for on every connection meanwhile.
+            HostRecheckSeconds = 5,
+            // A lost site's host answers nothing: each open gives up on it after this and goes on to the next host,
+            // well within the agent's lease (a heartbeat that takes longer than the lease is worth nothing).
+            Timeout = 3,
             MaxPoolSize = 100,
         }.ConnectionString;
     }

@@ -111,6 +111,9 @@ public sealed class SiteLossTests(SiteLossLab fixture, ITestOutputHelper output)
         promoted.Should().Contain("database n3 promoted").And.Contain($"former primary {Addr("n1")}:");
         _s.Cluster.CliNode = "n3";
         await WaitAsync(async () => (await HealthAsync("n3")).Contains($"\"databaseHost\":\"{Addr("n3")}:", StringComparison.Ordinal), "n3's agent follows the promoted database");
+        await WaitAsync(async () => (await _s.Cluster.CliAsync("agents")).StdOut.Split('\n')
+            .Any(l => l.StartsWith("n3 ", StringComparison.Ordinal) && l.Contains("alive", StringComparison.Ordinal) && l.Contains($"{Addr("n3")}:", StringComparison.Ordinal)),
+            "n3's heartbeat written to the promoted database");
         _s.Log($"n3's agent on the promoted database {clock.Elapsed.TotalSeconds:F1}s after the promote command");
         var takeover = await _s.RunAsync(0, "svc", "takeover", "svc1", "--node", "n3", "--force", "--reason", "site A lost: control plane promoted on n3");
         var ps = await _lab.ExecAsync("n3", ["docker", "-H", _s.PrivateSocket("n3"), "ps", "--format", "{{.Names}}"]);
@@ -198,7 +201,10 @@ public sealed class SiteLossTests(SiteLossLab fixture, ITestOutputHelper output)
         await _s.DisposeAsync();
         try
         {
-            _s.UseCluster(await LabCluster.StartOnAsync(_lab, _connection, Nodes));
+            _s.UseCluster(await LabCluster.StartOnAsync(_lab, _connection,
+                // The product's liveness (15 s, lease 10 s), not the lab's shortened one: a heartbeat must be able to
+                // give up on the lost site's host (3 s) and reach the other within the lease.
+                new Dictionary<string, string> { ["OPENSVC_AGENT_DEAD_MS"] = "15000" }, Nodes));
         }
         catch (TimeoutException)
         {

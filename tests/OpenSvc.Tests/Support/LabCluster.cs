@@ -16,6 +16,7 @@ public sealed class LabCluster : IAsyncDisposable
     readonly EmbeddedPostgres? _pg;
     readonly string _home;
     readonly List<AgentProcess> _agents = [];
+    IReadOnlyDictionary<string, string>? _env;
 
     LabCluster(LabInstance lab, EmbeddedPostgres? pg, string home, string connection, string agentConnection)
     {
@@ -41,9 +42,9 @@ public sealed class LabCluster : IAsyncDisposable
     /// Agents on a database the scenario runs itself (the control plane replicated across sites: a multi-host
     /// connection string), reached by the test and the agents alike through the lab bridge.
     /// </summary>
-    public static async Task<LabCluster> StartOnAsync(LabInstance lab, string connection, params string[] nodes)
+    public static async Task<LabCluster> StartOnAsync(LabInstance lab, string connection, IReadOnlyDictionary<string, string>? env, params string[] nodes)
     {
-        var cluster = new LabCluster(lab, null, "", connection, connection);
+        var cluster = new LabCluster(lab, null, "", connection, connection) { _env = env };
         try
         {
             await cluster.StartAgentsAsync(nodes);
@@ -59,7 +60,7 @@ public sealed class LabCluster : IAsyncDisposable
     /// <summary>Starts (again) the agents of <paramref name="nodes"/> and waits until they are ready.</summary>
     public async Task StartAgentsAsync(params string[] nodes)
     {
-        var started = nodes.Select(n => LabAgent.Start(_lab, n, AgentConnection)).ToList();
+        var started = nodes.Select(n => LabAgent.Start(_lab, n, AgentConnection, _env)).ToList();
         _agents.AddRange(started);
         foreach (var agent in started)
             await agent.WaitReadyAsync(TimeSpan.FromSeconds(240));
@@ -147,13 +148,15 @@ public static class LabAgent
     /// <summary>The operator token of the lab's agents (a fresh one per test process).</summary>
     public static readonly string Token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
-    public static AgentProcess Start(LabInstance lab, string node, string connection)
+    public static AgentProcess Start(LabInstance lab, string node, string connection, IReadOnlyDictionary<string, string>? overrides = null)
     {
         var psi = new ProcessStartInfo(Path.Combine(lab.RepoRoot, "lab", "node-exec.sh"));
         // node-exec.sh execs nsenter, which execs dotnet: this process is the agent itself.
         foreach (var a in (string[])[node, "dotnet", LabBinaries.OpensvcDll(lab.Dir), "agent", "--node", node, "--listen", "0.0.0.0:7480", "--connection", connection])
             psi.ArgumentList.Add(a);
         foreach (var (k, v) in Environment(lab, node))
+            psi.Environment[k] = v;
+        foreach (var (k, v) in overrides ?? new Dictionary<string, string>())
             psi.Environment[k] = v;
         psi.Environment.Remove("OPENSVC_CONNECTION");
         return AgentProcess.Launch(node, psi);
