@@ -114,6 +114,9 @@ public sealed class SiteLossTests(SiteLossLab fixture, ITestOutputHelper output)
         await WaitAsync(async () => (await _s.Cluster.CliAsync("agents")).StdOut.Split('\n')
             .Any(l => l.StartsWith("n3 ", StringComparison.Ordinal) && l.Contains("alive", StringComparison.Ordinal) && l.Contains($"{Addr("n3")}:", StringComparison.Ordinal)),
             "n3's heartbeat written to the promoted database");
+        // The planner takes a failover service over from a node whose agent is silent (its last report said up).
+        await WaitAsync(async () => (await _s.Cluster.CliAsync("agents")).StdOut.Split('\n').Any(l => l.StartsWith("n1 ", StringComparison.Ordinal) && l.Contains("silent", StringComparison.Ordinal)),
+            "n1's agent seen silent");
         _s.Log($"n3's agent on the promoted database {clock.Elapsed.TotalSeconds:F1}s after the promote command");
         var takeover = await _s.RunAsync(0, "svc", "takeover", "svc1", "--node", "n3", "--force", "--reason", "site A lost: control plane promoted on n3");
         var ps = await _lab.ExecAsync("n3", ["docker", "-H", _s.PrivateSocket("n3"), "ps", "--format", "{{.Names}}"]);
