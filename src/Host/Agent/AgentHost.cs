@@ -7,6 +7,7 @@ using OpenSvc.Host.Access;
 using OpenSvc.Host.Cli;
 using OpenSvc.Infrastructure.Engine;
 using OpenSvc.Infrastructure.Postgres;
+using OpenSvc.Workflows.Engine;
 using Scalar.AspNetCore;
 
 namespace OpenSvc.Host.Agent;
@@ -32,9 +33,18 @@ public static class AgentHost
         string databaseLabel;
         if (Database.Configured(settings.Connection) is { } configured)
         {
-            connection = configured;
+            connection = PrimaryDataSource.Primary(configured);
             var b = new NpgsqlConnectionStringBuilder(configured);
-            databaseLabel = $"PostgreSQL {b.Host}:{b.Port}/{b.Database}";
+            databaseLabel = b.Host?.Contains(',', StringComparison.Ordinal) == true
+                ? $"PostgreSQL {b.Host}/{b.Database} (the primary among them)"
+                : $"PostgreSQL {b.Host}:{b.Port}/{b.Database}";
+        }
+        else if (new ReplicatedPostgres(ReplicatedPostgres.DefaultHome()) is { IsConfigured: true } replicated)
+        {
+            // This node is part of a replicated control plane (opensvc db init): its database is run by `opensvc db`,
+            // and the agent follows whichever node is primary.
+            connection = replicated.AgentConnectionString();
+            databaseLabel = $"replicated PostgreSQL {new NpgsqlConnectionStringBuilder(connection).Host} (primary)";
         }
         else
         {
@@ -176,19 +186,21 @@ public static class AgentHost
         // Anonymous probes learn whether the agent and its database are up, not why the database is not.
         app.MapGet("/health", async (HttpContext http, CancellationToken token) =>
         {
+            string server;
             try
             {
                 await using var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connection) { Timeout = 3 }.ConnectionString);
                 await conn.OpenAsync(token).ConfigureAwait(false);
-                await using var cmd = new NpgsqlCommand("select 1", conn);
-                await cmd.ExecuteScalarAsync(token).ConfigureAwait(false);
+                await using var cmd = new NpgsqlCommand("select host(inet_server_addr()) || ':' || inet_server_port()", conn);
+                server = await cmd.ExecuteScalarAsync(token).ConfigureAwait(false) as string ?? "local socket";
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
             {
                 var database = AccessPolicy.IsViewer(http) ? ex.Message : "unreachable (sign in or use a token for the reason)";
                 return Results.Json(new { status = "unhealthy", node = settings.Node.Value, database }, statusCode: 503);
             }
-            return Results.Json(new { status = "ok", node = settings.Node.Value, database = "ok", runtime = RuntimeFigures.Now() });
+            // databaseHost: the server this agent's connections reach now (with several hosts listed, the primary).
+            return Results.Json(new { status = "ok", node = settings.Node.Value, database = "ok", databaseHost = server, runtime = RuntimeFigures.Now() });
         });
         WebConsole.ConsoleSetup.MapOpenSvcConsole(app);
         app.UseHangfireDashboard("/hangfire", new DashboardOptions

@@ -74,11 +74,15 @@ public static partial class EngineBenchmark
             DefaultValueFactory = _ => 60,
         };
         var timeout = new Option<int>("--timeout") { Description = "seconds the whole benchmark may take", DefaultValueFactory = _ => 900 };
+        var standby = new Option<bool>("--standby")
+        {
+            Description = "instead: the control plane's replication cost: a primary and a hot standby here, the same phase with the standby synchronous, asynchronous and absent (commit latency, workflows/s)",
+        };
         var engine = new Command("engine",
             "Run no-op workflows through the engine (PostgreSQL, agent processes, Hangfire, Marten) with the agents' notified queues, then with Hangfire.PostgreSql's long polling and its default polling, and print latencies and workflows/s. " +
             "Uses a private PostgreSQL in a temporary directory unless --connection names a scratch database.")
         {
-            workflows, steps, agents, baseline, hangfireLongPolling, hangfireAlone, workers, parallel, sequential, warmup, warmupSeconds, timeout,
+            workflows, steps, agents, baseline, hangfireLongPolling, hangfireAlone, workers, parallel, sequential, warmup, warmupSeconds, timeout, standby,
         };
         engine.SetAction(async (p, ct) =>
         {
@@ -92,6 +96,8 @@ public static partial class EngineBenchmark
                 HangfireAloneChains = p.GetValue(hangfireAlone),
             };
             Validate(s);
+            if (p.GetValue(standby))
+                return await RunStandbyModesAsync(s, Console.Out, ct).ConfigureAwait(false);
             return await RunAsync(s, Console.Out, ct).ConfigureAwait(false);
         });
         var bench = new Command("bench", "Benchmarks of this build (figures, not tests)") { engine, SiteCommand(connection) };

@@ -25,6 +25,7 @@ public static class CliApp
             ServiceCommands.Create(server),
             ReportCommands.Create(server),
             TokenCommands.Create(),
+            DbCommands.Create(connection),
             Bench.EngineBenchmark.Command(connection, Bench.SyncBenchmark.Create()),
             DriverCommands.Create(),
             Demo.DemoCommand.Create(),

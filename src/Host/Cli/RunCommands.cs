@@ -70,9 +70,9 @@ public static class RunCommands
         {
             await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
             var agents = await cluster.Client.AgentsAsync(ct).ConfigureAwait(false);
-            Console.WriteLine($"{"NODE",-10} {"STATE",-8} {"LAST SEEN",-10} {"PID",7}  QUEUES");
+            Console.WriteLine($"{"NODE",-10} {"STATE",-8} {"LAST SEEN",-10} {"PID",7}  {"DATABASE",-21}  QUEUES");
             foreach (var a in agents)
-                Console.WriteLine($"{a.Id,-10} {(a.Alive ? "alive" : "silent"),-8} {RunTimeline.Duration(a.SinceLastSeen) + " ago",-10} {a.ProcessId,7}  {string.Join(",", a.Queues)}");
+                Console.WriteLine($"{a.Id,-10} {(a.Alive ? "alive" : "silent"),-8} {RunTimeline.Duration(a.SinceLastSeen) + " ago",-10} {a.ProcessId,7}  {a.Database ?? "-",-21}  {string.Join(",", a.Queues)}");
             return ExitCodes.Ok;
         });
         return cmd;

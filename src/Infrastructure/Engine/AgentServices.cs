@@ -34,7 +34,8 @@ public sealed class AgentHeartbeatService(
                 var now = await clock.NowAsync(bounded.Token).ConfigureAwait(false);
                 started ??= now;
                 await using var session = store.LightweightSession();
-                session.Store(new AgentHeartbeat(agent.Node.Value, agent.Instance, Environment.ProcessId, started.Value, now, EngineQueues.Of(agent.Node)));
+                session.Store(new AgentHeartbeat(agent.Node.Value, agent.Instance, Environment.ProcessId, started.Value, now, EngineQueues.Of(agent.Node),
+                    (clock as Postgres.DatabaseClock)?.LastServer));
                 await session.SaveChangesAsync(bounded.Token).ConfigureAwait(false);
                 var wasHeld = lease.IsHeld;
                 lease.Renewed(attempt);

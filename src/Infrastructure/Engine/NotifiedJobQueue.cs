@@ -53,7 +53,7 @@ public sealed class NotifiedJobQueueProvider : IPersistentJobQueueProvider, IPer
         _invisibility = options.InvisibilityTimeout;
         _log = log;
         var builder = new NpgsqlConnectionStringBuilder(connectionString) { Enlist = false, KeepAlive = 10 };
-        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        _dataSource = Workflows.Engine.PrimaryDataSource.Create(builder.ConnectionString);
     }
 
     public IPersistentJobQueue GetJobQueue() => this;

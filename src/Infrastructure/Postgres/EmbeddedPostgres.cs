@@ -22,6 +22,18 @@ public sealed record EmbeddedPostgresOptions(string Home, int Port = EmbeddedPos
     /// </summary>
     public IReadOnlyList<string> AllowedClientNetworks { get; init; } = [];
 
+    /// <summary>
+    /// More lines for opensvc.conf (replication: wal_level, primary_conninfo...), each <c>name = value</c> with the value
+    /// already quoted by the caller (<see cref="ReplicatedPostgres"/> builds them from checked values only).
+    /// </summary>
+    public IReadOnlyList<string> ExtraSettings { get; init; } = [];
+
+    /// <summary>Also allow streaming replication connections (pg_basebackup, pg_rewind's source, standbys) from the allowed networks.</summary>
+    public bool AllowReplication { get; init; }
+
+    /// <summary>The database agents use (default opensvc).</summary>
+    public string DatabaseName { get; init; } = "opensvc";
+
     /// <summary>Where initdb and pg_ctl are; null: OPENSVC_PG_BIN, else the machine's newest PostgreSQL.</summary>
     public string? BinDirectory { get; init; }
 
@@ -42,7 +54,6 @@ public sealed class EmbeddedPostgresException(string message) : Exception(messag
 public sealed class EmbeddedPostgres : IAsyncDisposable
 {
     public const int DefaultPort = 54329;
-    const string Database = "opensvc";
     const string Superuser = "opensvc";
 
     readonly EmbeddedPostgresOptions _options;
@@ -59,6 +70,14 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     }
 
     public string ConnectionString { get; }
+
+    string Database => _options.DatabaseName;
+
+    /// <summary>The PostgreSQL binaries this instance runs.</summary>
+    public string BinDirectory => _binDir;
+
+    /// <summary>The system user the server runs as (postgres when this process is root), or null for this process's user.</summary>
+    public string? OsUser => _osUser;
 
     /// <summary>True when this instance started the server (and so stops it on dispose).</summary>
     public bool StartedHere => _startedHere;
@@ -156,7 +175,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             Port = options.Port,
             Username = Superuser,
             Password = password,
-            Database = Database,
+            Database = options.DatabaseName,
             MaxPoolSize = 100,
             Timeout = 10,
         }.ConnectionString;
@@ -183,7 +202,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         writer.Write(text);
     }
 
-    static string FindBinDirectory()
+    public static string FindBinDirectory()
     {
         var env = Environment.GetEnvironmentVariable("OPENSVC_PG_BIN");
         if (!string.IsNullOrWhiteSpace(env) && File.Exists(Path.Combine(env, "initdb")))
@@ -205,6 +224,52 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         throw new EmbeddedPostgresException(
             "PostgreSQL server binaries (initdb, pg_ctl) not found: install them with scripts/install-deps.sh (Debian package postgresql-15), set OPENSVC_PG_BIN, or configure OPENSVC_CONNECTION");
     }
+
+    /// <summary>Creates the cluster (initdb) unless it exists, and writes its settings; does not start it.</summary>
+    public static async Task<EmbeddedPostgres> PrepareAsync(EmbeddedPostgresOptions options, string password, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var pg = await ForAsync(options, password, cancellationToken).ConfigureAwait(false);
+        await pg.EnsureInitializedAsync(password, cancellationToken).ConfigureAwait(false);
+        return pg;
+    }
+
+    /// <summary>An instance over an existing (or future) data directory, doing nothing yet.</summary>
+    public static async Task<EmbeddedPostgres> ForAsync(EmbeddedPostgresOptions options, string password, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var binDir = options.BinDirectory ?? FindBinDirectory();
+        string? osUser = null;
+        if (Environment.UserName == "root")
+        {
+            var id = await ProcessRunner.RunAsync("id", ["-u", "postgres"], cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!id.Succeeded)
+                throw new EmbeddedPostgresException("PostgreSQL needs the 'postgres' system user when run as root: install postgresql (scripts/install-deps.sh)");
+            osUser = "postgres";
+        }
+        Directory.CreateDirectory(options.Home);
+        var cs = new NpgsqlConnectionStringBuilder
+        {
+            Host = options.ListenAddress, Port = options.Port, Username = Superuser, Password = password, Database = options.DatabaseName, MaxPoolSize = 100, Timeout = 10,
+        }.ConnectionString;
+        return new EmbeddedPostgres(options, binDir, osUser, cs);
+    }
+
+    /// <summary>Rewrites opensvc.conf and pg_hba.conf from the options (after a base backup or pg_rewind copied another server's).</summary>
+    public Task WriteSettingsAsync(CancellationToken ct) => WriteRuntimeConfigAsync(ct);
+
+    /// <summary>Starts the server if it does not run (the database itself is not created: a standby has its primary's).</summary>
+    public Task StartServerAsync(CancellationToken ct) => EnsureRunningAsync(ct);
+
+    /// <summary>Gives the data and socket directories to the server's user.</summary>
+    public Task GiveToServerUserAsync(CancellationToken ct) => ChownAsync(ct);
+
+    /// <summary>Runs a PostgreSQL program of <see cref="BinDirectory"/> as the server's user.</summary>
+    public Task<ProcessResult> RunToolAsync(string tool, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, TimeSpan timeout, CancellationToken ct) =>
+        ProcessRunner.RunAsync(Path.Combine(_binDir, tool), args, new ProcessRunOptions { RunAsUser = _osUser, Timeout = timeout, Environment = environment }, ct);
+
+    /// <summary>Writes a private (0600) password file for initdb or the server user's tools.</summary>
+    public static void WritePrivateFile(string path, string text) => WritePrivate(path, text);
 
     async Task EnsureInitializedAsync(string password, CancellationToken ct)
     {
@@ -271,7 +336,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     /// pg_hba.conf with the managed block of allowed client networks replaced: one <c>host all all NET scram-sha-256</c>
     /// line per network (networks parsed and normalised, so nothing but a CIDR ever lands in the file).
     /// </summary>
-    public static string HbaWithNetworks(string hba, IReadOnlyList<string> networks)
+    public static string HbaWithNetworks(string hba, IReadOnlyList<string> networks, bool replication = false)
     {
         ArgumentNullException.ThrowIfNull(hba);
         ArgumentNullException.ThrowIfNull(networks);
@@ -297,6 +362,8 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
                 if (!IPNetwork.TryParse(n, out var net))
                     throw new EmbeddedPostgresException($"allowed client network '{n}' is not a CIDR network (e.g. 10.203.0.0/24)");
                 kept.Add($"host all all {net} scram-sha-256");
+                if (replication)
+                    kept.Add($"host replication all {net} scram-sha-256");
             }
             kept.Add(HbaEnd);
         }
@@ -309,19 +376,23 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         if (File.Exists(hbaPath))
         {
             var hba = await File.ReadAllTextAsync(hbaPath, ct).ConfigureAwait(false);
-            var updated = HbaWithNetworks(hba, _options.AllowedClientNetworks);
+            var updated = HbaWithNetworks(hba, _options.AllowedClientNetworks, _options.AllowReplication);
             if (updated != hba)
                 await File.WriteAllTextAsync(hbaPath, updated, ct).ConfigureAwait(false);
         }
         // Settings live in a file, not in pg_ctl's -o string, so no value ever goes through a shell.
-        var conf = string.Join('\n',
+        string[] lines =
+        [
             $"listen_addresses = '{ListenAddresses(_options)}'",
             $"port = {_options.Port.ToString(CultureInfo.InvariantCulture)}",
             $"unix_socket_directories = '{_options.SocketDirectory}'",
             "max_connections = 300",
             "shared_buffers = 128MB",
             "fsync = on",
-            "") ;
+            .. _options.ExtraSettings,
+            "",
+        ];
+        var conf = string.Join('\n', lines);
         var path = Path.Combine(_options.DataDirectory, "opensvc.conf");
         await File.WriteAllTextAsync(path, conf, ct).ConfigureAwait(false);
         await ChownAsync(ct).ConfigureAwait(false);
@@ -343,7 +414,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         await ProcessRunner.RunAsync("chown", [$"{_osUser}:{_osUser}", _options.LogFile], cancellationToken: ct).ConfigureAwait(false);
     }
 
-    async Task<bool> IsRunningAsync(CancellationToken ct)
+    public async Task<bool> IsRunningAsync(CancellationToken ct)
     {
         var status = await ProcessRunner.RunAsync(Path.Combine(_binDir, "pg_ctl"), ["status", "-D", _options.DataDirectory],
             new ProcessRunOptions { RunAsUser = _osUser, Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false);

@@ -4,7 +4,9 @@ namespace OpenSvc.Workflows.Agents;
 /// The last sign of life of a node's agent. Liveness comes from this, never from guessing: a step
 /// started by an instance that is no longer the node's live instance is requeued by the reconciler.
 /// </summary>
-public sealed record AgentHeartbeat(string Id, string Instance, int ProcessId, DateTimeOffset StartedAt, DateTimeOffset LastSeen, IReadOnlyList<string> Queues)
+/// <param name="Database">The database server (address:port) the heartbeat was written to: with the control plane replicated across sites, the primary this agent follows.</param>
+public sealed record AgentHeartbeat(string Id, string Instance, int ProcessId, DateTimeOffset StartedAt, DateTimeOffset LastSeen, IReadOnlyList<string> Queues,
+    string? Database = null)
 {
     public bool IsFresh(DateTimeOffset now, TimeSpan deadAfter) => now - LastSeen <= deadAfter;
 
@@ -13,14 +15,14 @@ public sealed record AgentHeartbeat(string Id, string Instance, int ProcessId, D
 
 /// <summary>A node's agent as the cluster sees it now, judged on the database's clock: what `opensvc agents` and the API show.</summary>
 public sealed record AgentStatus(string Id, string Instance, int ProcessId, DateTimeOffset StartedAt, DateTimeOffset LastSeen, IReadOnlyList<string> Queues,
-    bool Alive, TimeSpan SinceLastSeen)
+    bool Alive, TimeSpan SinceLastSeen, string? Database = null)
 {
     public static AgentStatus Of(AgentHeartbeat heartbeat, AgentRoster roster)
     {
         ArgumentNullException.ThrowIfNull(heartbeat);
         ArgumentNullException.ThrowIfNull(roster);
         return new(heartbeat.Id, heartbeat.Instance, heartbeat.ProcessId, heartbeat.StartedAt, heartbeat.LastSeen, heartbeat.Queues,
-            roster.IsAlive(heartbeat.Id), roster.Now - heartbeat.LastSeen);
+            roster.IsAlive(heartbeat.Id), roster.Now - heartbeat.LastSeen, heartbeat.Database);
     }
 }
 

@@ -25,11 +25,16 @@ public static class WorkflowStore
 
     public static void Configure(StoreOptions options, string connectionString, string schema = DefaultSchema)
     {
-        options.Connection(ConnectionString(connectionString));
+        if (PrimaryDataSource.IsMultiHost(connectionString))
+            options.Connection(PrimaryDataSource.Create(ConnectionString(connectionString)));
+        else
+            options.Connection(ConnectionString(connectionString));
         options.DatabaseSchemaName = schema;
         options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
         options.Events.StreamIdentity = StreamIdentity.AsGuid;
         foreach (var (type, name) in RunEventNames.All)
+            options.Events.MapEventType(type, name);
+        foreach (var (type, name) in ControlPlaneHistory.EventNames)
             options.Events.MapEventType(type, name);
         // The run and service aggregates are immutable records (every event yields a new one), so the aggregate
         // FetchForWriting loaded is the one the inline projection applies the new events to: no second load of the

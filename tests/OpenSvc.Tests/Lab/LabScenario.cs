@@ -27,6 +27,9 @@ public sealed partial class LabScenario(LabInstance lab, ITestOutputHelper outpu
 
     public async Task StartClusterAsync(params string[] nodes) => _cluster = await LabCluster.StartAsync(lab, nodes);
 
+    /// <summary>Drives a cluster the scenario started itself (disposed with this scenario).</summary>
+    public void UseCluster(LabCluster cluster) => _cluster = cluster;
+
     public async ValueTask DisposeAsync()
     {
         if (_cluster is not null)

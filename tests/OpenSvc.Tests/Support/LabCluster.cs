@@ -13,11 +13,12 @@ namespace OpenSvc.Tests.Support;
 public sealed class LabCluster : IAsyncDisposable
 {
     readonly LabInstance _lab;
-    readonly EmbeddedPostgres _pg;
+    readonly EmbeddedPostgres? _pg;
     readonly string _home;
     readonly List<AgentProcess> _agents = [];
+    IReadOnlyDictionary<string, string>? _env;
 
-    LabCluster(LabInstance lab, EmbeddedPostgres pg, string home, string connection, string agentConnection)
+    LabCluster(LabInstance lab, EmbeddedPostgres? pg, string home, string connection, string agentConnection)
     {
         _lab = lab;
         _pg = pg;
@@ -33,6 +34,37 @@ public sealed class LabCluster : IAsyncDisposable
     public string AgentConnection { get; }
 
     public IReadOnlyList<AgentProcess> Agents => _agents;
+
+    /// <summary>The node whose agent API the CLI talks to (n1 unless a scenario lost it).</summary>
+    public string CliNode { get; set; } = "n1";
+
+    /// <summary>
+    /// Agents on a database the scenario runs itself (the control plane replicated across sites: a multi-host
+    /// connection string), reached by the test and the agents alike through the lab bridge.
+    /// </summary>
+    public static async Task<LabCluster> StartOnAsync(LabInstance lab, string connection, IReadOnlyDictionary<string, string>? env, params string[] nodes)
+    {
+        var cluster = new LabCluster(lab, null, "", connection, connection) { _env = env };
+        try
+        {
+            await cluster.StartAgentsAsync(nodes);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+        return cluster;
+    }
+
+    /// <summary>Starts (again) the agents of <paramref name="nodes"/> and waits until they are ready.</summary>
+    public async Task StartAgentsAsync(params string[] nodes)
+    {
+        var started = nodes.Select(n => LabAgent.Start(_lab, n, AgentConnection, _env)).ToList();
+        _agents.AddRange(started);
+        foreach (var agent in started)
+            await agent.WaitReadyAsync(TimeSpan.FromSeconds(240));
+    }
 
     public string AgentLogs => string.Join('\n', _agents.Select(a => a.Log));
 
@@ -70,13 +102,15 @@ public sealed class LabCluster : IAsyncDisposable
     /// operator token, as a remote operator would), bounded.
     /// </summary>
     public Task<ProcessResult> CliAsync(params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [AgentProcess.OpensvcDll, .. args, "--server", $"http://{_lab.Nodes["LAB_N1_ADDR"]}:7480", "--token", LabAgent.Token],
+        ProcessRunner.RunAsync("dotnet", [AgentProcess.OpensvcDll, .. args, "--server", $"http://{_lab.Nodes[$"LAB_{CliNode.ToUpperInvariant()}_ADDR"]}:7480", "--token", LabAgent.Token],
             new ProcessRunOptions { Timeout = TimeSpan.FromMinutes(4) });
 
     public async ValueTask DisposeAsync()
     {
         foreach (var agent in _agents)
             agent.Dispose();
+        if (_pg is null)
+            return;
         try
         {
             await _pg.StopAsync();
@@ -114,13 +148,15 @@ public static class LabAgent
     /// <summary>The operator token of the lab's agents (a fresh one per test process).</summary>
     public static readonly string Token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
-    public static AgentProcess Start(LabInstance lab, string node, string connection)
+    public static AgentProcess Start(LabInstance lab, string node, string connection, IReadOnlyDictionary<string, string>? overrides = null)
     {
         var psi = new ProcessStartInfo(Path.Combine(lab.RepoRoot, "lab", "node-exec.sh"));
         // node-exec.sh execs nsenter, which execs dotnet: this process is the agent itself.
         foreach (var a in (string[])[node, "dotnet", LabBinaries.OpensvcDll(lab.Dir), "agent", "--node", node, "--listen", "0.0.0.0:7480", "--connection", connection])
             psi.ArgumentList.Add(a);
         foreach (var (k, v) in Environment(lab, node))
+            psi.Environment[k] = v;
+        foreach (var (k, v) in overrides ?? new Dictionary<string, string>())
             psi.Environment[k] = v;
         psi.Environment.Remove("OPENSVC_CONNECTION");
         return AgentProcess.Launch(node, psi);

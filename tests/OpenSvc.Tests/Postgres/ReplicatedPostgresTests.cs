@@ -1,0 +1,159 @@
+using FluentAssertions;
+using Marten;
+using Npgsql;
+using OpenSvc.Host.Cli;
+using OpenSvc.Infrastructure.Postgres;
+using OpenSvc.Tests.Support;
+using OpenSvc.Workflows.Engine;
+using Xunit;
+
+namespace OpenSvc.Tests.Postgres;
+
+/// <summary>The replicated control plane's checked values, settings and status text (pure parts).</summary>
+public sealed class ReplicatedPostgresConfigTests
+{
+    [Theory]
+    [InlineData("n3=10.0.3.13", "n3", "10.0.3.13", 54329)]
+    [InlineData("dr-1=db.dr.example:6432", "dr-1", "db.dr.example", 6432)]
+    public void a_peer_is_name_equals_host_and_optional_port(string text, string name, string host, int port) =>
+        ReplicatedPostgres.ParsePeer(text, 54329).Should().Be(new DbPeer(name, host, port));
+
+    [Theory]
+    [InlineData("10.0.3.13")]
+    [InlineData("n3=10.0.3.13' user=x")]
+    [InlineData("n3=host;drop")]
+    [InlineData("n3=10.0.3.13:0")]
+    [InlineData("3n=10.0.3.13")]
+    public void a_peer_that_could_escape_its_setting_is_refused(string text)
+    {
+        var act = () => ReplicatedPostgres.ParsePeer(text, 54329);
+        act.Should().Throw<ReplicationException>();
+    }
+
+    [Fact]
+    public void sync_mode_names_every_standby_as_a_quorum_of_one_and_async_names_none()
+    {
+        DbPeer[] standbys = [new("n3", "10.0.3.13", 54329), new("dr-2", "10.0.3.14", 54329)];
+        ReplicatedPostgres.SynchronousNames("sync", standbys).Should().Be("ANY 1 (n3, dr_2)");
+        ReplicatedPostgres.SynchronousNames("async", standbys).Should().BeEmpty();
+        ReplicatedPostgres.SynchronousNames("sync", []).Should().BeEmpty("a commit must never wait for a standby that does not exist");
+    }
+
+    [Fact]
+    public void a_standby_streams_from_its_first_peer_through_its_own_slot_with_the_password_in_a_file()
+    {
+        var config = new DbNodeConfig("n3", DbNodeConfig.StandbyRole, "10.0.3.13", 54329, ["10.0.0.0/16"], [new DbPeer("n1", "10.0.1.11", 54329)], "sync");
+        var settings = new ReplicatedPostgres("/var/lib/opensvc/db").Settings(config);
+        settings.Should().Contain("wal_log_hints = on", "pg_rewind needs it").And.Contain("hot_standby = on");
+        settings.Should().Contain("primary_conninfo = 'host=10.0.1.11 port=54329 user=opensvc application_name=n3 passfile=/var/lib/opensvc/db/pgpass connect_timeout=5'")
+            .And.Contain("primary_slot_name = 'n3'");
+        string.Join('\n', settings).Should().NotContain("password=");
+        new ReplicatedPostgres("/x").Settings(config with { Role = DbNodeConfig.PrimaryRole }).Should().NotContain(l => l.StartsWith("primary_conninfo", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void agents_list_every_database_node_and_want_the_primary()
+    {
+        var config = new DbNodeConfig("n3", DbNodeConfig.StandbyRole, "10.0.3.13", 54329, [], [new DbPeer("n1", "10.0.1.11", 54329)], "sync");
+        var b = new NpgsqlConnectionStringBuilder(ReplicatedPostgres.AgentConnectionString(config, "pw"));
+        b.Host.Should().Be("10.0.1.11:54329,10.0.3.13:54329");
+        b.TargetSessionAttributes.Should().Be("primary");
+    }
+
+    [Fact]
+    public void a_multi_host_data_source_takes_the_target_session_out_of_the_string_npgsql_refuses()
+    {
+        using var ds = PrimaryDataSource.Create("Host=10.0.1.11,10.0.3.13;Username=u;Password=p;Database=d;Target Session Attributes=primary");
+        ds.Should().NotBeNull();
+        var act = () => new NpgsqlDataSourceBuilder("Host=10.0.1.11,10.0.3.13;Username=u;Password=p;Database=d;Target Session Attributes=primary").BuildMultiHost();
+        act.Should().Throw<InvalidOperationException>("Npgsql's own rule, the reason PrimaryDataSource exists");
+    }
+
+    [Fact]
+    public void status_says_when_no_primary_answers_and_when_two_do()
+    {
+        DbNodeState Node(string addr, bool reachable, bool recovery) =>
+            new(addr, reachable, reachable ? null : "Connection refused", recovery, 2, "0/3000060", "0/3000060", null, 0, recovery ? "streaming" : null, "", [], []);
+        DbCommands.Format([Node("10.0.1.11:54329", false, false), Node("10.0.3.13:54329", true, true)]).Should().Contain("no primary answers")
+            .And.Contain("opensvc db promote");
+        DbCommands.Format([Node("10.0.1.11:54329", true, false), Node("10.0.3.13:54329", true, false)]).Should().Contain("SPLIT BRAIN");
+    }
+}
+
+/// <summary>
+/// The replication on real PostgreSQL servers of this machine (loopback, two data directories): a standby from a base
+/// backup streams synchronously; promotion is refused while the primary answers and records the control plane's RPO
+/// once it is gone; the former primary refuses to start as a second primary and rejoins with pg_rewind.
+/// </summary>
+public sealed class ReplicatedPostgresTests : IAsyncLifetime
+{
+    readonly string _home = Path.Combine(Path.GetTempPath(), $"opensvc-tests-repl-{Environment.ProcessId}-{Guid.NewGuid():N}"[..44]);
+    ReplicatedPostgres _a = null!;
+    ReplicatedPostgres _b = null!;
+
+    public Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_home);
+        File.SetUnixFileMode(_home, (UnixFileMode)0b111_101_101);
+        _a = new ReplicatedPostgres(Path.Combine(_home, "a"));
+        _b = new ReplicatedPostgres(Path.Combine(_home, "b"));
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var db in new[] { _a, _b })
+            if (db.IsConfigured)
+                await db.StopAsync(CancellationToken.None);
+        try { Directory.Delete(_home, recursive: true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task a_standby_takes_over_with_every_committed_event_and_the_former_primary_rejoins_as_its_standby()
+    {
+        var ct = CancellationToken.None;
+        var (pa, pb) = (PostgresServer.FreePort(), PostgresServer.FreePort());
+        var cs = await _a.InitPrimaryAsync(new DbNodeConfig("a", DbNodeConfig.PrimaryRole, "127.0.0.1", pa, ["127.0.0.0/8"], [new DbPeer("b", "127.0.0.1", pb)], "sync"), ct);
+        var password = new NpgsqlConnectionStringBuilder(cs).Password!;
+        await _b.InitStandbyAsync(new DbNodeConfig("b", DbNodeConfig.StandbyRole, "127.0.0.1", pb, ["127.0.0.0/8"], [new DbPeer("a", "127.0.0.1", pa)], "sync"), password, ct);
+        var primary = await ReplicatedPostgres.ProbeAsync(new DbPeer("a", "127.0.0.1", pa), password, ct);
+        primary.Standbys.Should().ContainSingle().Which.Should().Match<DbStandbyState>(s => s.Name == "b" && s.State == "streaming" && s.SyncState == "quorum");
+
+        // Events through the multi-host string (the standby listed first: the primary is found all the same).
+        var agents = new NpgsqlConnectionStringBuilder(cs) { Host = $"127.0.0.1:{pb},127.0.0.1:{pa}" }.ConnectionString;
+        using (var store = DocumentStore.For(o => WorkflowStore.Configure(o, agents)))
+        {
+            await using var session = store.LightweightSession();
+            for (var i = 0; i < 20; i++)
+                session.Events.StartStream(Guid.NewGuid(), new DatabaseRejoined($"x{i}", "test", DateTimeOffset.UtcNow, "-", "-"));
+            await session.SaveChangesAsync();
+        }
+
+        var refused = async () => await _b.PromoteAsync("test@local", force: false, reason: null, ct);
+        (await refused.Should().ThrowAsync<ReplicationException>()).Which.Refused.Should().BeTrue();
+
+        // The primary's postmaster killed outright: no shutdown checkpoint, WAL ahead of nothing the standby lacks (sync).
+        var pid = int.Parse(File.ReadLines(Path.Combine(_a.Home, "pgdata", "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
+        System.Diagnostics.Process.GetProcessById(pid).Kill();
+        await Task.Delay(500);
+        var promotion = await _b.PromoteAsync("test@local", force: false, reason: null, ct);
+        promotion.Event.LastEventSequence.Should().Be(20, "synchronous: every committed event was on the standby");
+        promotion.Event.PreviousPrimary.Should().Be($"127.0.0.1:{pa}");
+        promotion.Event.Timeline.Should().Be(2);
+
+        var start = async () => await _a.StartAsync(ct);
+        (await start.Should().ThrowAsync<ReplicationException>()).Which.Message.Should().Contain("opensvc db rejoin");
+        var (method, now) = await _a.RejoinAsync("test@local", _ => { }, ct);
+        method.Should().Be("pg_rewind");
+        now.Name.Should().Be("b");
+        var a = await ReplicatedPostgres.ProbeAsync(new DbPeer("a", "127.0.0.1", pa), password, ct);
+        a.InRecovery.Should().BeTrue();
+        a.Timeline.Should().Be(2);
+        a.ReceiverStatus.Should().Be("streaming");
+
+        using var after = DocumentStore.For(o => WorkflowStore.Configure(o, agents));
+        await using var q = after.QuerySession();
+        var history = (await q.Events.FetchStreamAsync(ControlPlaneHistory.Id)).Select(e => e.Data).ToList();
+        history.Select(e => e.GetType()).Should().Equal(typeof(DatabasePromoted), typeof(DatabaseRejoined));
+    }
+}
