@@ -16,6 +16,7 @@ public sealed record GuidedAction(string Word, string Label, string Summary, boo
     [
         new("takeover", "Activate DR (takeover)", "bring the service up on a DR node from the data synced there", Dr: true, NeedsReason: true, "DR node to activate"),
         new("drill", "Drill", "start the DR copy in isolation, without touching production", Dr: true, NeedsReason: false, "DR node to drill on"),
+        new("drill-cleanup", "Clean up the drill", "stop and remove everything a drill created on the DR node", Dr: true, NeedsReason: false, "DR node the drill ran on"),
         new("switch", "Switch", "planned move: stop where it runs, start on another node", Dr: false, NeedsReason: false, "Destination node"),
         new("giveback", "Give back", "return to the preferred primary node", Dr: false, NeedsReason: false, "Node the service runs on"),
         new("reprotect", "Reprotect", "reverse the protection after a takeover", Dr: false, NeedsReason: false, "Node the service runs on"),
