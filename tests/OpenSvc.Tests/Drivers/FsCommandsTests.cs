@@ -14,8 +14,8 @@ public sealed class FsCommandsTests
         { "dev = /dev/mapper/svc1.d0\nmnt = /srv/svc1/docker\nmnt_opt = defaults,subvol=docker",
             ["mount", "-o", "defaults,subvol=docker", "--", "/dev/mapper/svc1.d0", "/srv/svc1/docker"] },
         { "type = ext4\ndev = /dev/sdb1\nmnt = /srv/a b", ["mount", "-t", "ext4", "--", "/dev/sdb1", "/srv/a b"] },
-        // A value with shell metacharacters stays one argv element.
-        { "type = xfs\ndev = /dev/sdc;rm -rf /\nmnt = /srv/$(x)", ["mount", "-t", "xfs", "--", "/dev/sdc;rm -rf /", "/srv/$(x)"] },
+        // A value with shell metacharacters stays one argv element ($(...) is OpenSVC's expression syntax, evaluated by the config).
+        { "type = xfs\ndev = /dev/sdc;rm -rf /\nmnt = /srv/`x`|y", ["mount", "-t", "xfs", "--", "/dev/sdc;rm -rf /", "/srv/`x`|y"] },
         // A dev that looks like an option is a device name after "--", never mount's -o.
         { "dev = -oremount,exec\nmnt = /srv/x", ["mount", "--", "-oremount,exec", "/srv/x"] },
         { "type = btrfs\ndev = --bind\nmnt = /srv/x", ["mount", "-t", "btrfs", "--", "--bind", "/srv/x"] },

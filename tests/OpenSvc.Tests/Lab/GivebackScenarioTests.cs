@@ -7,8 +7,8 @@ using Xunit.Abstractions;
 
 namespace OpenSvc.Tests.Lab;
 
-/// <summary>A lab instance of its own for the way back from a takeover (prefix osg, subnet 10.219.0; OPENSVC_GIVEBACK_LAB_* override).</summary>
-public sealed class GivebackLab() : LabInstance("OPENSVC_GIVEBACK_LAB_", "osg", "10.219.0", "/var/lib/opensvc-lab-giveback");
+/// <summary>A lab instance of its own for the way back from a takeover (prefix osg, subnet 10.221.0; OPENSVC_GIVEBACK_LAB_* override).</summary>
+public sealed class GivebackLab() : LabInstance("OPENSVC_GIVEBACK_LAB_", "osg", "10.221.0", "/var/lib/opensvc-lab-giveback");
 
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class GivebackLabCollection : ICollectionFixture<GivebackLab>
