@@ -217,6 +217,7 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(page.Locator("#run-status")).ToHaveTextAsync("completed", new() { Timeout = 60_000 });
         await Assertions.Expect(page.Locator("#rto")).ToHaveTextAsync(new Regex(@"^[0-9.]+(ms|s|m\d\ds)$"));
         await Assertions.Expect(page.Locator("#rpo")).ToHaveTextAsync(new Regex(@"^[0-9.]+(ms|s|m\d\ds)$"));
+        await Assertions.Expect(page.Locator("#down")).ToHaveTextAsync("none");
         var drill = (await client.FindRunAsync(drillId.ToString(), default)).Run!;
         drill.Action.Should().Be(ServiceAction.Drill);
         drill.Node.Should().Be(new NodeName("n3"));
