@@ -85,6 +85,7 @@ public static class ConsoleText
     {
         ServiceAction.Switch => $"switch from {run.Node} to {run.To}",
         ServiceAction.Sync => $"sync from {run.Node}",
+        ServiceAction.Giveback or ServiceAction.Reprotect when run.To is { } to => $"{ActionWords.Of(run.Action)} from {run.Node} to {to}",
         _ => $"{ActionWords.Of(run.Action)} on {run.Node}",
     };
 
@@ -96,6 +97,21 @@ public static class ConsoleText
     public static string PlanSentence(Plan plan, ServiceStatusView? status, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        switch (plan.Action)
+        {
+            case ServiceAction.Drill:
+                return DrillSentence(plan, status, now);
+            case ServiceAction.DrillCleanup:
+                return $"Everything a drill of {plan.Service} left on {plan.Node} will be stopped and removed " +
+                       $"({And([.. plan.Steps.Select(s => s.Rid.ToString()).Distinct()])}: drill containers and their isolated network, drill mounts, clones); " +
+                       $"where nothing of a drill is left a step changes nothing; the synced copy and production{Production(status, plan.Node)} are not touched.";
+            case ServiceAction.Reprotect when plan.To is { } home:
+                return $"{plan.Service} keeps running on {plan.Node}; {home} will mount its receiving filesystems and {plan.Node}'s data will be sent to {home} " +
+                       $"({And(Sends(plan))}), so that {home} holds a recent copy: from then on syncs go from {plan.Node} to {home}, and giveback can bring {plan.Service} home.";
+            case ServiceAction.Giveback when plan.To is { } home:
+                return $"{plan.Service} will be stopped on {plan.Node}, its data sent to {home} once it has stopped writing ({And(Sends(plan))}: nothing lost), " +
+                       $"and started on {home}; the protection then goes from {home} to the DR nodes again.";
+        }
         var steps = plan.Steps;
         var stops = steps.Where(s => s.Action == ResourceAction.Stop).Select(s => s.Node.Value).Distinct().ToList();
         var starts = steps.Where(s => s.Action == ResourceAction.Start).Select(s => s.Node.Value).Distinct().ToList();
@@ -129,6 +145,32 @@ public static class ConsoleText
         }
         return sentence + And(parts) + ".";
     }
+
+    /// <summary>
+    /// A drill: the DR copy started in isolation on the DR node from its last synced data (how old it is, from the status's
+    /// sync ages), production left running; with its --keep, when it cleans itself up.
+    /// </summary>
+    static string DrillSentence(Plan plan, ServiceStatusView? status, DateTimeOffset now)
+    {
+        var node = plan.Node.Value;
+        var copies = status?.Syncs.Where(l => l.Target == node).ToList() ?? [];
+        var from = copies.Count == 0 ? ""
+            : copies.Any(c => c.LastSyncAt is null) ? $", but {And([.. copies.Where(c => c.LastSyncAt is null).Select(c => c.Rid)])} never synced to {node}: the drill may find no data"
+            : $", from data synced {Words(now - copies.Min(c => c.LastSyncAt!.Value))} ago";
+        var check = plan.Steps.Any(s => s.Action == ResourceAction.DrillCheck) ? " It is then checked to answer." : "";
+        var keep = plan.Keep is { } k ? $" It is cleaned up on its own {Words(k)} after the request." : " It stays until you clean it up.";
+        return $"{plan.Service}'s DR copy will be started on {node} in isolation, under drill names{from}; production{Production(status, plan.Node)} is not touched.{check}{keep}";
+    }
+
+    /// <summary>" on n1" where the service runs on another node than <paramref name="node"/>, else nothing.</summary>
+    static string Production(ServiceStatusView? status, NodeName node)
+    {
+        var running = status?.Instances.Where(i => i.Node != node.Value && i.Report?.Avail is Status.Up or Status.Warn).Select(i => i.Node).ToList() ?? [];
+        return running.Count > 0 ? $" on {And(running)}" : "";
+    }
+
+    static List<string> Sends(Plan plan) =>
+        [.. plan.Steps.Where(s => s.Action == ResourceAction.Sync && s.Target is not null).Select(s => s.Rid.ToString()).Distinct()];
 
     static string And(IReadOnlyList<string> items) => items.Count switch
     {

@@ -197,6 +197,97 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task an_operator_drills_on_n3_cleans_up_then_after_a_takeover_reprotects_and_gives_back_to_n1()
+    {
+        using var client = Client();
+        var page = await SignedInAsync("op-token");
+
+        // The drill: offered on the DR node, the plan says production is not touched.
+        await page.GotoAsync(_url + "/services/svc1");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Drill", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator("#node")).ToHaveValueAsync("n3");
+        await Assertions.Expect(page.Locator("h2#checks")).ToContainTextAsync("Readiness of n3: ready");
+        await Assertions.Expect(page.Locator("#plan-sentence")).ToContainTextAsync(new Regex(
+            @"^svc1's DR copy will be started on n3 in isolation, under drill names, from data synced \d+ \w+ ago; production on n1 is not touched\. It is then checked to answer\. It stays until you clean it up\.$"));
+        await page.GetByLabel("Keep the drill for").FillAsync("2h");
+        await page.GetByLabel("Type svc1 to confirm").FillAsync("svc1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Drill on n3" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/runs/[0-9a-f-]{36}$"));
+        var drillId = Guid.Parse(page.Url[^36..]);
+        await Assertions.Expect(page.Locator("#run-status")).ToHaveTextAsync("completed", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("#rto")).ToHaveTextAsync(new Regex(@"^[0-9.]+(ms|s|m\d\ds)$"));
+        await Assertions.Expect(page.Locator("#rpo")).ToHaveTextAsync(new Regex(@"^[0-9.]+(ms|s|m\d\ds)$"));
+        await Assertions.Expect(page.Locator("#down")).ToHaveTextAsync("none");
+        var drill = (await client.FindRunAsync(drillId.ToString(), default)).Run!;
+        drill.Action.Should().Be(ServiceAction.Drill);
+        drill.Node.Should().Be(new NodeName("n3"));
+        drill.RequestedBy.Should().Be("alice");
+        drill.Plan.Keep.Should().Be(TimeSpan.FromHours(2), "the optional keep field is the drill's --keep");
+        drill.Recovery.Should().NotBeNull();
+        (await client.StatusAsync("svc1", default))!.Instances.First(i => i.Node == "n1").Report!.Avail.Should().Be(Status.Up, "a drill leaves production alone");
+
+        // The cleanup, offered on the same node.
+        await page.GotoAsync(_url + "/services/svc1");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Clean up the drill" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#node")).ToHaveValueAsync("n3");
+        await Assertions.Expect(page.Locator("#plan-sentence")).ToContainTextAsync(new Regex(
+            @"^Everything a drill of svc1 left on n3 will be stopped and removed \(.*container#.*\).* production on n1 are not touched\.$"));
+        await page.GetByLabel("Type svc1 to confirm").FillAsync("svc1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Clean up the drill on n3" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/runs/[0-9a-f-]{36}$"));
+        await Assertions.Expect(page.Locator("#run-status")).ToHaveTextAsync("completed", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("drill-cleanup on n3");
+
+        // The DR report lists the drill with its figures.
+        await page.GotoAsync(_url + "/reports?service=svc1");
+        var line = page.Locator("table.report tbody tr", new() { HasText = RunTimeline.Short(drillId) });
+        await Assertions.Expect(line).ToContainTextAsync("drill");
+        await Assertions.Expect(line).ToContainTextAsync("n3");
+        await Assertions.Expect(line).ToContainTextAsync("alice");
+        await Assertions.Expect(line.Locator("td.rto")).ToHaveTextAsync(RunTimeline.Duration(drill.Recovery!.Rto));
+        await Assertions.Expect(line.Locator("td.rpo")).ToHaveTextAsync(RunTimeline.Duration(drill.Recovery.Rpo));
+
+        // n1 is lost, svc1 taken over on n3 (the takeover's page is the other test's).
+        await RunAsync(client, new ActionRequest("svc1", ServiceAction.Stop, new NodeName("n1"), "tester"));
+        await Until(async () => (await client.StatusAsync("svc1", default))?.Instances.First(i => i.Node == "n1").Report?.Avail == Status.Down, "svc1 down on n1");
+        await RunAsync(client, new ActionRequest("svc1", ServiceAction.Takeover, new NodeName("n3"), "tester") { Reason = "console test: n1 is lost" });
+        await Until(async () => (await client.StatusAsync("svc1", default))?.Instances.First(i => i.Node == "n3").Report?.Avail == Status.Up, "svc1 up on n3");
+
+        // Reprotect from the node it now runs on.
+        await page.GotoAsync(_url + "/services/svc1");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Reprotect" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#node")).ToHaveValueAsync("n3");
+        await Assertions.Expect(page.Locator("#plan-sentence")).ToContainTextAsync(new Regex(
+            @"^svc1 keeps running on n3; n1 will mount its receiving filesystems and n3's data will be sent to n1 \(sync#\d.*\), so that n1 holds a recent copy"));
+        await page.GetByLabel("Type svc1 to confirm").FillAsync("svc1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Reprotect on n3" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/runs/[0-9a-f-]{36}$"));
+        await Assertions.Expect(page.Locator("#run-status")).ToHaveTextAsync("completed", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("reprotect from n3 to n1");
+        (await client.StatusAsync("svc1", default))!.Reversal!.From.Should().Be(new NodeName("n3"));
+
+        // Giveback: back home with nothing lost.
+        await page.GotoAsync(_url + "/services/svc1");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Give back" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#node")).ToHaveValueAsync("n3");
+        await Assertions.Expect(page.Locator("#plan-sentence")).ToContainTextAsync(new Regex(
+            @"^svc1 will be stopped on n3, its data sent to n1 once it has stopped writing \(sync#\d.*: nothing lost\), and started on n1"));
+        await page.GetByLabel("Type svc1 to confirm").FillAsync("svc1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Give back on n3" }).ClickAsync();
+        await page.WaitForURLAsync(new Regex("/runs/[0-9a-f-]{36}$"));
+        var givebackId = Guid.Parse(page.Url[^36..]);
+        await Assertions.Expect(page.Locator("#run-status")).ToHaveTextAsync("completed", new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("h1")).ToContainTextAsync("giveback from n3 to n1");
+        await Assertions.Expect(page.Locator("#rpo")).ToHaveTextAsync("0ms");
+        await Assertions.Expect(page.Locator("#recovery")).ToContainTextAsync("request to the last start on n1");
+        var giveback = (await client.FindRunAsync(givebackId.ToString(), default)).Run!;
+        giveback.Recovery!.Rpo.Should().Be(TimeSpan.Zero);
+        await Until(async () => (await client.StatusAsync("svc1", default))?.Instances.First(i => i.Node == "n1").Report?.Avail == Status.Up, "svc1 up on n1 again");
+        (await client.StatusAsync("svc1", default))!.Reversal.Should().BeNull("giveback restores the normal direction");
+        PageErrors().Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task a_form_without_its_antiforgery_token_is_refused_and_no_token_reaches_a_page()
     {
         var page = await SignedInAsync("op-token");

@@ -43,6 +43,24 @@ public sealed class ConsoleTextTests
     }
 
     [Fact]
+    public void drill_giveback_and_reprotect_plans_say_what_happens_and_what_is_kept()
+    {
+        var drill = new Plan("svc1", ServiceAction.Drill, N3, null, true,
+            [Step(0, N3, "sync#1", ResourceAction.DrillStart), Step(1, N3, "container#1", ResourceAction.DrillStart), Step(2, N3, "container#1", ResourceAction.DrillCheck)])
+            { Keep = TimeSpan.FromHours(2) };
+        ConsoleText.PlanSentence(drill, Status(new SyncLagView("sync#1", "n3", Domain.Status.Up, "", Now.AddMinutes(-7), Guid.NewGuid())), Now).Should().Be(
+            "svc1's DR copy will be started on n3 in isolation, under drill names, from data synced 7 minutes ago; production is not touched. " +
+            "It is then checked to answer. It is cleaned up on its own 2 hours after the request.");
+        var giveback = new Plan("svc1", ServiceAction.Giveback, N3, N1, false,
+            [Step(0, N1, "fs#1", ResourceAction.StartStandby), Step(1, N3, "container#1", ResourceAction.Stop), Step(2, N3, "sync#1", ResourceAction.Sync, N1), Step(3, N1, "container#1", ResourceAction.Start)]);
+        ConsoleText.PlanSentence(giveback, null, Now).Should().Be(
+            "svc1 will be stopped on n3, its data sent to n1 once it has stopped writing (sync#1: nothing lost), and started on n1; the protection then goes from n1 to the DR nodes again.");
+        var reprotect = new Plan("svc1", ServiceAction.Reprotect, N3, N1, false, [Step(0, N1, "fs#1", ResourceAction.StartStandby), Step(1, N3, "sync#1", ResourceAction.Sync, N1)]);
+        ConsoleText.PlanSentence(reprotect, null, Now).Should().StartWith(
+            "svc1 keeps running on n3; n1 will mount its receiving filesystems and n3's data will be sent to n1 (sync#1), so that n1 holds a recent copy");
+    }
+
+    [Fact]
     public void sync_history_has_the_age_each_copy_had_reached_and_the_bytes_sent()
     {
         WorkflowRun Sync(int minutes, long bytes)

@@ -33,6 +33,9 @@ public sealed class ActModel(IClusterClient cluster, TimeProvider time) : PageMo
     [BindProperty] public string? Reason { get; set; }
     [BindProperty] public bool Force { get; set; }
 
+    /// <summary>A drill's --keep: how long after its request the drill is cleaned up on its own (optional, drills only).</summary>
+    [BindProperty] public string? Keep { get; set; }
+
     public IEnumerable<InstanceView> Peers => Status?.Instances ?? [];
 
     public bool ReasonRequired => Guide.NeedsReason || Force;
@@ -80,7 +83,8 @@ public sealed class ActModel(IClusterClient cluster, TimeProvider time) : PageMo
     }
 
     (ActionRequest? Request, string? Problem) Ask(bool force, string? reason) =>
-        ActionRequest.Parse(Service, Guide.Word, Node, AccessPolicy.Who(HttpContext), to: To, force: force, reason: reason);
+        ActionRequest.Parse(Service, Guide.Word, Node, AccessPolicy.Who(HttpContext), to: To, force: force, reason: reason,
+            keep: Guide.Action == ServiceAction.Drill && !string.IsNullOrWhiteSpace(Keep) ? Keep.Trim() : null);
 
     /// <summary>The service, its status, the node the action is about, readiness there and the dry run; a result when the page cannot be shown.</summary>
     async Task<IActionResult?> LoadAsync(string name, string action, string? node, CancellationToken ct)
@@ -104,6 +108,10 @@ public sealed class ActModel(IClusterClient cluster, TimeProvider time) : PageMo
                 break;
             case ServiceAction.Sync:
                 Node = chosen ?? running ?? peers.FirstOrDefault()?.Node ?? "";
+                break;
+            case ServiceAction.Giveback:
+                // Giveback runs from the node the protection was reversed from (where the service runs after a takeover).
+                Node = chosen ?? Status?.Reversal?.From.Value ?? running ?? peers.FirstOrDefault(p => p.Role == "drpnode")?.Node ?? peers.FirstOrDefault()?.Node ?? "";
                 break;
             default:
                 var readiness = guide.Dr ? await cluster.ReadinessAsync(new GetReadiness(name, null), ct).ConfigureAwait(false) : null;
