@@ -8,7 +8,7 @@ public sealed record OrchestrationFacts(IReadOnlyDictionary<NodeName, Status> Av
     /// <summary>Only the service's instance on the deciding node is frozen (<c>svc freeze NAME --node N</c>).</summary>
     public bool InstanceFrozen { get; init; }
 
-    /// <summary>Who froze what and when, for the decision's reason ("frozen since ... by ..."); empty when unknown.</summary>
+    /// <summary>Who froze what and when, as "frozen since ... by ...", for the decision's reason; empty when unknown.</summary>
     public string FrozenDetail { get; init; } = "";
 }
 
@@ -36,13 +36,13 @@ public static class Orchestration
         IReadOnlyList<NodeName> candidates = service.AutostartNodes.Count > 0 ? [.. service.AutostartNodes.Where(service.Nodes.Contains)] : service.Nodes;
         if (!candidates.Contains(local))
             return new(false, $"{how}: {local} is not a node where the service starts by itself");
-        var detail = facts.FrozenDetail.Length > 0 ? $", {facts.FrozenDetail}" : "";
+        var frozen = facts.FrozenDetail.Length > 0 ? facts.FrozenDetail : "frozen";
         if (facts.ServiceFrozen)
-            return new(false, $"{service.Name} is frozen{detail}: no automatic start (opensvc svc thaw {service.Name})");
+            return new(false, $"{service.Name} is {frozen}: no automatic start (opensvc svc thaw {service.Name})");
         if (facts.InstanceFrozen)
-            return new(false, $"{service.Name} is frozen on {local}{detail}: no automatic start there (opensvc svc thaw {service.Name} --node {local})");
+            return new(false, $"{service.Name} on {local} is {frozen}: no automatic start there (opensvc svc thaw {service.Name} --node {local})");
         if (facts.NodeFrozen)
-            return new(false, $"{local} is frozen{detail}: no automatic start of any service there (opensvc node thaw --node {local})");
+            return new(false, $"{local} is {frozen}: no automatic start of any service there (opensvc node thaw --node {local})");
         bool Running(NodeName n) => facts.Avail.TryGetValue(n, out var a) && a is Status.Up or Status.Warn;
         if (Running(local))
             return new(false, $"{service.Name} is already up on {local}");

@@ -45,7 +45,7 @@ public class OrchestrationTests
         var instance = Orchestration.Decide(Seed.ResolveText($"[DEFAULT]\n{Failover}\n", "n1"), N1,
             new OrchestrationFacts(new Dictionary<NodeName, Status>(), new HashSet<NodeName> { N1 }, false, false) { InstanceFrozen = true, FrozenDetail = "frozen since x by alice" });
         instance.Start.Should().BeFalse("the instance on n1 is frozen");
-        instance.Reason.Should().Contain("frozen on n1").And.Contain("by alice").And.Contain("svc thaw");
+        instance.Reason.Should().Contain("on n1 is frozen since").And.Contain("by alice").And.Contain("svc thaw");
         Decide("nodes = n1 n2", "n1", []).Should().Be(new OrchestrationDecision(false, "orchestrate = no: started by an operator only"));
         Decide(Failover, "n1", [(N1, Status.Up)]).Reason.Should().Contain("already up");
     }

@@ -16,7 +16,7 @@ public sealed class OrchestratedFreezeTests : IAsyncLifetime
     InProcessCluster _cluster = null!;
     static readonly NodeName N1 = new("n1");
 
-    public async Task InitializeAsync() => _cluster = await InProcessCluster.StartAsync("orchestrated_freeze", "n1");
+    public async Task InitializeAsync() => _cluster = await InProcessCluster.StartAsync("orchestrated_freeze", "n1", "n2");
 
     public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
@@ -41,7 +41,7 @@ public sealed class OrchestratedFreezeTests : IAsyncLifetime
     [Fact]
     public async Task a_frozen_service_or_node_is_not_started_by_a_restarting_agent_and_is_once_thawed()
     {
-        // n1's agent decides once, a few seconds after it starts: let that pass go by with no service stored.
+        // The agents decide once, a few seconds after they start: let that pass go by with no service stored (n2 ranks after n1).
         await Task.Delay(TimeSpan.FromSeconds(8));
         (await _cluster.Mediator.Send(new ConfigureService("svc-frz", Config, "tester", false, true))).Accepted.Should().BeTrue();
         var frozen = await _cluster.Mediator.Send(new FreezeService("svc-frz", null, true, "alice", "maintenance"));
@@ -61,7 +61,7 @@ public sealed class OrchestratedFreezeTests : IAsyncLifetime
         // Thawed, but the instance on n1 and then the node n1 frozen: still no automatic start there.
         (await _cluster.Mediator.Send(new FreezeService("svc-frz", null, false, "bob", null))).Outcome.Should().Be(FreezeOutcome.Done);
         (await _cluster.Mediator.Send(new FreezeService("svc-frz", N1, true, "carol", null))).Outcome.Should().Be(FreezeOutcome.Done);
-        (await ReasonOnN1()).Should().Contain("frozen on n1").And.Contain("by carol");
+        (await ReasonOnN1()).Should().Contain("on n1 is frozen since").And.Contain("by carol");
         (await _cluster.Mediator.Send(new GetServiceStatus("svc-frz")))!.Instances.Single(i => i.Node == "n1").Frozen!.By.Should().Be("carol");
         (await _cluster.Mediator.Send(new FreezeService("svc-frz", N1, false, "carol", null))).Outcome.Should().Be(FreezeOutcome.Done);
         (await _cluster.Mediator.Send(new FreezeNode(N1, true, "dave", "hardware"))).Outcome.Should().Be(FreezeOutcome.Done);
