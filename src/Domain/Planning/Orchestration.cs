@@ -3,7 +3,14 @@ using OpenSvc.Domain.Config;
 namespace OpenSvc.Domain.Planning;
 
 /// <summary>What the orchestrator knows when an agent starts: the instances' avail as last reported, which agents live, what is frozen.</summary>
-public sealed record OrchestrationFacts(IReadOnlyDictionary<NodeName, Status> Avail, IReadOnlySet<NodeName> Live, bool ServiceFrozen, bool NodeFrozen);
+public sealed record OrchestrationFacts(IReadOnlyDictionary<NodeName, Status> Avail, IReadOnlySet<NodeName> Live, bool ServiceFrozen, bool NodeFrozen)
+{
+    /// <summary>Only the service's instance on the deciding node is frozen (<c>svc freeze NAME --node N</c>).</summary>
+    public bool InstanceFrozen { get; init; }
+
+    /// <summary>Who froze what and when, as "frozen since ... by ...", for the decision's reason; empty when unknown.</summary>
+    public string FrozenDetail { get; init; } = "";
+}
 
 /// <summary>Whether the agent of a node should request a start of a service there, and why (the run's reason either way).</summary>
 public sealed record OrchestrationDecision(bool Start, string Reason);
@@ -29,10 +36,13 @@ public static class Orchestration
         IReadOnlyList<NodeName> candidates = service.AutostartNodes.Count > 0 ? [.. service.AutostartNodes.Where(service.Nodes.Contains)] : service.Nodes;
         if (!candidates.Contains(local))
             return new(false, $"{how}: {local} is not a node where the service starts by itself");
+        var frozen = facts.FrozenDetail.Length > 0 ? facts.FrozenDetail : "frozen";
         if (facts.ServiceFrozen)
-            return new(false, $"{service.Name} is frozen: no automatic start (opensvc svc thaw {service.Name})");
+            return new(false, $"{service.Name} is {frozen}: no automatic start (opensvc svc thaw {service.Name})");
+        if (facts.InstanceFrozen)
+            return new(false, $"{service.Name} on {local} is {frozen}: no automatic start there (opensvc svc thaw {service.Name} --node {local})");
         if (facts.NodeFrozen)
-            return new(false, $"{local} is frozen: no automatic start there (opensvc svc thaw --node {local})");
+            return new(false, $"{local} is {frozen}: no automatic start of any service there (opensvc node thaw --node {local})");
         bool Running(NodeName n) => facts.Avail.TryGetValue(n, out var a) && a is Status.Up or Status.Warn;
         if (Running(local))
             return new(false, $"{service.Name} is already up on {local}");

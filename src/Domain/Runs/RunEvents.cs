@@ -107,6 +107,8 @@ public static class RunEventNames
         [typeof(ServiceDeleted)] = "service_deleted",
         [typeof(ProtectionReversed)] = "protection_reversed",
         [typeof(ProtectionRestored)] = "protection_restored",
+        [typeof(ServiceFrozen)] = "service_frozen",
+        [typeof(ServiceThawed)] = "service_thawed",
     };
 }
 
@@ -130,3 +132,20 @@ public sealed record ProtectionReversed(string Service, NodeName From, IReadOnly
 
 /// <summary>A giveback run completed: the service runs on <paramref name="Node"/> again and its protection is back to normal.</summary>
 public sealed record ProtectionRestored(string Service, NodeName Node, NodeName From, Guid RunId, string By, DateTimeOffset At);
+
+/// <summary>
+/// An operator froze the service (<paramref name="Node"/> null) or its instance on one node: the orchestrator starts
+/// nothing there by itself until a thaw. Manual actions are not blocked (OpenSVC's freeze only stops the orchestrator).
+/// </summary>
+public sealed record ServiceFrozen(string Service, NodeName? Node, string By, string? Reason, DateTimeOffset At);
+
+/// <summary>An operator thawed the service (<paramref name="Node"/> null) or its instance on one node.</summary>
+public sealed record ServiceThawed(string Service, NodeName? Node, string By, string? Reason, DateTimeOffset At);
+
+/// <summary>Who froze something, when, and why (the reason is optional).</summary>
+public sealed record FreezeMark(string By, DateTimeOffset At, string? Reason)
+{
+    /// <summary>"frozen since 2026-12-02 11:20:00Z by alice (maintenance)".</summary>
+    public string Describe() =>
+        $"frozen since {At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)} by {By}{(Reason is { Length: > 0 } r ? $" ({r})" : "")}";
+}

@@ -10,7 +10,8 @@ namespace OpenSvc.Domain.Runs;
 public sealed record ServiceActivity(
     Guid Id, string Service, Guid? ActiveRun, Planning.ServiceAction? ActiveAction, DateTimeOffset? Since,
     int ConfigVersion = 0, string? ConfigText = null, string? ConfigHash = null, DateTimeOffset? ConfiguredAt = null, string? ConfiguredBy = null,
-    bool Deleted = false, Guid? LastRun = null, Planning.ProtectionReversal? Reversal = null)
+    bool Deleted = false, Guid? LastRun = null, Planning.ProtectionReversal? Reversal = null,
+    FreezeMark? Frozen = null, IReadOnlyDictionary<string, FreezeMark>? FrozenNodes = null)
 {
     public static ServiceActivity From(ServiceRunStarted e) => new(StreamId(e.Service), e.Service, e.RunId, e.Action, e.At);
 
@@ -18,6 +19,9 @@ public sealed record ServiceActivity(
 
     /// <summary>A configured, not deleted service.</summary>
     public bool Exists => ConfigVersion > 0 && !Deleted;
+
+    /// <summary>The service's own freeze or its instance's on <paramref name="node"/>, if any (the service's first).</summary>
+    public FreezeMark? FrozenOn(NodeName node) => Frozen ?? (FrozenNodes is { } f && f.TryGetValue(node.Value, out var m) ? m : null);
 
     /// <summary>"v3 (1a2b3c4d5e6f)": what a run records as the config it was planned from.</summary>
     public string VersionLabel => $"v{ConfigVersion} ({ConfigHash})";
@@ -33,6 +37,16 @@ public sealed record ServiceActivity(
         ServiceRunEnded e when e.RunId == ActiveRun => this with { ActiveRun = null, ActiveAction = null, Since = null, LastRun = e.RunId },
         ProtectionReversed e => this with { Reversal = new Planning.ProtectionReversal(e.From, e.To, e.At, e.RunId, e.By) },
         ProtectionRestored => this with { Reversal = null },
+        ServiceFrozen { Node: null } e => this with { Frozen = new FreezeMark(e.By, e.At, e.Reason) },
+        ServiceFrozen { Node: { } n } e => this with
+        {
+            FrozenNodes = new Dictionary<string, FreezeMark>(FrozenNodes ?? new Dictionary<string, FreezeMark>(), StringComparer.Ordinal) { [n.Value] = new FreezeMark(e.By, e.At, e.Reason) },
+        },
+        ServiceThawed { Node: null } => this with { Frozen = null },
+        ServiceThawed { Node: { } n } => this with
+        {
+            FrozenNodes = (FrozenNodes ?? new Dictionary<string, FreezeMark>()).Where(f => f.Key != n.Value).ToDictionary(StringComparer.Ordinal),
+        },
         _ => this,
     };
 

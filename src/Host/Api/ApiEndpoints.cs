@@ -83,6 +83,30 @@ public static class ApiEndpoints
             };
         }).RequireAuthorization(AccessPolicy.Operator).WithSummary("Run start, stop, startstandby, switch, takeover (force + reason), sync, reprotect or giveback as a workflow");
 
+        foreach (var freeze in new[] { true, false })
+        {
+            services.MapPost($"/{{name}}/{(freeze ? "freeze" : "thaw")}", async (string name, FreezeBody? body, HttpContext http, IClusterClient c, CancellationToken ct) =>
+            {
+                NodeName? at = null;
+                if (body?.Node is { } node)
+                {
+                    if (!NodeName.TryParse(node, out var n))
+                        return Problem($"node '{node}' is not a valid node name", 400);
+                    at = n;
+                }
+                return FreezeResponse(await c.FreezeAsync(new FreezeService(name, at, freeze, AccessPolicy.Who(http), body?.Reason), ct));
+            }).RequireAuthorization(AccessPolicy.Operator).WithSummary(freeze
+                ? "Freeze a service, or its instance on one node ({\"node\": ..., \"reason\": ...}): no automatic start by the orchestrator"
+                : "Thaw a service, or its instance on one node ({\"node\": ..., \"reason\": ...})");
+            api.MapPost($"/nodes/{{node}}/{(freeze ? "freeze" : "thaw")}", async (string node, FreezeBody? body, HttpContext http, IClusterClient c, CancellationToken ct) =>
+                NodeName.TryParse(node, out var n)
+                    ? FreezeResponse(await c.FreezeNodeAsync(new FreezeNode(n, freeze, AccessPolicy.Who(http), body?.Reason), ct))
+                    : Problem($"node '{node}' is not a valid node name", 400))
+                .RequireAuthorization(AccessPolicy.Operator).WithTags("nodes").WithSummary(freeze
+                    ? "Freeze a node ({\"reason\": ...}): the orchestrator starts no service there by itself"
+                    : "Thaw a node ({\"reason\": ...})");
+        }
+
         api.MapPost("/validate", (ConfigBody body, [FromQuery] string? service, CancellationToken ct) =>
         {
             if (body.Config is null)
@@ -165,6 +189,13 @@ public static class ApiEndpoints
     /// <summary>The request an API body describes, by the domain's one parser: who is the caller the access policy proved.</summary>
     static (ActionRequest? Request, string? Problem) Parse(string name, string action, ActionBody body, HttpContext http) =>
         ActionRequest.Parse(name, action, body.Node, AccessPolicy.Who(http), body.To, body.Rid, body.Target, body.Force, body.Reason, body.Keep);
+
+    static IResult FreezeResponse(FreezeResult result) => result.Outcome switch
+    {
+        FreezeOutcome.NotFound => NotFound(result.Message),
+        FreezeOutcome.NotAPeer => Problem(result.Message, 400),
+        _ => Results.Ok(result),
+    };
 
     static IResult NotFound(string detail) => Problem(detail, 404);
 

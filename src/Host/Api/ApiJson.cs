@@ -21,6 +21,9 @@ public sealed record ActionBody(string Node, string? To = null, string? Rid = nu
 
 public sealed record CancelBody(string? Reason = null);
 
+/// <summary>A freeze or thaw: optionally one node's instance only (services), and why.</summary>
+public sealed record FreezeBody(string? Node = null, string? Reason = null);
+
 /// <summary>A service's config in a request: the OpenSVC INI text as a JSON string (the API takes JSON bodies only).</summary>
 public sealed record ConfigBody(string? Config)
 {

@@ -146,6 +146,25 @@ public sealed class ApiClusterClient : IClusterClient, IDisposable
     public async Task<IReadOnlyList<AgentStatus>> AgentsAsync(CancellationToken cancellationToken) =>
         (await GetAsync<IReadOnlyList<AgentStatus>>("api/nodes", cancellationToken).ConfigureAwait(false))!;
 
+    public Task<FreezeResult> FreezeAsync(FreezeService request, CancellationToken cancellationToken) =>
+        PostFreezeAsync($"api/services/{E(request.Service)}/{(request.Freeze ? "freeze" : "thaw")}", new FreezeBody(request.Node?.Value, request.Reason), cancellationToken);
+
+    public Task<FreezeResult> FreezeNodeAsync(FreezeNode request, CancellationToken cancellationToken) =>
+        PostFreezeAsync($"api/nodes/{E(request.Node.Value)}/{(request.Freeze ? "freeze" : "thaw")}", new FreezeBody(null, request.Reason), cancellationToken);
+
+    async Task<FreezeResult> PostFreezeAsync(string path, FreezeBody body, CancellationToken ct)
+    {
+        using var response = await SendAsync(() => _http.PostAsJsonAsync(path, body, ApiJson.Options, ct)).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+            return (await response.Content.ReadFromJsonAsync<FreezeResult>(ApiJson.Options, ct).ConfigureAwait(false))!;
+        var problem = await ProblemAsync(response, ct).ConfigureAwait(false);
+        return new FreezeResult(response.StatusCode switch
+        {
+            HttpStatusCode.NotFound => FreezeOutcome.NotFound,
+            _ => FreezeOutcome.NotAPeer,
+        }, problem.Detail);
+    }
+
     async Task<T?> GetAsync<T>(string path, CancellationToken ct)
     {
         using var response = await SendAsync(() => _http.GetAsync(path, ct)).ConfigureAwait(false);

@@ -23,6 +23,7 @@ public static class CliApp
             ConfigCommands.Create(),
             PlanCommand.Create(),
             ServiceCommands.Create(server),
+            NodeCommands.Create(server),
             ReportCommands.Create(server),
             TokenCommands.Create(),
             DbCommands.Create(connection),

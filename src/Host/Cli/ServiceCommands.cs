@@ -23,6 +23,8 @@ public static class ServiceCommands
         svc.Subcommands.Add(History(server));
         svc.Subcommands.Add(StatusCommand(server));
         svc.Subcommands.Add(ReadinessCommand(server));
+        svc.Subcommands.Add(FreezeCommand(server, freeze: true));
+        svc.Subcommands.Add(FreezeCommand(server, freeze: false));
         foreach (var action in ActionWords.ServiceActions)
             svc.Subcommands.Add(Action(action, server));
         return svc;
@@ -166,6 +168,27 @@ public static class ServiceCommands
         return cmd;
     }
 
+    static Command FreezeCommand(ServerOptions server, bool freeze)
+    {
+        var name = NameArg();
+        var node = new Option<string?>("--node") { Description = freeze ? "freeze only the service's instance on this node (default: the whole service)" : "thaw only the service's instance on this node (default: the whole service)" };
+        var reason = new Option<string?>("--reason") { Description = "why (recorded with who and when)" };
+        var cmd = new Command(freeze ? "freeze" : "thaw", freeze
+            ? "Freeze a service (or its instance on one node): the orchestrator no longer starts it by itself; manual actions still run"
+            : "Thaw a frozen service (or its instance on one node): the orchestrator may start it again") { name, node, reason };
+        cmd.SetAction(async (p, ct) =>
+        {
+            NodeName? at = p.GetValue(node) is { } n ? ConfigFiles.Node(n) : null;
+            await using var cluster = await ClusterSession.OpenAsync(p, server, ct).ConfigureAwait(false);
+            var result = await cluster.Client.FreezeAsync(new FreezeService(p.GetValue(name)!, at, freeze, RunCommands.Operator(), p.GetValue(reason)), ct).ConfigureAwait(false);
+            if (!result.Accepted)
+                throw new UserError(result.Message, result.Outcome == FreezeOutcome.NotAPeer ? ExitCodes.BadInput : ExitCodes.Refused);
+            Console.WriteLine(result.Message);
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
     public static string ReadinessText(Readiness r)
     {
         ArgumentNullException.ThrowIfNull(r);
@@ -189,6 +212,12 @@ public static class ServiceCommands
             foreach (var line in r?.Resources ?? [])
                 sb.AppendLine($"      {line.Rid,-12} {line.Driver,-17} {line.Status.ToDisplay(),-10}{(line.Message is { } m ? " " + m : "")}");
         }
+        if (view.Frozen is { } frozen)
+            sb.AppendLine($"  {frozen.Describe()}: the orchestrator starts it nowhere by itself ('svc thaw {view.Service}')");
+        foreach (var i in view.Instances.Where(i => i.Frozen is not null))
+            sb.AppendLine($"  {i.Node}: instance {i.Frozen!.Describe()} ('svc thaw {view.Service} --node {i.Node}')");
+        foreach (var i in view.Instances.Where(i => i.NodeFrozen is not null))
+            sb.AppendLine($"  {i.Node}: node {i.NodeFrozen!.Describe()} ('node thaw --node {i.Node}')");
         if (view.Reversal is { } reversed)
             sb.AppendLine($"  protection: {reversed.Direction}, reversed since {reversed.Since.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)} " +
                 $"by {reversed.By} (reprotect run {RunTimeline.Short(reversed.RunId)}; 'svc giveback' restores it)");

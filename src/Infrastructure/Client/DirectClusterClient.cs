@@ -69,4 +69,8 @@ public sealed class DirectClusterClient(IMediator mediator, IDocumentStore store
         var roster = await AgentRoster.ReadAsync(session, clock, liveness, cancellationToken).ConfigureAwait(false);
         return roster.Agents.OrderBy(a => a.Id, StringComparer.Ordinal).Select(a => AgentStatus.Of(a, roster)).ToList();
     }
+
+    public Task<FreezeResult> FreezeAsync(FreezeService request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
+
+    public Task<FreezeResult> FreezeNodeAsync(FreezeNode request, CancellationToken cancellationToken) => mediator.Send(request, cancellationToken);
 }

@@ -36,6 +36,8 @@ public static class WorkflowStore
             options.Events.MapEventType(type, name);
         foreach (var (type, name) in ControlPlaneHistory.EventNames)
             options.Events.MapEventType(type, name);
+        foreach (var (type, name) in Services.NodeFreezes.EventNames)
+            options.Events.MapEventType(type, name);
         // The run and service aggregates are immutable records (every event yields a new one), so the aggregate
         // FetchForWriting loaded is the one the inline projection applies the new events to: no second load of the
         // document inside SaveChanges (one round trip and one deserialization less per step transaction).
@@ -45,6 +47,7 @@ public static class WorkflowStore
         options.Projections.Add(new ServiceActivityProjection(), ProjectionLifecycle.Inline);
         options.Schema.For<WorkflowRun>().Index(x => x.Service).Index(x => x.RequestedAt);
         options.Schema.For<AgentHeartbeat>();
+        options.Schema.For<Services.NodeFreeze>();
     }
 }
 
@@ -78,7 +81,7 @@ public sealed class ServiceActivityProjection : SingleStreamProjection<ServiceAc
     public static readonly IReadOnlySet<Type> EventTypes = new HashSet<Type>
     {
         typeof(ServiceConfigured), typeof(ServiceDeleted), typeof(ServiceRunStarted), typeof(ServiceRunEnded),
-        typeof(ProtectionReversed), typeof(ProtectionRestored),
+        typeof(ProtectionReversed), typeof(ProtectionRestored), typeof(ServiceFrozen), typeof(ServiceThawed),
     };
 
     public ServiceActivityProjection()

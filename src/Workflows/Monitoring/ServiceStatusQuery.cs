@@ -10,7 +10,14 @@ using OpenSvc.Workflows.Engine;
 namespace OpenSvc.Workflows.Monitoring;
 
 /// <summary>One node's view in a service status: its role, whether its agent answers, and what it last reported.</summary>
-public sealed record InstanceView(string Node, string Role, bool Reachable, InstanceStatusReport? Report);
+public sealed record InstanceView(string Node, string Role, bool Reachable, InstanceStatusReport? Report)
+{
+    /// <summary>The service's instance on this node is frozen (<c>svc freeze NAME --node N</c>).</summary>
+    public FreezeMark? Frozen { get; init; }
+
+    /// <summary>The whole node is frozen (<c>node freeze --node N</c>): no service starts there by itself.</summary>
+    public FreezeMark? NodeFrozen { get; init; }
+}
 
 /// <summary>How stale one sync resource's copy on one target is (from the last successful sync run).</summary>
 public sealed record SyncLagView(string Rid, string Target, Status Status, string Message, DateTimeOffset? LastSyncAt, Guid? LastRun);
@@ -21,6 +28,9 @@ public sealed record ServiceStatusView(
 {
     /// <summary>The reversed protection a reprotect recorded (until a giveback), or null in the normal direction.</summary>
     public ProtectionReversal? Reversal { get; init; }
+
+    /// <summary>The whole service is frozen: the orchestrator starts it nowhere by itself.</summary>
+    public FreezeMark? Frozen { get; init; }
 }
 
 public sealed record GetServiceStatus(string Service) : IRequest<ServiceStatusView?>;
@@ -39,11 +49,17 @@ public sealed class GetServiceStatusHandler(IDocumentStore store, IDatabaseClock
         var (view, _) = ServiceViewBuilder.From(doc, request.Service);
         var now = roster.Now;
         var peers = view?.Peers.ToList() ?? [];
+        var frozenNodes = (await query.LoadManyAsync<Services.NodeFreeze>(cancellationToken, peers.Select(n => n.Value)).ConfigureAwait(false))
+            .ToDictionary(f => f.Id, StringComparer.Ordinal);
         var instances = peers.Select(n => new InstanceView(
             n.Value,
             view!.IsDrpNode(n) ? "drpnode" : "node",
             roster.IsAlive(n.Value),
-            reports.FirstOrDefault(r => r.Node == n.Value))).ToList();
+            reports.FirstOrDefault(r => r.Node == n.Value))
+        {
+            Frozen = service.FrozenNodes?.GetValueOrDefault(n.Value),
+            NodeFrozen = frozenNodes.GetValueOrDefault(n.Value)?.Mark,
+        }).ToList();
         var resolved = peers.Count > 0 ? ServiceResolver.Resolve(doc, request.Service, peers[0]) : null;
         var aggregate = ServiceStatus.Of(view?.Topology ?? Topology.Failover,
             instances.Where(i => i.Report is not null).Select(i => new InstanceStatus(i.Report!.Avail, i.Report.Overall)).ToList(),
@@ -62,6 +78,6 @@ public sealed class GetServiceStatusHandler(IDocumentStore store, IDatabaseClock
             }
         }
         return new ServiceStatusView(request.Service, (view?.Topology ?? Topology.Failover).ToString().ToLowerInvariant(), service.VersionLabel,
-            aggregate.Avail, aggregate.Overall, instances, lags) { Reversal = service.Reversal };
+            aggregate.Avail, aggregate.Overall, instances, lags) { Reversal = service.Reversal, Frozen = service.Frozen };
     }
 }

@@ -37,4 +37,10 @@ public interface IClusterClient
     Task<IReadOnlyList<RecoveryReportRow>> RecoveryReportAsync(Reports.GetRecoveryReport request, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<AgentStatus>> AgentsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Freeze or thaw a service, or its instance on one node (the orchestrator's automatic starts only).</summary>
+    Task<FreezeResult> FreezeAsync(FreezeService request, CancellationToken cancellationToken);
+
+    /// <summary>Freeze or thaw a node: no service starts there by itself while it is frozen.</summary>
+    Task<FreezeResult> FreezeNodeAsync(FreezeNode request, CancellationToken cancellationToken);
 }

@@ -33,6 +33,7 @@ public sealed class OrchestrateStartsHandler(IDocumentStore store, ResolvedServi
         var services = await query.Query<ServiceActivity>().Where(s => s.ConfigVersion > 0).ToListAsync(cancellationToken).ConfigureAwait(false);
         var roster = await AgentRoster.ReadAsync(query, clock, liveness, cancellationToken).ConfigureAwait(false);
         var live = roster.Agents.Where(a => roster.IsAlive(a.Id)).Select(a => new NodeName(a.Id)).ToHashSet();
+        var nodeFreeze = await query.LoadAsync<NodeFreeze>(request.Node.Value, cancellationToken).ConfigureAwait(false);
         var result = new List<OrchestratedStart>();
         foreach (var svc in services.Where(s => s.Exists && s.ConfigText is not null))
         {
@@ -40,7 +41,12 @@ public sealed class OrchestrateStartsHandler(IDocumentStore store, ResolvedServi
             if (resolved.Orchestrate == Orchestrate.No || resolved.Role == NodeRole.NotMember)
                 continue;
             var reports = await query.Query<InstanceStatusReport>().Where(r => r.Service == svc.Service).ToListAsync(cancellationToken).ConfigureAwait(false);
-            var facts = new OrchestrationFacts(reports.ToDictionary(r => new NodeName(r.Node), r => r.Avail), live, ServiceFrozen: false, NodeFrozen: false);
+            var instanceFreeze = svc.FrozenNodes?.GetValueOrDefault(request.Node.Value);
+            var facts = new OrchestrationFacts(reports.ToDictionary(r => new NodeName(r.Node), r => r.Avail), live, ServiceFrozen: svc.Frozen is not null, NodeFrozen: nodeFreeze is not null)
+            {
+                InstanceFrozen = instanceFreeze is not null,
+                FrozenDetail = (svc.Frozen ?? instanceFreeze ?? nodeFreeze?.Mark)?.Describe() ?? "",
+            };
             result.Add(new OrchestratedStart(svc.Service, Orchestration.Decide(resolved, request.Node, facts)));
         }
         return result;

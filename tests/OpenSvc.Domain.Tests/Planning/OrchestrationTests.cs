@@ -42,6 +42,10 @@ public class OrchestrationTests
         Decide(Failover, "n3", []).Reason.Should().Contain("takeover");
         Decide(Failover, "n1", [], serviceFrozen: true).Reason.Should().Contain("frozen").And.Contain("thaw");
         Decide(Failover, "n1", [], nodeFrozen: true).Should().Match<OrchestrationDecision>(d => !d.Start && d.Reason.Contains("n1 is frozen"));
+        var instance = Orchestration.Decide(Seed.ResolveText($"[DEFAULT]\n{Failover}\n", "n1"), N1,
+            new OrchestrationFacts(new Dictionary<NodeName, Status>(), new HashSet<NodeName> { N1 }, false, false) { InstanceFrozen = true, FrozenDetail = "frozen since x by alice" });
+        instance.Start.Should().BeFalse("the instance on n1 is frozen");
+        instance.Reason.Should().Contain("on n1 is frozen since").And.Contain("by alice").And.Contain("svc thaw");
         Decide("nodes = n1 n2", "n1", []).Should().Be(new OrchestrationDecision(false, "orchestrate = no: started by an operator only"));
         Decide(Failover, "n1", [(N1, Status.Up)]).Reason.Should().Contain("already up");
     }
