@@ -79,12 +79,15 @@ public static class SyncStep
         return new ResourceProbe(status, message);
     }
 
-    /// <summary>True when this node is the one that sends: the service runs here (flex: its flex primary). Unknown avail: true.</summary>
+    /// <summary>
+    /// True when this node is the one that sends: the service runs here (flex: its flex primary). Avail unknown (a probe
+    /// outside the agent's status refresh, <c>driver exec --action status</c>): any node but one of the sync's targets.
+    /// </summary>
     public static bool Sends<TSync>(ProbeContext<TSync> probe) where TSync : SyncResource
     {
         ArgumentNullException.ThrowIfNull(probe);
         var resolved = probe.Resolved;
-        var up = probe.AvailHere is null or Domain.Status.Up;
+        var up = probe.AvailHere is { } avail ? avail == Domain.Status.Up : !probe.Resource.Targets.Contains(probe.LocalNode);
         return up && (resolved.Topology != Topology.Flex || resolved.FlexPrimary is not { } primary || primary == probe.LocalNode);
     }
 
