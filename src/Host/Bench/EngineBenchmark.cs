@@ -154,19 +154,7 @@ public static partial class EngineBenchmark
             }
             else
             {
-                home = Path.Combine(Path.GetTempPath(), $"opensvc-bench-{Environment.ProcessId}-{Guid.NewGuid():N}"[..48]);
-                Directory.CreateDirectory(home);
-                // As root the server runs as the postgres user, which must reach its data directory.
-                File.SetUnixFileMode(home, (UnixFileMode)0b111_101_101);
-                var port = FreeLoopbackPort();
-                try
-                {
-                    embedded = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions(home, port), deadline.Token).ConfigureAwait(false);
-                }
-                catch (EmbeddedPostgresException ex)
-                {
-                    throw new UserError(ex.Message, ExitCodes.Failed);
-                }
+                (embedded, home, var port) = await StartScratchPostgresAsync("bench", deadline.Token).ConfigureAwait(false);
                 where = $"embedded PostgreSQL 127.0.0.1:{port} in {home} (stopped at the end)";
                 notifiedDb = await embedded.CreateDatabaseAsync("bench_notified", deadline.Token).ConfigureAwait(false);
                 hangfireLongPollingDb = await embedded.CreateDatabaseAsync("bench_hangfire_long_polling", deadline.Token).ConfigureAwait(false);
@@ -236,6 +224,24 @@ public static partial class EngineBenchmark
         catch (UnauthorizedAccessException)
         {
             return "unknown";
+        }
+    }
+
+    /// <summary>A private PostgreSQL for one benchmark run: a fresh directory under the temporary one, a free loopback port.</summary>
+    static async Task<(EmbeddedPostgres Server, string Home, int Port)> StartScratchPostgresAsync(string purpose, CancellationToken ct)
+    {
+        var home = Path.Combine(Path.GetTempPath(), $"opensvc-{purpose}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..48]);
+        Directory.CreateDirectory(home);
+        // As root the server runs as the postgres user, which must reach its data directory.
+        File.SetUnixFileMode(home, (UnixFileMode)0b111_101_101);
+        var port = FreeLoopbackPort();
+        try
+        {
+            return (await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions(home, port), ct).ConfigureAwait(false), home, port);
+        }
+        catch (EmbeddedPostgresException ex)
+        {
+            throw new UserError(ex.Message, ExitCodes.Failed);
         }
     }
 

@@ -142,18 +142,7 @@ public static partial class EngineBenchmark
             }
             else
             {
-                home = Path.Combine(Path.GetTempPath(), $"opensvc-site-{Environment.ProcessId}-{Guid.NewGuid():N}"[..48]);
-                Directory.CreateDirectory(home);
-                File.SetUnixFileMode(home, (UnixFileMode)0b111_101_101);
-                var port = FreeLoopbackPort();
-                try
-                {
-                    embedded = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions(home, port), deadline.Token).ConfigureAwait(false);
-                }
-                catch (EmbeddedPostgresException ex)
-                {
-                    throw new UserError(ex.Message, ExitCodes.Failed);
-                }
+                (embedded, home, var port) = await StartScratchPostgresAsync("site", deadline.Token).ConfigureAwait(false);
                 where = $"embedded PostgreSQL 127.0.0.1:{port} (stopped at the end)";
                 siteDb = await embedded.CreateDatabaseAsync("bench_site", deadline.Token).ConfigureAwait(false);
                 aloneDb = await embedded.CreateDatabaseAsync("bench_site_hangfire", deadline.Token).ConfigureAwait(false);
