@@ -31,15 +31,21 @@ dotnet test OpenSvc.sln --no-build -nologo --logger "trx" --logger "console;verb
   | grep -E -A30 "^\s*(Failed|Skipped) [A-Za-z]|Failed!|Passed!|Error Message" | grep -vE "^\s+at |^--$" || true
 status=${PIPESTATUS[0]}
 
-passed=0; failed=0; skipped=0
+passed=0; failed=0; skipped=0; failed_names=''
 for trx in "$results"/*.trx; do
   [ -f "$trx" ] || continue
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
   get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
   passed=$((passed + $(get passed)))
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
-  skipped=$((skipped + $(get notExecuted)))
+  # xUnit's skipped tests are results with outcome NotExecuted; the Counters element does not count them.
+  skipped=$((skipped + $(grep -o '<UnitTestResult [^>]*>' "$trx" | grep -c 'outcome="NotExecuted"')))
+  failed_names+=$(grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -E 's/.*testName="([^"]*)".*/  failed: \1/')$'\n'
 done
+if [ -n "${failed_names//[[:space:]]/}" ]; then
+  echo "tests that failed:"
+  printf '%s' "$failed_names" | grep -v '^$'
+fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1   # the runner failed without a recorded test failure (crash, hang): never report green
 fi
