@@ -418,7 +418,31 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     {
         var status = await ProcessRunner.RunAsync(Path.Combine(_binDir, "pg_ctl"), ["status", "-D", _options.DataDirectory],
             new ProcessRunOptions { RunAsUser = _osUser, Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false);
-        return status.ExitCode == 0;
+        if (status.ExitCode != 0)
+            return false;
+        if (!PostmasterIsZombie(out var lockFile))
+            return true;
+        // pg_ctl status and the server's own lock check only ask whether the pid in postmaster.pid exists. A postmaster
+        // killed outright whose parent does not reap it (pg_ctl daemonizes it under PID 1, which in some containers reaps
+        // nothing) stays a zombie: it holds no memory, port or file, yet would read as running and block every restart.
+        File.Delete(lockFile);
+        return false;
+    }
+
+    bool PostmasterIsZombie(out string lockFile)
+    {
+        lockFile = Path.Combine(_options.DataDirectory, "postmaster.pid");
+        try
+        {
+            var first = File.ReadLines(lockFile).FirstOrDefault();
+            if (!int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+                return false;
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var afterName = stat.LastIndexOf(')');
+            return afterName > 0 && stat.AsSpan(afterName + 1).TrimStart().StartsWith("Z", StringComparison.Ordinal);
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
     }
 
     async Task EnsureRunningAsync(CancellationToken ct)

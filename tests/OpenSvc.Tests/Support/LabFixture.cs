@@ -122,7 +122,9 @@ public abstract class LabInstance : IAsyncLifetime
     /// <summary>
     /// Empties the svc1 disks' <c>docker</c> and <c>data</c> subvolumes (the shared n1+n2 disk, seen from n1, and
     /// n3's), so a test class starts from the disks `lab up` made whatever ran before it: no images or containers in
-    /// the service's private docker store, no data files. Nothing of the service may be running.
+    /// the service's private docker store, no data files. Nothing of the service may be running. The nodes' last_sync
+    /// stamps go too (they live in each node's private /var/lib/opensvc, not on the disks): a stamp left by an earlier
+    /// test's sync of the same service name would report a copy the reset just removed.
     /// </summary>
     public async Task ResetServiceDisksAsync()
     {
@@ -139,6 +141,12 @@ public abstract class LabInstance : IAsyncLifetime
             var r = await Sh(node, script, Dev(node));
             if (!r.Succeeded)
                 throw new InvalidOperationException($"cannot reset {Dev(node)} on {node}: {r.Tail()}");
+        }
+        foreach (var node in new[] { "n1", "n2", "n3" })
+        {
+            var r = await Sh(node, "[ ! -d /var/lib/opensvc/svc ] || find /var/lib/opensvc/svc -name 'last_sync_*' -delete");
+            if (!r.Succeeded)
+                throw new InvalidOperationException($"cannot remove the last_sync stamps on {node}: {r.Tail()}");
         }
     }
 
