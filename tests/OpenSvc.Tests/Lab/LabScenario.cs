@@ -132,6 +132,26 @@ public sealed partial class LabScenario(LabInstance lab, ITestOutputHelper outpu
         return text;
     }
 
+    /// <summary>Waits (bounded) until <c>svc status</c> matches every pattern: reports refresh every few seconds, so a
+    /// node's line may still show the state from before the last run's end.</summary>
+    public async Task<string> ExpectStatusMatchingAsync(string service, params string[] patterns)
+    {
+        var deadline = DateTime.UtcNow + StatusWait;
+        string text;
+        while (true)
+        {
+            var r = await Cluster.CliAsync("svc", "status", service);
+            text = r.StdOut + r.StdErr;
+            if (patterns.All(p => Regex.IsMatch(text, p, RegexOptions.Multiline)) || DateTime.UtcNow > deadline)
+                break;
+            await Task.Delay(500);
+        }
+        output.WriteLine($"$ opensvc svc status {service}\n{text}");
+        foreach (var p in patterns)
+            text.Should().MatchRegex(p);
+        return text;
+    }
+
     static Regex NodeLine(string node) => new($@"^\s+{node}\s+(?:node|drp)\s+avail (\S+(?: \S+)?)\s+overall", RegexOptions.Multiline);
 
     [GeneratedRegex(@"run ([0-9a-f-]{36}):", RegexOptions.Multiline)]
