@@ -270,36 +270,44 @@ public sealed partial class DemoRun(string repo, bool wait) : IDisposable
         Say("sync to n3: n3's agent starts the service's private dockerd, then n1 sends the images it lacks and a btrfs snapshot");
         if (await CliAsync("svc", "sync", Service, "--node", "n1") is { Code: not 0 } sync)
             return sync.Code;
-        Say("the primary site goes away (a DR drill: stop on n1), and n3 takes over from what was synced");
-        if (await CliAsync("svc", "stop", Service, "--node", "n1") is { Code: not 0 } stop)
-            return stop.Code;
-        var takeover = await CliAsync("svc", "takeover", Service, "--node", "n3", "--reason", "DR drill: the demo takes svc1 over on n3");
-        if (takeover.Code != 0)
-            return takeover.Code;
+        Say("can svc1 be activated on n3 now, and what would it lose?");
+        await CliAsync("svc", "readiness", Service, "--node", "n3");
 
-        var id = RunId().Match(takeover.Output);
-        Say("the takeover's timeline, from its event stream:");
+        Say("a DR drill on n3: writable clones of the synced snapshots and images start under drill names in a network with no");
+        Say("route to production; n1 keeps serving and syncing all along");
+        var drill = await CliAsync("svc", "drill", Service, "--node", "n3", "--reason", "demo: prove that n3 can run svc1");
+        if (drill.Code != 0)
+            return drill.Code;
+        var id = RunId().Match(drill.Output);
+        Say("the drill's timeline, with the RTO it achieved and the age of the data it started from (its RPO):");
         await CliAsync("run", "show", id.Success ? id.Groups[1].Value : "latest");
-        if (id.Success && Guid.TryParse(id.Groups[1].Value, out var runId)
-            && await Bench.EngineBenchmark.RunFiguresAsync(new NpgsqlConnectionStringBuilder(_pg!.ConnectionString) { Database = "opensvc" }.ConnectionString,
-                runId, CancellationToken.None) is { } figures)
-            Say($"the takeover's {Bench.EngineBenchmark.OverheadLine(figures)}");
+        var web = await HttpAsync("n2");
+        Say($"during the drill, from n2, production's http://{_subnet}.50/ (still on n1) answers: {web}");
+        Say("the report an auditor asks for after a DR exercise:");
+        await CliAsync("report", "drills", "--service", Service);
+        Say("drill cleanup: everything the drill created on n3 goes; the synced copy stays as the syncs left it");
+        if (await CliAsync("svc", "drill-cleanup", Service, "--node", "n3") is { Code: not 0 } cleanup)
+            return cleanup.Code;
         await CliAsync("svc", "status", Service);
-        var data = await NodeRunAsync("n3", ["cat", "/srv/svc1/data/hello.txt"]);
-        Say($"on n3, /srv/svc1/data/hello.txt says: {data.StdOut.Trim()}");
-        // The address moved with the service: n1 reaches the httpd container on n3 (a few tries: httpd has just
-        // started). A plain HTTP/1.0 GET over bash's /dev/tcp: busybox-static's wget crashes on this glibc.
+        Say($"production never stopped: from n2, http://{_subnet}.50/ answers: {await HttpAsync("n2")}");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The service's page from <paramref name="from"/> (a few tries: httpd or the neighbours may need a moment). A plain
+    /// HTTP/1.0 GET over bash's /dev/tcp: busybox-static's wget crashes on this glibc when a connection fails.
+    /// </summary>
+    async Task<string> HttpAsync(string from)
+    {
         string[] get = ["bash", "-c", "exec 3<>\"/dev/tcp/$1/80\" && printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 5 cat <&3", "bash", $"{_subnet}.50"];
-        var web = await NodeRunAsync("n1", get);
+        var web = await NodeRunAsync(from, get);
         for (var i = 0; i < 10 && !web.Succeeded; i++)
         {
             await Task.Delay(1000);
-            web = await NodeRunAsync("n1", get);
+            web = await NodeRunAsync(from, get);
         }
         var body = web.StdOut.Replace("\r", "", StringComparison.Ordinal).Split("\n\n", 2) is [_, var b] ? b.Trim() : web.StdOut.Trim();
-        Say($"from n1, http://{_subnet}.50/ (the httpd container, now on n3) answers: " +
-            (web.Succeeded ? body : $"nothing (exit {web.ExitCode}) {web.StdErr}".Trim()));
-        return ExitCodes.Ok;
+        return web.Succeeded ? body : $"nothing (exit {web.ExitCode}) {web.StdErr}".Trim();
     }
 
     void PrintWhere()
