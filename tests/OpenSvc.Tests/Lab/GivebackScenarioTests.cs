@@ -53,10 +53,7 @@ public sealed class GivebackScenarioTests(GivebackLab fixture, ITestOutputHelper
         await Lab.ResetServiceDisksAsync();
     }
 
-    // Not yet passing on the lab (issue 14 stays open): in the full suite of 2026-12-02, after reprotect n1 read "avail warn"
-    // (its stopped containers beside its receiving fs), not "stdby up". The way back is proven on the fake cluster
-    // (Engine.ReprotectGivebackTests, with SIGKILL at every step boundary) and in the console's browser test.
-    [PendingLabFact("giveback lab scenario not yet passing (issue 14 open): run it alone with --filter GivebackScenarioTests")]
+    [LabFact]
     public async Task takeover_reprotect_and_giveback_bring_the_data_written_on_the_dr_node_home_with_rpo_zero()
     {
         (await _s.Must("svc", "create", "svc1", "--config", _config)).Should().Contain("stored as v1");

@@ -27,14 +27,17 @@ public static class DrillNames
     public static string Mount(string varDir, string service, string fsRid) => $"{varDir.TrimEnd('/')}/drill/{service}/{fsRid}";
 
     /// <summary>
-    /// The drill's isolated link on the node: a dummy interface with no address and no uplink (<c>osdrl</c> + 10 hex of the
-    /// service path, 15 characters at most); the drill's addresses are macvlans of it.
+    /// The drill's isolated link on the node: one end of a veth pair whose other end (<see cref="LinkPeer"/>) goes nowhere,
+    /// with no address and no uplink (<c>osdrl</c> + 10 hex of the service path, 15 characters at most); the drill's
+    /// addresses are macvlans of it. A veth pair, not a dummy interface: every kernel that runs docker has veth, while
+    /// the dummy driver is a module some kernels lack. Deleting either end removes both.
     /// </summary>
-    public static string Link(string servicePath)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"drill/{servicePath}"));
-        return "osdrl" + Convert.ToHexStringLower(hash)[..10];
-    }
+    public static string Link(string servicePath) => "osdrl" + Hash(servicePath);
+
+    /// <summary>The other end of the isolated link's veth pair (<c>osdrp</c> + the same 10 hex), up so the link has carrier.</summary>
+    public static string LinkPeer(string servicePath) => "osdrp" + Hash(servicePath);
+
+    static string Hash(string servicePath) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"drill/{servicePath}")))[..10];
 
     /// <summary>
     /// A bind source under one of the service's fs mount points, moved to that fs's drill mount; a path under no fs is

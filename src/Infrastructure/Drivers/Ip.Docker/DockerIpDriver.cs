@@ -41,8 +41,8 @@ public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver>
     }
 
     /// <summary>
-    /// drill: the address in the drill container's namespace, on a macvlan of the drill's isolated link (a dummy interface
-    /// with no address and no uplink, <see cref="Drill.DrillNames.Link"/>) instead of <c>ipdev</c>: drill addresses reach
+    /// drill: the address in the drill container's namespace, on a macvlan of the drill's isolated link (a veth pair going
+    /// nowhere, with no address and no uplink, <see cref="Drill.DrillNames.Link"/>) instead of <c>ipdev</c>: drill addresses reach
     /// each other and nothing else. No default route, no ARP announce: nothing of the drill reaches the production network.
     /// </summary>
     public async Task<StepResult> DrillStartAsync(StepContext<DockerIp> step, CancellationToken cancellationToken)
@@ -54,11 +54,13 @@ public sealed class DockerIpDriver(ServiceDocker docker, ILogger<DockerIpDriver>
             return StepResult.Unchanged($"{p.Cidr} is already on {present} in {container.Name}");
         await step.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
         var output = new List<string>();
+        var peer = Drill.DrillNames.LinkPeer(step.Resolved.Path.ToString());
         if (!(await RunAsync(IpCommands.HostLinkShow(p.HostDevice), cancellationToken).ConfigureAwait(false)).Succeeded)
         {
-            await MustAsync(["ip", "link", "add", p.HostDevice, "type", "dummy"], step, cancellationToken).ConfigureAwait(false);
-            output.Add($"created the drill's isolated link {p.HostDevice} (dummy: no address, no uplink)");
+            await MustAsync(["ip", "link", "add", p.HostDevice, "type", "veth", "peer", "name", peer], step, cancellationToken).ConfigureAwait(false);
+            output.Add($"created the drill's isolated link {p.HostDevice} (a veth pair whose other end {peer} goes nowhere: no address, no uplink)");
         }
+        await MustAsync(["ip", "link", "set", "dev", peer, "up"], step, cancellationToken).ConfigureAwait(false);
         await MustAsync(["ip", "link", "set", "dev", p.HostDevice, "up"], step, cancellationToken).ConfigureAwait(false);
         if ((await RunAsync(IpCommands.HostLinkShow(p.TempName), cancellationToken).ConfigureAwait(false)).Succeeded)
             await MustAsync(IpCommands.HostLinkDelete(p.TempName), step, cancellationToken).ConfigureAwait(false);
