@@ -22,7 +22,8 @@ public sealed class OrchestratorService(IMediator mediator, EngineOptions option
         {
             await Task.Delay(options.OrchestrateAfter, stoppingToken).ConfigureAwait(false);
             await mediator.Send(new RefreshStatus((IReadOnlyCollection<string>?)null), stoppingToken).ConfigureAwait(false);
-            foreach (var start in await mediator.Send(new OrchestrateStarts(options.Node), stoppingToken).ConfigureAwait(false))
+            var starts = await mediator.Send(new OrchestrateStarts(options.Node), stoppingToken).ConfigureAwait(false);
+            foreach (var start in starts)
             {
                 if (!start.Decision.Start)
                 {
@@ -34,6 +35,8 @@ public sealed class OrchestratorService(IMediator mediator, EngineOptions option
                 log.LogInformation("orchestrator: start of {Service} on {Node} requested ({Reason}): {Result}", start.Service, options.Node,
                     start.Decision.Reason, result is ActionAccepted a ? $"run {a.RunId}" : (result as ActionRefused)?.Refusal ?? result.GetType().Name);
             }
+            log.LogInformation("orchestrator: start-up pass on {Node} done: {Count} orchestrated service(s) decided, {Started} start(s) requested",
+                options.Node, starts.Count, starts.Count(s => s.Decision.Start));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
