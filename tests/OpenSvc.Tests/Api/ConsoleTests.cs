@@ -304,6 +304,7 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
         await Assertions.Expect(row).ToContainTextAsync("thaw: opensvc svc thaw svc1");
         await Assertions.Expect(row).ToContainTextAsync("thaw: opensvc svc thaw svc1 --node n3");
         await Assertions.Expect(row).ToContainTextAsync("thaw: opensvc node thaw --node n2");
+        await ShotAsync(viewer, "services-frozen");
         await viewer.GotoAsync(_url + "/services/svc1");
         var frozen = viewer.Locator("section.frozen");
         await Assertions.Expect(frozen.Locator("h2")).ToHaveTextAsync("Frozen: no automatic start");
