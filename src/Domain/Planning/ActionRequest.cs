@@ -33,6 +33,13 @@ public sealed record ActionRequest(string Service, ServiceAction Action, NodeNam
     /// <summary>The scheduler's sync: the sender is chosen by the planner (where the service is up; flex: its flex primary).</summary>
     public bool ChooseSender { get; init; }
 
+    /// <summary>
+    /// The orchestrator's start (OpenSVC's daemon): a peer whose agent is silent is not available, so it counts as down
+    /// unless it last reported the service up or warn. Set by the agent only, never from the CLI or the API, where a
+    /// silent peer takes <see cref="Force"/> and a reason.
+    /// </summary>
+    public bool Orchestrated { get; init; }
+
     /// <summary>Why this request cannot be planned as asked, in the operator's words, or null.</summary>
     public string? Problem()
     {

@@ -51,10 +51,22 @@ public static class Orchestration
         if (service.Topology == Topology.Failover)
         {
             if (up.Count > 0)
-                return new(false, $"{service.Name} is up on {string.Join(", ", up)}: a failover service runs on one node at a time");
-            return ranked[0] == local
-                ? new(true, $"{how}: {service.Name} is up nowhere and {local} is the first live node of {string.Join(' ', candidates)}")
-                : new(false, $"{how}: {ranked[0]} ranks before {local} and its agent is live");
+            {
+                var stale = up.Where(n => !facts.Live.Contains(n)).ToList();
+                var lastSaid = stale.Count == 0 ? "" : $" (as the agent of {string.Join(", ", stale)} last reported; it is not heartbeating now)";
+                return new(false, $"{service.Name} is up on {string.Join(", ", up)}{lastSaid}: a failover service runs on one node at a time");
+            }
+            if (ranked[0] != local)
+                return new(false, $"{how}: {ranked[0]} ranks before {local} and its agent is live");
+            // OpenSVC's daemon: a node whose agent is down is not available, so the first live node starts the service.
+            var silent = candidates.Where(n => n != local && !facts.Live.Contains(n)).ToList();
+            var unavailable = silent.Count switch
+            {
+                0 => "",
+                1 => $"; {silent[0]}'s agent is not heartbeating: not available",
+                _ => $"; the agents of {string.Join(", ", silent)} are not heartbeating: not available",
+            };
+            return new(true, $"{how}: {service.Name} is up nowhere and {local} is the first live node of {string.Join(' ', candidates)}{unavailable}");
         }
         var target = Math.Clamp(service.FlexTarget, Math.Max(service.FlexMin, 1), Math.Max(service.FlexMax, 1));
         if (up.Count >= target)

@@ -300,7 +300,8 @@ public static partial class Planner
     /// <summary>
     /// A failover instance may start on <paramref name="node"/> only when no other peer runs it: refused when a
     /// reachable peer is up or warn; when a peer is unreachable its state is unknown, and only a forced request
-    /// with a reason (recorded in the run) may proceed.
+    /// with a reason (recorded in the run) may proceed, or the orchestrator's start, for which a silent peer is not
+    /// available (OpenSVC) unless its last report said the service runs there.
     /// </summary>
     static Refusal? ExclusiveGuard(ServiceView svc, NodeName node, ActionRequest request, ClusterState cluster,
         IEnumerable<NodeName> others, Func<NodeName, string> runningHint)
@@ -315,7 +316,11 @@ public static partial class Planner
                 $"{svc.Name} is already {how} on {List(running)}; a failover service runs on one node at a time, so it cannot start on {node}: {runningHint(first)}.");
         }
         var unknown = peers.Where(n => !cluster[n].Reachable).ToArray();
-        if (unknown.Length > 0 && !request.Force)
+        if (request.Orchestrated && unknown.Where(n => IsRunning(cluster[n].Instance)).ToArray() is { Length: > 0 } lastUp)
+            return new Refusal(PlanGuard.PeerStateUnknown,
+                $"the agent on {List(lastUp)} is not heartbeating and last reported {svc.Name} up there; the orchestrator does not start it on {node}, " +
+                $"which could run it twice on the same data. If you know {List(lastUp)} is down (powered off or fenced), start it with --force and a --reason.");
+        if (unknown.Length > 0 && !request.Force && !request.Orchestrated)
         {
             // A forced request always carries its reason (ActionRequest.Problem), recorded in the run's first event.
             const string missing = "retry with --force and a --reason, which are recorded in the audit trail";

@@ -11,7 +11,8 @@ namespace OpenSvc.Infrastructure.Engine;
 /// <summary>
 /// When this agent starts (a node boots): once its heartbeat is in and its own instances are probed, it requests the
 /// start of the services that should run here and do not (<see cref="OrchestrateStarts"/>), each as a workflow run by
-/// "orchestrator@node" with the decision's reason. The planner's own rules still apply to the run.
+/// "orchestrator@node" with the decision's reason. The planner's own rules still apply to the run, with OpenSVC's view of
+/// a peer whose agent is silent: not available (<see cref="ActionRequest.Orchestrated"/>).
 /// </summary>
 public sealed class OrchestratorService(IMediator mediator, EngineOptions options, ILogger<OrchestratorService> log) : BackgroundService
 {
@@ -21,7 +22,8 @@ public sealed class OrchestratorService(IMediator mediator, EngineOptions option
         {
             await Task.Delay(options.OrchestrateAfter, stoppingToken).ConfigureAwait(false);
             await mediator.Send(new RefreshStatus((IReadOnlyCollection<string>?)null), stoppingToken).ConfigureAwait(false);
-            foreach (var start in await mediator.Send(new OrchestrateStarts(options.Node), stoppingToken).ConfigureAwait(false))
+            var starts = await mediator.Send(new OrchestrateStarts(options.Node), stoppingToken).ConfigureAwait(false);
+            foreach (var start in starts)
             {
                 if (!start.Decision.Start)
                 {
@@ -29,10 +31,12 @@ public sealed class OrchestratorService(IMediator mediator, EngineOptions option
                     continue;
                 }
                 var result = await mediator.Send(new RequestAction(new ActionRequest(start.Service, ServiceAction.Start, options.Node,
-                    OrchestratedStart.Requester(options.Node)) { Reason = start.Decision.Reason }), stoppingToken).ConfigureAwait(false);
+                    OrchestratedStart.Requester(options.Node)) { Reason = start.Decision.Reason, Orchestrated = true }), stoppingToken).ConfigureAwait(false);
                 log.LogInformation("orchestrator: start of {Service} on {Node} requested ({Reason}): {Result}", start.Service, options.Node,
                     start.Decision.Reason, result is ActionAccepted a ? $"run {a.RunId}" : (result as ActionRefused)?.Refusal ?? result.GetType().Name);
             }
+            log.LogInformation("orchestrator: start-up pass on {Node} done: {Count} orchestrated service(s) decided, {Started} start(s) requested",
+                options.Node, starts.Count, starts.Count(s => s.Decision.Start));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

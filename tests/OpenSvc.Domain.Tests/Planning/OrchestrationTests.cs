@@ -28,6 +28,17 @@ public class OrchestrationTests
     }
 
     [Fact]
+    public void a_node_whose_agent_is_silent_is_not_available_and_the_reason_says_so()
+    {
+        var alone = Decide(Failover, "n1", [(N1, Status.Down), (N2, Status.Down)], live: [N1]);
+        alone.Start.Should().BeTrue("n2's agent is down: n1 is the first available node");
+        alone.Reason.Should().EndWith("n1 is the first live node of n1 n2; n2's agent is not heartbeating: not available");
+        var stale = Decide(Failover, "n1", [(N1, Status.Down), (N2, Status.Up)], live: [N1]);
+        stale.Start.Should().BeFalse("n2 last reported it up: it may still run there");
+        stale.Reason.Should().Contain("up on n2 (as the agent of n2 last reported; it is not heartbeating now)");
+    }
+
+    [Fact]
     public void a_failover_service_up_elsewhere_never_starts_here()
     {
         var d = Decide(Failover, "n1", [(N1, Status.Down), (N2, Status.Up)]);

@@ -267,6 +267,19 @@ public class PlannerStartStopTests
     }
 
     [Fact]
+    public void the_orchestrators_start_counts_a_silent_peer_as_down_unless_it_last_reported_the_service_up()
+    {
+        var orchestrated = Request(ServiceAction.Start, N1) with { RequestedBy = "orchestrator@n1", Orchestrated = true };
+
+        Planner.Plan(FailoverDockerBtrfs(), orchestrated, Cluster().Unreachable(N2)).Accepted().Plan.Lines().Should().StartWith("n1 start fs#0");
+        Planner.Plan(FailoverDockerBtrfs(), orchestrated, Cluster().Unreachable(N2, Status.Down)).Should().BeOfType<AcceptedPlan>();
+        var lastUp = Planner.Plan(FailoverDockerBtrfs(), orchestrated, Cluster().Unreachable(N2, Status.Up)).Refused();
+        lastUp.Guard.Should().Be(PlanGuard.PeerStateUnknown);
+        lastUp.Reason.Should().Contain("n2 is not heartbeating and last reported svc1 up there");
+        Planner.Plan(FailoverDockerBtrfs(), orchestrated, Cluster((N2, Status.Up))).Refused().Guard.Should().Be(PlanGuard.RunningElsewhere);
+    }
+
+    [Fact]
     public void nothing_is_planned_on_a_node_whose_agent_is_not_heartbeating()
     {
         var refusal = Planner.Plan(FailoverDockerBtrfs(), Request(ServiceAction.Stop, N1), Cluster().Unreachable(N1, Status.Up)).Refused();

@@ -288,6 +288,70 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task freezes_read_in_words_with_their_thaw_command_and_an_operators_thaw_button_thaws_through_the_api_request()
+    {
+        // Frozen the way the CLI freezes (the API over the agent's socket): the service, its instance on n3, the node n2.
+        using var client = Client();
+        (await client.FreezeAsync(new FreezeService("svc1", null, true, "tester", "maintenance window"), default)).Outcome.Should().Be(FreezeOutcome.Done);
+        (await client.FreezeAsync(new FreezeService("svc1", new NodeName("n3"), true, "tester", null), default)).Outcome.Should().Be(FreezeOutcome.Done);
+        (await client.FreezeNodeAsync(new FreezeNode(new NodeName("n2"), true, "tester", "disk swap"), default)).Outcome.Should().Be(FreezeOutcome.Done);
+
+        // A viewer reads every freeze in words and the command that thaws it, and has no thaw button.
+        var viewer = await SignedInAsync("viewer-token");
+        var row = viewer.Locator("table.services tbody tr", new() { HasText = "svc1" });
+        await Assertions.Expect(row.Locator(".badge.frozen")).ToHaveTextAsync(["frozen", "node n2 frozen", "frozen on n3"]);
+        await Assertions.Expect(row).ToContainTextAsync("no automatic start");
+        await Assertions.Expect(row).ToContainTextAsync("thaw: opensvc svc thaw svc1");
+        await Assertions.Expect(row).ToContainTextAsync("thaw: opensvc svc thaw svc1 --node n3");
+        await Assertions.Expect(row).ToContainTextAsync("thaw: opensvc node thaw --node n2");
+        await ShotAsync(viewer, "services-frozen");
+        await viewer.GotoAsync(_url + "/services/svc1");
+        var frozen = viewer.Locator("section.frozen");
+        await Assertions.Expect(frozen.Locator("h2")).ToHaveTextAsync("Frozen: no automatic start");
+        await Assertions.Expect(frozen).ToContainTextAsync(new Regex(@"svc1 is frozen since \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ by \S+ \(maintenance window\): the orchestrator starts svc1 nowhere by itself; manual actions still run\."));
+        await Assertions.Expect(frozen).ToContainTextAsync("svc1 on n3 is frozen since");
+        await Assertions.Expect(frozen).ToContainTextAsync(new Regex(@"node n2 is frozen since .* \(disk swap\): the orchestrator starts no service on n2 by itself"));
+        await Assertions.Expect(frozen).ToContainTextAsync("To thaw it from a shell: opensvc node thaw --node n2");
+        await Assertions.Expect(viewer.Locator("#instance-n3 h3 .badge.frozen")).ToHaveTextAsync("frozen");
+        await Assertions.Expect(viewer.Locator("#instance-n2 h3 .badge.frozen")).ToHaveTextAsync("node frozen");
+        await Assertions.Expect(viewer.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Thaw") })).ToHaveCountAsync(0);
+        var token = await viewer.Locator("form.signout input[name=__RequestVerificationToken]").GetAttributeAsync("value");
+        var (status, body) = await PostFormAsync(viewer, "/services/svc1?handler=Thaw", $"__RequestVerificationToken={Uri.EscapeDataString(token!)}&scope=Service");
+        status.Should().Be(403);
+        body.Should().Contain("bob is a viewer: it may read, not act");
+        (await client.StatusAsync("svc1", default))!.Frozen.Should().NotBeNull("a viewer thaws nothing");
+
+        // An operator thaws each from the service page, with a reason for the first.
+        var page = await SignedInAsync("op-token");
+        await page.GotoAsync(_url + "/services/svc1");
+        await ShotAsync(page, "frozen");
+        var thawService = page.GetByRole(AriaRole.Form, new() { Name = "Thaw svc1", Exact = true });
+        await thawService.GetByLabel("Reason (optional)").FillAsync("maintenance over");
+        await thawService.GetByRole(AriaRole.Button, new() { Name = "Thaw svc1", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator("#notice")).ToHaveTextAsync("svc1 thawed by alice");
+        await Assertions.Expect(page.Locator("section.frozen .badge.frozen")).ToHaveTextAsync(["node n2 frozen", "frozen on n3"]);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Thaw svc1 on n3" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#notice")).ToHaveTextAsync("svc1 on n3 thawed by alice");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Thaw node n2" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#notice")).ToHaveTextAsync("node n2 thawed by alice");
+        await Assertions.Expect(page.Locator("section.frozen")).ToHaveCountAsync(0);
+        await page.GotoAsync(_url + "/");
+        await Assertions.Expect(page.Locator("table.services .badge.frozen")).ToHaveCountAsync(0);
+
+        // The thaws are the domain's, recorded with who and why, as the CLI's are.
+        var thawed = await client.StatusAsync("svc1", default);
+        thawed!.Frozen.Should().BeNull();
+        thawed.Instances.Should().OnlyContain(i => i.Frozen == null && i.NodeFrozen == null);
+        await using var session = _n1.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        var events = (await session.Events.FetchStreamAsync(ServiceActivity.StreamId("svc1"))).Select(e => e.Data).OfType<ServiceThawed>().ToList();
+        events.Should().HaveCount(2).And.OnlyContain(e => e.By == "alice");
+        events[0].Should().Match<ServiceThawed>(e => e.Node == null && e.Reason == "maintenance over");
+        events[1].Node.Should().Be(new NodeName("n3"));
+        (await session.Events.FetchStreamAsync(NodeFreezes.StreamId(new NodeName("n2")))).Select(e => e.Data).OfType<NodeThawed>().Should().ContainSingle(e => e.By == "alice");
+        PageErrors().Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task a_form_without_its_antiforgery_token_is_refused_and_no_token_reaches_a_page()
     {
         var page = await SignedInAsync("op-token");

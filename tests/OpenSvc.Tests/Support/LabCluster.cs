@@ -66,6 +66,19 @@ public sealed class LabCluster : IAsyncDisposable
             await agent.WaitReadyAsync(TimeSpan.FromSeconds(240));
     }
 
+    /// <summary>
+    /// Stops the agent of <paramref name="node"/> (its process is killed, as a node that goes down) and starts it
+    /// again, as the node boots; returns the new agent once it is ready.
+    /// </summary>
+    public async Task<AgentProcess> RestartAgentAsync(string node)
+    {
+        var old = _agents.Last(a => a.Node == node);
+        old.Dispose();
+        _agents.Remove(old);
+        await StartAgentsAsync(node);
+        return _agents.Last(a => a.Node == node);
+    }
+
     public string AgentLogs => string.Join('\n', _agents.Select(a => a.Log));
 
     public static async Task<LabCluster> StartAsync(LabInstance lab, params string[] nodes)
