@@ -138,10 +138,12 @@ public static class DbCommands
                 cs = db.AgentConnectionString();
             else
                 throw new UserError("no database nodes to ask: --connection or OPENSVC_CONNECTION (the agents' connection string), or run on a node with opensvc db init");
-            var password = new NpgsqlConnectionStringBuilder(cs).Password ?? "";
+            var builder = new NpgsqlConnectionStringBuilder(cs);
+            var password = builder.Password ?? "";
             var states = new List<DbNodeState>();
+            // On the control plane's database: each node's last event says which events a loss would cost.
             foreach (var node in ReplicatedPostgres.NodesOf(cs))
-                states.Add(await ReplicatedPostgres.ProbeAsync(node, password, ct).ConfigureAwait(false));
+                states.Add(await ReplicatedPostgres.ProbeAsync(node, password, ct, builder.Database ?? "postgres").ConfigureAwait(false));
             Console.Write(Format(states));
             return states.Count(s => s is { Reachable: true, InRecovery: false }) == 1 ? ExitCodes.Ok : ExitCodes.Failed;
         });
@@ -172,17 +174,45 @@ public static class DbCommands
             w.AppendLine(CultureInfo.InvariantCulture, $"primary {pr.Address}: replication {mode}");
             if (pr.Standbys.Count == 0)
                 w.AppendLine("  no standby connected: a loss of this site loses what was committed since the standby left");
+            if (pr.LastEventSequence is { } prSeq)
+                w.AppendLine(CultureInfo.InvariantCulture, $"  last event #{prSeq} at {Time(pr.LastEventAt)}");
             foreach (var sb in pr.Standbys)
                 w.AppendLine(CultureInfo.InvariantCulture,
-                    $"  standby {sb.Name} ({sb.ClientAddress}): {sb.State}, {sb.SyncState}, lag {sb.LagBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} bytes, {sb.LagSeconds?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s");
+                    $"  standby {sb.Name} ({sb.ClientAddress}): {sb.State}, {sb.SyncState}, lag {sb.LagBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} bytes, {sb.LagSeconds?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s" +
+                    $", not yet on its disk {sb.UnflushedBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} bytes");
             foreach (var sl in pr.Slots)
-                w.AppendLine(CultureInfo.InvariantCulture, $"  slot {sl.Name}: {(sl.Active ? "active" : "inactive")}, retains {sl.RetainedBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} bytes of WAL");
+                w.AppendLine(CultureInfo.InvariantCulture,
+                    $"  slot {sl.Name}: {(sl.Active ? "active" : "inactive")}, retains {sl.RetainedBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} bytes of WAL{(sl.Active ? "" : " (WAL its standby has not received)")}");
+            foreach (var sb in states.Where(s => s is { Reachable: true, InRecovery: true }))
+                w.AppendLine(Exposure(pr, sb));
         }
         if (primaries.Count == 0)
             w.AppendLine("no primary answers: agents cannot write. On the DR site, if the primary site is lost: opensvc db promote --force --reason \"...\"");
         else if (primaries.Count > 1)
             w.AppendLine("SPLIT BRAIN: more than one primary answers. Stop the one that was not promoted and run opensvc db rejoin on it.");
         return w.ToString();
+    }
+
+    /// <summary>
+    /// Which events a loss of <paramref name="primary"/>'s site would cost now: those after the last one
+    /// <paramref name="standby"/> replayed, and over how long they were committed (the lag in seconds of history).
+    /// </summary>
+    public static string Exposure(DbNodeState primary, DbNodeState standby)
+    {
+        ArgumentNullException.ThrowIfNull(primary);
+        ArgumentNullException.ThrowIfNull(standby);
+        if (primary.LastEventSequence is not { } last)
+            return $"  standby {standby.Address}: no event store on the primary to compare";
+        var held = standby.LastEventSequence ?? 0;
+        var pending = ReplicatedPostgres.LsnBytes(standby.Lsn) - ReplicatedPostgres.LsnBytes(standby.ReplayLsn) is > 0 and var p
+            ? string.Create(CultureInfo.InvariantCulture, $"; it received {p} bytes of WAL it has not replayed yet, which a promotion replays first (they may hold more events)")
+            : "";
+        if (held >= last)
+            return string.Create(CultureInfo.InvariantCulture, $"  standby {standby.Address} holds every event (last #{last}): a loss of this site now loses none{pending}");
+        var window = primary.LastEventAt is { } p2 && standby.LastEventAt is { } s2 ? (p2 - s2).TotalSeconds : (double?)null;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"  standby {standby.Address} holds events up to #{held} at {Time(standby.LastEventAt)}: a loss of this site now loses the events #{held + 1}-#{last}, " +
+            $"committed over {window?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s after it{pending}");
     }
 
     static Command Promote(Option<string?> home)

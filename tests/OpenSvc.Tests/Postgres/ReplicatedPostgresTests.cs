@@ -156,4 +156,100 @@ public sealed class ReplicatedPostgresTests : IAsyncLifetime
         var history = (await q.Events.FetchStreamAsync(ControlPlaneHistory.Id)).Select(e => e.Data).ToList();
         history.Select(e => e.GetType()).Should().Equal(typeof(DatabasePromoted), typeof(DatabaseRejoined));
     }
+
+    [Fact]
+    public async Task in_asynchronous_mode_a_site_loss_loses_exactly_the_events_status_showed_the_standby_lacked()
+    {
+        var ct = CancellationToken.None;
+        var (pa, pb) = (PostgresServer.FreePort(), PostgresServer.FreePort());
+        var cs = await _a.InitPrimaryAsync(new DbNodeConfig("a", DbNodeConfig.PrimaryRole, "127.0.0.1", pa, ["127.0.0.0/8"], [new DbPeer("b", "127.0.0.1", pb)], "async"), ct);
+        var password = new NpgsqlConnectionStringBuilder(cs).Password!;
+        await _b.InitStandbyAsync(new DbNodeConfig("b", DbNodeConfig.StandbyRole, "127.0.0.1", pb, ["127.0.0.0/8"], [new DbPeer("a", "127.0.0.1", pa)], "async"), password, ct);
+        var (nodeA, nodeB) = (new DbPeer("a", "127.0.0.1", pa), new DbPeer("b", "127.0.0.1", pb));
+        var database = new NpgsqlConnectionStringBuilder(cs).Database!;
+        (await ReplicatedPostgres.ProbeAsync(nodeA, password, ct, database)).Standbys.Should().ContainSingle()
+            .Which.SyncState.Should().Be("async");
+
+        var agents = new NpgsqlConnectionStringBuilder(cs) { Host = $"127.0.0.1:{pb},127.0.0.1:{pa}" }.ConnectionString;
+        List<Guid> replicated = [], cut = [];
+        using (var store = DocumentStore.For(o => WorkflowStore.Configure(o, agents)))
+        {
+            for (var i = 0; i < 5; i++)
+                replicated.Add(await AppendOneAsync(store, $"r{i}"));
+            var caughtUp = await WaitForAsync(async () => (await ReplicatedPostgres.ProbeAsync(nodeB, password, ct, database)).LastEventSequence
+                == (await ReplicatedPostgres.ProbeAsync(nodeA, password, ct, database)).LastEventSequence);
+            caughtUp.Should().BeTrue("an idle asynchronous standby catches up");
+
+            // The standby stops receiving the primary's WAL (an empty primary_conninfo, reloaded: PostgreSQL stops its
+            // walreceiver); the primary goes on committing, asynchronously, what only it has.
+            await using (var b = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(cs) { Host = "127.0.0.1", Port = pb, Database = "postgres", Pooling = false, TargetSessionAttributes = "any" }.ConnectionString))
+            {
+                await b.OpenAsync(ct);
+                await using var cmd = b.CreateCommand();
+                cmd.CommandText = "ALTER SYSTEM SET primary_conninfo = ''";
+                await cmd.ExecuteNonQueryAsync(ct);
+                cmd.CommandText = "SELECT pg_reload_conf()";
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+            (await WaitForAsync(async () => (await ReplicatedPostgres.ProbeAsync(nodeB, password, ct, database)).ReceiverStatus is null))
+                .Should().BeTrue("the walreceiver stops once primary_conninfo is empty");
+            for (var i = 0; i < 7; i++)
+                cut.Add(await AppendOneAsync(store, $"c{i}"));
+        }
+
+        // What `opensvc db status` shows just before the loss.
+        var primary = await ReplicatedPostgres.ProbeAsync(nodeA, password, ct, database);
+        var standby = await ReplicatedPostgres.ProbeAsync(nodeB, password, ct, database);
+        var status = DbCommands.Format([primary, standby]);
+        var held = standby.LastEventSequence!.Value;
+        var last = primary.LastEventSequence!.Value;
+        primary.Slots.Should().ContainSingle().Which.Should().Match<DbSlotState>(s => s.Name == "b" && !s.Active && s.RetainedBytes > 0,
+            "the bytes of WAL the standby has not received");
+        status.Should().Contain($"retains {primary.Slots[0].RetainedBytes} bytes of WAL (WAL its standby has not received)")
+            .And.Contain($"holds events up to #{held} at {standby.LastEventAt!.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss.fff} UTC")
+            .And.Contain($"loses the events #{held + 1}-#{last}, committed over {(primary.LastEventAt!.Value - standby.LastEventAt.Value).TotalSeconds.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)} s");
+        List<(long Seq, Guid Stream)> committed;
+        using (var store = DocumentStore.For(o => WorkflowStore.Configure(o, agents)))
+        {
+            await using var q = store.QuerySession();
+            committed = [.. (await q.Events.QueryAllRawEvents().ToListAsync()).Select(e => (e.Sequence, e.StreamId))];
+        }
+        committed.Where(e => e.Seq > held).Select(e => e.Stream).Should().BeEquivalentTo(cut, "the events status said a loss costs are the ones committed after the cut");
+
+        var pid = int.Parse(File.ReadLines(Path.Combine(_a.Home, "pgdata", "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
+        System.Diagnostics.Process.GetProcessById(pid).Kill();
+        await Task.Delay(500);
+        var promotion = await _b.PromoteAsync("test@local", force: false, reason: null, ct);
+        promotion.Event.Mode.Should().Be("async");
+        promotion.Event.LastEventSequence.Should().Be(held, "the control plane's RPO is the last event status showed on the standby");
+        promotion.Event.LastEventBefore.Should().Be(standby.LastEventAt);
+
+        using var after = DocumentStore.For(o => WorkflowStore.Configure(o, agents));
+        await using var promoted = after.QuerySession();
+        var kept = (await promoted.Events.QueryAllRawEvents().ToListAsync()).Select(e => e.StreamId).ToHashSet();
+        kept.Should().Contain(replicated);
+        committed.Select(e => e.Stream).Where(id => !kept.Contains(id)).Should().BeEquivalentTo(cut, "exactly the events committed after the standby's position are lost");
+    }
+
+    static async Task<Guid> AppendOneAsync(IDocumentStore store, string node)
+    {
+        await using var session = store.LightweightSession();
+        var id = Guid.NewGuid();
+        session.Events.StartStream(id, new DatabaseRejoined(node, "test", DateTimeOffset.UtcNow, "-", "-"));
+        await session.SaveChangesAsync();
+        return id;
+    }
+
+    /// <summary>Polls <paramref name="condition"/> for up to 30 s (replication is asynchronous: no fixed wait).</summary>
+    static async Task<bool> WaitForAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition())
+                return true;
+            await Task.Delay(200);
+        }
+        return false;
+    }
 }
