@@ -6,6 +6,7 @@ using OpenSvc.Infrastructure.Postgres;
 using OpenSvc.Tests.Support;
 using OpenSvc.Workflows.Engine;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace OpenSvc.Tests.Postgres;
 
@@ -83,9 +84,10 @@ public sealed class ReplicatedPostgresConfigTests
 /// <summary>
 /// The replication on real PostgreSQL servers of this machine (loopback, two data directories): a standby from a base
 /// backup streams synchronously; promotion is refused while the primary answers and records the control plane's RPO
-/// once it is gone; the former primary refuses to start as a second primary and rejoins with pg_rewind.
+/// once it is gone; the former primary refuses to start as a second primary and rejoins with pg_rewind. In
+/// asynchronous mode, what a loss costs is what `db status` showed the standby lacked, event for event.
 /// </summary>
-public sealed class ReplicatedPostgresTests : IAsyncLifetime
+public sealed class ReplicatedPostgresTests(ITestOutputHelper output) : IAsyncLifetime
 {
     readonly string _home = Path.Combine(Path.GetTempPath(), $"opensvc-tests-repl-{Environment.ProcessId}-{Guid.NewGuid():N}"[..44]);
     ReplicatedPostgres _a = null!;
@@ -201,6 +203,7 @@ public sealed class ReplicatedPostgresTests : IAsyncLifetime
         var primary = await ReplicatedPostgres.ProbeAsync(nodeA, password, ct, database);
         var standby = await ReplicatedPostgres.ProbeAsync(nodeB, password, ct, database);
         var status = DbCommands.Format([primary, standby]);
+        output.WriteLine(status);
         var held = standby.LastEventSequence!.Value;
         var last = primary.LastEventSequence!.Value;
         primary.Slots.Should().ContainSingle().Which.Should().Match<DbSlotState>(s => s.Name == "b" && !s.Active && s.RetainedBytes > 0,
@@ -220,6 +223,7 @@ public sealed class ReplicatedPostgresTests : IAsyncLifetime
         System.Diagnostics.Process.GetProcessById(pid).Kill();
         await Task.Delay(500);
         var promotion = await _b.PromoteAsync("test@local", force: false, reason: null, ct);
+        output.WriteLine($"promoted: last replayed position {promotion.Event.ReplayedLsn}, last event replicated before the loss #{promotion.Event.LastEventSequence} at {promotion.Event.LastEventBefore:O}");
         promotion.Event.Mode.Should().Be("async");
         promotion.Event.LastEventSequence.Should().Be(held, "the control plane's RPO is the last event status showed on the standby");
         promotion.Event.LastEventBefore.Should().Be(standby.LastEventAt);
