@@ -163,7 +163,10 @@ public static class DbCommands
                 w.AppendLine(CultureInfo.InvariantCulture, $"{s.Address,-22} {"down",-8} {"-",3}  {"-",-12} {"-",-12} {"-",-10} -   ({s.Error})");
                 continue;
             }
-            var lag = s.InRecovery ? $"{s.ReplayLagSeconds?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s since the last replayed commit" : "-";
+            // A standby that receives nothing cannot tell how far behind it is (it replayed all it has): the primary's view says.
+            var lag = !s.InRecovery ? "-"
+                : s.ReceiverStatus != "streaming" ? "? (receives nothing: what it lacks is the primary's to tell)"
+                : $"{s.ReplayLagSeconds?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s since the last replayed commit";
             w.AppendLine(CultureInfo.InvariantCulture,
                 $"{s.Address,-22} {(s.InRecovery ? "standby" : "primary"),-8} {s.Timeline,3}  {s.Lsn ?? "-",-12} {(s.InRecovery ? s.ReplayLsn ?? "-" : "-"),-12} {(s.InRecovery ? s.ReceiverStatus ?? "none" : "-"),-10} {lag}");
         }
@@ -172,10 +175,10 @@ public static class DbCommands
         {
             var mode = string.IsNullOrEmpty(pr.SynchronousStandbyNames) ? "asynchronous" : $"synchronous ({pr.SynchronousStandbyNames})";
             w.AppendLine(CultureInfo.InvariantCulture, $"primary {pr.Address}: replication {mode}");
-            if (pr.Standbys.Count == 0)
-                w.AppendLine("  no standby connected: a loss of this site loses what was committed since the standby left");
             if (pr.LastEventSequence is { } prSeq)
                 w.AppendLine(CultureInfo.InvariantCulture, $"  last event #{prSeq} at {Time(pr.LastEventAt)}");
+            if (pr.Standbys.Count == 0)
+                w.AppendLine("  no standby connected: a loss of this site loses what was committed since the standby left");
             foreach (var sb in pr.Standbys)
                 w.AppendLine(CultureInfo.InvariantCulture,
                     $"  standby {sb.Name} ({sb.ClientAddress}): {sb.State}, {sb.SyncState}, lag {sb.LagBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} bytes, {sb.LagSeconds?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s" +

@@ -81,6 +81,46 @@ public sealed class ReplicatedPostgresConfigTests
     }
 }
 
+/// <summary>Which events `opensvc db status` says a loss of the primary's site costs (pure parts).</summary>
+public sealed class ReplicatedPostgresExposureTests
+{
+    static readonly DateTimeOffset At = new(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
+
+    static DbNodeState Node(bool recovery, string lsn, string replay, long lastEvent, double seconds) =>
+        new(recovery ? "127.0.0.1:2" : "127.0.0.1:1", true, null, recovery, 1, lsn, replay, null, 0, recovery ? "streaming" : null, "", [], [], lastEvent, At.AddSeconds(seconds));
+
+    [Fact]
+    public void a_standby_with_every_event_costs_nothing()
+    {
+        var primary = Node(false, "0/3000100", "0/3000100", 12, 1.5);
+        DbCommands.Exposure(primary, Node(true, "0/3000100", "0/3000100", 12, 1.5)).Should().Contain("holds every event (last #12): a loss of this site now loses none");
+    }
+
+    [Fact]
+    public void a_lagging_standby_costs_the_events_after_its_last_one_and_the_seconds_they_span()
+    {
+        var primary = Node(false, "0/3000100", "0/3000100", 12, 1.5);
+        DbCommands.Exposure(primary, Node(true, "0/3000000", "0/3000000", 5, 0)).Should()
+            .Contain("holds events up to #5 at 2026-12-02 10:00:00.000 UTC: a loss of this site now loses the events #6-#12, committed over 1.500 s after it")
+            .And.NotContain("replays");
+    }
+
+    [Fact]
+    public void wal_received_but_not_replayed_is_said_to_be_replayed_by_a_promotion()
+    {
+        var primary = Node(false, "0/3000100", "0/3000100", 12, 1.5);
+        DbCommands.Exposure(primary, Node(true, "0/3000100", "0/3000000", 5, 0)).Should()
+            .Contain("it received 256 bytes of WAL it has not replayed yet, which a promotion replays first");
+    }
+
+    [Theory]
+    [InlineData("16/B374D848", 0x16B374D848L)]
+    [InlineData("0/0", 0L)]
+    [InlineData(null, 0L)]
+    [InlineData("garbage", 0L)]
+    public void a_wal_position_reads_as_bytes(string? lsn, long bytes) => ReplicatedPostgres.LsnBytes(lsn).Should().Be(bytes);
+}
+
 /// <summary>
 /// The replication on real PostgreSQL servers of this machine (loopback, two data directories): a standby from a base
 /// backup streams synchronously; promotion is refused while the primary answers and records the control plane's RPO
@@ -203,6 +243,7 @@ public sealed class ReplicatedPostgresTests(ITestOutputHelper output) : IAsyncLi
         var primary = await ReplicatedPostgres.ProbeAsync(nodeA, password, ct, database);
         var standby = await ReplicatedPostgres.ProbeAsync(nodeB, password, ct, database);
         var status = DbCommands.Format([primary, standby]);
+        status.Should().Contain("receives nothing", "a standby cut off cannot tell its own lag");
         output.WriteLine(status);
         var held = standby.LastEventSequence!.Value;
         var last = primary.LastEventSequence!.Value;
@@ -227,6 +268,7 @@ public sealed class ReplicatedPostgresTests(ITestOutputHelper output) : IAsyncLi
         promotion.Event.Mode.Should().Be("async");
         promotion.Event.LastEventSequence.Should().Be(held, "the control plane's RPO is the last event status showed on the standby");
         promotion.Event.LastEventBefore.Should().Be(standby.LastEventAt);
+        promotion.Event.ReplayedLsn.Should().Be(standby.ReplayLsn, "nothing more to replay: the standby received nothing after status");
 
         using var after = DocumentStore.For(o => WorkflowStore.Configure(o, agents));
         await using var promoted = after.QuerySession();
