@@ -207,15 +207,18 @@ public static class DbCommands
         if (primary.LastEventSequence is not { } last)
             return $"  standby {standby.Address}: no event store on the primary to compare";
         var held = standby.LastEventSequence ?? 0;
-        var pending = ReplicatedPostgres.LsnBytes(standby.Lsn) - ReplicatedPostgres.LsnBytes(standby.ReplayLsn) is > 0 and var p
-            ? string.Create(CultureInfo.InvariantCulture, $"; it received {p} bytes of WAL it has not replayed yet, which a promotion replays first (they may hold more events)")
-            : "";
+        var received = ReplicatedPostgres.LsnBytes(standby.Lsn) - ReplicatedPostgres.LsnBytes(standby.ReplayLsn);
         if (held >= last)
-            return string.Create(CultureInfo.InvariantCulture, $"  standby {standby.Address} holds every event (last #{last}): a loss of this site now loses none{pending}");
+            return string.Create(CultureInfo.InvariantCulture, $"  standby {standby.Address} holds every event (last #{last}): a loss of this site now loses none");
         var window = primary.LastEventAt is { } p2 && standby.LastEventAt is { } s2 ? (p2 - s2).TotalSeconds : (double?)null;
-        return string.Create(CultureInfo.InvariantCulture,
-            $"  standby {standby.Address} holds events up to #{held} at {Time(standby.LastEventAt)}: a loss of this site now loses the events #{held + 1}-#{last}, " +
-            $"committed over {window?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s after it{pending}");
+        var span = string.Create(CultureInfo.InvariantCulture, $"#{held + 1}-#{last}, committed over {window?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s after it");
+        // A hot standby shows only what it replayed; WAL it received and has not replayed is not lost (a promotion replays it first).
+        return received > 0
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"  standby {standby.Address} replayed events up to #{held} at {Time(standby.LastEventAt)}; it received {received} bytes of WAL it has not replayed yet, which a promotion replays first: " +
+                $"a loss of this site now loses at most the events {span} (the bytes not yet on its disk, above, are what it lacks)")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"  standby {standby.Address} holds events up to #{held} at {Time(standby.LastEventAt)}: a loss of this site now loses the events {span}");
     }
 
     static Command Promote(Option<string?> home)

@@ -110,7 +110,7 @@ public sealed class ReplicatedPostgresExposureTests
     {
         var primary = Node(false, "0/3000100", "0/3000100", 12, 1.5);
         DbCommands.Exposure(primary, Node(true, "0/3000100", "0/3000000", 5, 0)).Should()
-            .Contain("it received 256 bytes of WAL it has not replayed yet, which a promotion replays first");
+            .Contain("it received 256 bytes of WAL it has not replayed yet, which a promotion replays first: a loss of this site now loses at most the events #6-#12");
     }
 
     [Theory]
@@ -275,6 +275,49 @@ public sealed class ReplicatedPostgresTests(ITestOutputHelper output) : IAsyncLi
         var kept = (await promoted.Events.QueryAllRawEvents().ToListAsync()).Select(e => e.StreamId).ToHashSet();
         kept.Should().Contain(replicated);
         committed.Select(e => e.Stream).Where(id => !kept.Contains(id)).Should().BeEquivalentTo(cut, "exactly the events committed after the standby's position are lost");
+    }
+
+    [Fact]
+    public async Task a_standby_whose_replay_was_paused_loses_nothing_it_received_and_the_promotion_records_it_all()
+    {
+        var ct = CancellationToken.None;
+        var (pa, pb) = (PostgresServer.FreePort(), PostgresServer.FreePort());
+        var cs = await _a.InitPrimaryAsync(new DbNodeConfig("a", DbNodeConfig.PrimaryRole, "127.0.0.1", pa, ["127.0.0.0/8"], [new DbPeer("b", "127.0.0.1", pb)], "async"), ct);
+        var password = new NpgsqlConnectionStringBuilder(cs).Password!;
+        await _b.InitStandbyAsync(new DbNodeConfig("b", DbNodeConfig.StandbyRole, "127.0.0.1", pb, ["127.0.0.0/8"], [new DbPeer("a", "127.0.0.1", pa)], "async"), password, ct);
+        var (nodeA, nodeB) = (new DbPeer("a", "127.0.0.1", pa), new DbPeer("b", "127.0.0.1", pb));
+        var database = new NpgsqlConnectionStringBuilder(cs).Database!;
+        var agents = new NpgsqlConnectionStringBuilder(cs) { Host = $"127.0.0.1:{pb},127.0.0.1:{pa}" }.ConnectionString;
+        using (var store = DocumentStore.For(o => WorkflowStore.Configure(o, agents)))
+        {
+            await AppendOneAsync(store, "r0");
+            (await WaitForAsync(async () => (await ReplicatedPostgres.ProbeAsync(nodeB, password, ct, database)).LastEventSequence
+                == (await ReplicatedPostgres.ProbeAsync(nodeA, password, ct, database)).LastEventSequence)).Should().BeTrue();
+            await using (var b = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(cs) { Host = "127.0.0.1", Port = pb, Database = "postgres", Pooling = false, TargetSessionAttributes = "any" }.ConnectionString))
+            {
+                await b.OpenAsync(ct);
+                await using var cmd = b.CreateCommand();
+                cmd.CommandText = "SELECT pg_wal_replay_pause()";
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+            for (var i = 0; i < 4; i++)
+                await AppendOneAsync(store, $"p{i}");
+        }
+        var primary = await ReplicatedPostgres.ProbeAsync(nodeA, password, ct, database);
+        (await WaitForAsync(async () => ReplicatedPostgres.LsnBytes((await ReplicatedPostgres.ProbeAsync(nodeB, password, ct, database)).Lsn) >= ReplicatedPostgres.LsnBytes(primary.Lsn)))
+            .Should().BeTrue("the standby still receives the WAL it does not replay");
+        var standby = await ReplicatedPostgres.ProbeAsync(nodeB, password, ct, database);
+        var status = DbCommands.Format([primary, standby]);
+        output.WriteLine(status);
+        standby.LastEventSequence.Should().BeLessThan(primary.LastEventSequence!.Value, "a hot standby shows only the events it replayed");
+        status.Should().Contain("of WAL it has not replayed yet, which a promotion replays first");
+
+        var pid = int.Parse(File.ReadLines(Path.Combine(_a.Home, "pgdata", "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture);
+        System.Diagnostics.Process.GetProcessById(pid).Kill();
+        await Task.Delay(500);
+        var promotion = await _b.PromoteAsync("test@local", force: false, reason: null, ct);
+        promotion.Event.LastEventSequence.Should().Be(primary.LastEventSequence!.Value, "what was received is replayed before the RPO is read: nothing lost");
+        promotion.Event.LastEventBefore.Should().Be(primary.LastEventAt);
     }
 
     static async Task<Guid> AppendOneAsync(IDocumentStore store, string node)
