@@ -9,15 +9,23 @@ namespace OpenSvc.Host.Bench;
 
 /// <summary>
 /// `opensvc bench engine --standby`: what the control plane's replication costs. A primary and a hot standby on this
-/// machine (the product's own `opensvc db` machinery: slot, base backup, streaming), then the same phase three times,
-/// each on a fresh database of the primary: standby synchronous (a commit waits until the standby has flushed it),
-/// asynchronous (it does not), and absent (the standby stopped). Each phase measures single-statement commit latency
-/// (the agents' event appends commit like this) and then the engine's workflows, figures read from the event store.
+/// machine (the product's own `opensvc db` machinery: slot, base backup, streaming); single-statement commit latency
+/// (the agents' event appends commit like this) in rounds alternating the standby absent (its server stopped),
+/// synchronous (a commit waits until the standby has flushed it) and asynchronous (it does not); then the engine's
+/// workflows once per mode (after an uncompared phase that warms this process), each on a fresh database of the
+/// primary, figures read from the event store and given as ratios to the standby absent.
 /// </summary>
 public static partial class EngineBenchmark
 {
-    /// <summary>Commits measured per phase for the commit latency figure.</summary>
-    const int CommitSamples = 400;
+    /// <summary>Commits measured per mode for the commit latency figure, in <see cref="CommitRounds"/> rounds.</summary>
+    const int CommitSamples = 600;
+
+    const int CommitRounds = 3;
+
+    const string Absent = "";
+
+    /// <summary>The modes measured, the baseline (no standby) first.</summary>
+    static readonly (string Name, string Mode)[] Modes = [("standby absent", Absent), ("standby synchronous", DbNodeConfig.Sync), ("standby asynchronous", DbNodeConfig.Async)];
 
     static async Task<int> RunStandbyModesAsync(EngineBenchmarkSettings settings, TextWriter output, CancellationToken ct)
     {
@@ -49,28 +57,72 @@ public static partial class EngineBenchmark
             {
                 Host = "127.0.0.1", Port = portA, Username = "opensvc", Password = password, Database = "postgres", Pooling = false, Timeout = 10,
             }.ConnectionString;
-            var phase = new Phase(settings, agents, output, () => double.NaN);
-            var results = new List<(string Name, EngineFigures Figures, Percentiles Commit)>();
-            foreach (var (name, mode) in new[] { ("standby synchronous", DbNodeConfig.Sync), ("standby asynchronous", DbNodeConfig.Async), ("standby absent", "") })
+            var primaryNode = new DbPeer("a", "127.0.0.1", portA);
+
+            // The standby in one mode: absent is its server stopped (and the primary asynchronous, or no commit would end);
+            // present, it is started again if needed and streams before anything is measured.
+            async Task StandbyAsync(string mode)
             {
-                if (mode.Length > 0)
-                    await primary.SetModeAsync(mode, deadline.Token).ConfigureAwait(false);
-                else
+                if (mode == Absent)
                 {
                     await primary.SetModeAsync(DbNodeConfig.Async, deadline.Token).ConfigureAwait(false);
                     await standby.StopAsync(deadline.Token).ConfigureAwait(false);
+                    return;
                 }
-                var db = await CreateDatabaseAsync(admin, $"bench_{name.Replace(' ', '_')}", deadline.Token).ConfigureAwait(false);
-                var commit = await CommitLatencyAsync(db, CommitSamples, deadline.Token).ConfigureAwait(false);
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{name}: {CommitSamples} single-row commits, p50 {commit.P50:0.00} ms, p99 {commit.P99:0.00} ms"));
-                results.Add((name, await phase.RunAsync(name, db, settings.Workflows, QueueWakeup.Notified, deadline.Token).ConfigureAwait(false), commit));
+                await standby.StartAsync(deadline.Token).ConfigureAwait(false);
+                var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+                while (!(await ReplicatedPostgres.ProbeAsync(primaryNode, password, deadline.Token).ConfigureAwait(false)).Standbys.Any(s => s.State == "streaming"))
+                {
+                    if (DateTime.UtcNow > until)
+                        throw new UserError($"the standby does not stream again within 60 s: see {Path.Combine(standby.Home, "postgres.log")}", ExitCodes.Failed);
+                    await Task.Delay(200, deadline.Token).ConfigureAwait(false);
+                }
+                await primary.SetModeAsync(mode, deadline.Token).ConfigureAwait(false);
             }
-            output.WriteLine();
-            output.Write(EngineReport.Table(results[0].Name, results[0].Figures, [.. results.Skip(1).Select(r => (r.Name, r.Figures))], settings.Steps));
-            foreach (var r in results)
+
+            // Commit latency in rounds that alternate the modes, a load change on a shared machine hitting the three alike;
+            // each round starts with the next mode, and each batch waits for the disk writes of the standby's stop or
+            // start to settle (both servers share this machine's disk), so no mode always comes right after one.
+            var commitDb = await CreateDatabaseAsync(admin, "bench_commit", deadline.Token).ConfigureAwait(false);
+            var times = Modes.ToDictionary(m => m.Mode, _ => new List<double>());
+            for (var round = 0; round < CommitRounds; round++)
+                for (var i = 0; i < Modes.Length; i++)
+                {
+                    var mode = Modes[(round + i) % Modes.Length].Mode;
+                    await StandbyAsync(mode).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromSeconds(3), deadline.Token).ConfigureAwait(false);
+                    times[mode].AddRange(await CommitTimesAsync(commitDb, CommitSamples / CommitRounds, deadline.Token).ConfigureAwait(false));
+                }
+            var commits = Modes.ToDictionary(m => m.Mode, m => Percentiles.Of(times[m.Mode]));
+            foreach (var (name, mode) in Modes)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"commit latency, {r.Name,-21}: p50 {r.Commit.P50,6:0.00} ms  p95 {r.Commit.P95,6:0.00} ms  p99 {r.Commit.P99,6:0.00} ms  max {r.Commit.Max,6:0.00} ms"));
+                    $"{name}: {times[mode].Count} single-row commits in {CommitRounds} rounds, p50 {commits[mode].P50:0.00} ms, p99 {commits[mode].P99:0.00} ms"));
+
+            // The engine's workflows, one phase per mode, each on a fresh database. The first phase of this process runs
+            // with its own code cold (its submitter CPU per step was 3-4 times the later phases'), so a phase with the
+            // standby absent comes first and is not compared; the baseline is the standby absent again, last.
+            var phase = new Phase(settings, agents, output, () => double.NaN);
+            var results = new List<(string Name, EngineFigures Figures, Percentiles Commit)>();
+            (string Name, string Mode)[] order = [("warm-up, standby absent", Absent), Modes[1], Modes[2], Modes[0]];
+            for (var i = 0; i < order.Length; i++)
+            {
+                var (name, mode) = order[i];
+                await StandbyAsync(mode).ConfigureAwait(false);
+                var db = await CreateDatabaseAsync(admin, $"bench_phase_{i}", deadline.Token).ConfigureAwait(false);
+                var figures = await phase.RunAsync(name, db, settings.Workflows, QueueWakeup.Notified, deadline.Token).ConfigureAwait(false);
+                if (i == 0)
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {figures.WorkflowsPerSecond:0.0} workflows/s (this process's first phase: not compared)"));
+                else
+                    results.Add((name, figures, commits[mode]));
+            }
+            var absent = results[^1];
+            output.WriteLine();
+            output.Write(EngineReport.Table(absent.Name, absent.Figures, [.. results.SkipLast(1).Select(r => (r.Name, r.Figures))], settings.Steps));
+            foreach (var r in results.TakeLast(1).Concat(results.SkipLast(1)))
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"commit latency, {r.Name,-21}: p50 {r.Commit.P50,6:0.00} ms ({r.Commit.P50 / absent.Commit.P50,4:0.00}x)  p95 {r.Commit.P95,6:0.00} ms  p99 {r.Commit.P99,6:0.00} ms ({r.Commit.P99 / absent.Commit.P99,4:0.00}x)  max {r.Commit.Max,6:0.00} ms"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"engine throughput against the standby absent: synchronous {results[0].Figures.WorkflowsPerSecond / absent.Figures.WorkflowsPerSecond:0.00}x, asynchronous {results[1].Figures.WorkflowsPerSecond / absent.Figures.WorkflowsPerSecond:0.00}x"));
             output.WriteLine($"load average at the end: {LoadAverage()}");
             return results.All(r => r.Figures.Completed == r.Figures.Runs) ? ExitCodes.Ok : ExitCodes.Failed;
         }
@@ -112,8 +164,8 @@ public static partial class EngineBenchmark
         return new NpgsqlConnectionStringBuilder(admin) { Database = name, Pooling = true, MaxPoolSize = 100 }.ConnectionString;
     }
 
-    /// <summary>Single-row INSERT commits one after the other (synchronous_commit on, as the event appends): wall time of each.</summary>
-    static async Task<Percentiles> CommitLatencyAsync(string connection, int samples, CancellationToken ct)
+    /// <summary>Single-row INSERT commits one after the other (synchronous_commit on, as the event appends): wall time of each, after 20 not counted.</summary>
+    static async Task<List<double>> CommitTimesAsync(string connection, int samples, CancellationToken ct)
     {
         await using var conn = new NpgsqlConnection(connection);
         await conn.OpenAsync(ct).ConfigureAwait(false);
@@ -130,6 +182,6 @@ public static partial class EngineBenchmark
             if (i >= 20)
                 times.Add(sw.Elapsed.TotalMilliseconds);
         }
-        return Percentiles.Of(times);
+        return times;
     }
 }

@@ -283,7 +283,8 @@ public static partial class EngineBenchmark
             var started = Stopwatch.StartNew();
             foreach (var node in nodes)
                 agents.Start(node, connection, settings.Workers, env);
-            await agents.WaitReadyAsync(TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
+            // Generous: on a loaded shared machine two agents' start (JIT, migrations check) has taken over a minute.
+            await agents.WaitReadyAsync(TimeSpan.FromSeconds(180), ct).ConfigureAwait(false);
             output.WriteLine($"{name}: {nodes.Count} agents ready in {started.Elapsed.TotalSeconds:0.0} s");
 
             var tag = Guid.NewGuid().ToString("N")[..6];

@@ -138,10 +138,12 @@ public static class DbCommands
                 cs = db.AgentConnectionString();
             else
                 throw new UserError("no database nodes to ask: --connection or OPENSVC_CONNECTION (the agents' connection string), or run on a node with opensvc db init");
-            var password = new NpgsqlConnectionStringBuilder(cs).Password ?? "";
+            var builder = new NpgsqlConnectionStringBuilder(cs);
+            var password = builder.Password ?? "";
             var states = new List<DbNodeState>();
+            // On the control plane's database: each node's last event says which events a loss would cost.
             foreach (var node in ReplicatedPostgres.NodesOf(cs))
-                states.Add(await ReplicatedPostgres.ProbeAsync(node, password, ct).ConfigureAwait(false));
+                states.Add(await ReplicatedPostgres.ProbeAsync(node, password, ct, builder.Database ?? "postgres").ConfigureAwait(false));
             Console.Write(Format(states));
             return states.Count(s => s is { Reachable: true, InRecovery: false }) == 1 ? ExitCodes.Ok : ExitCodes.Failed;
         });
@@ -161,7 +163,10 @@ public static class DbCommands
                 w.AppendLine(CultureInfo.InvariantCulture, $"{s.Address,-22} {"down",-8} {"-",3}  {"-",-12} {"-",-12} {"-",-10} -   ({s.Error})");
                 continue;
             }
-            var lag = s.InRecovery ? $"{s.ReplayLagSeconds?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s since the last replayed commit" : "-";
+            // A standby that receives nothing cannot tell how far behind it is (it replayed all it has): the primary's view says.
+            var lag = !s.InRecovery ? "-"
+                : s.ReceiverStatus != "streaming" ? "? (receives nothing: what it lacks is the primary's to tell)"
+                : $"{s.ReplayLagSeconds?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s since the last replayed commit";
             w.AppendLine(CultureInfo.InvariantCulture,
                 $"{s.Address,-22} {(s.InRecovery ? "standby" : "primary"),-8} {s.Timeline,3}  {s.Lsn ?? "-",-12} {(s.InRecovery ? s.ReplayLsn ?? "-" : "-"),-12} {(s.InRecovery ? s.ReceiverStatus ?? "none" : "-"),-10} {lag}");
         }
@@ -170,19 +175,50 @@ public static class DbCommands
         {
             var mode = string.IsNullOrEmpty(pr.SynchronousStandbyNames) ? "asynchronous" : $"synchronous ({pr.SynchronousStandbyNames})";
             w.AppendLine(CultureInfo.InvariantCulture, $"primary {pr.Address}: replication {mode}");
+            if (pr.LastEventSequence is { } prSeq)
+                w.AppendLine(CultureInfo.InvariantCulture, $"  last event #{prSeq} at {Time(pr.LastEventAt)}");
             if (pr.Standbys.Count == 0)
                 w.AppendLine("  no standby connected: a loss of this site loses what was committed since the standby left");
             foreach (var sb in pr.Standbys)
                 w.AppendLine(CultureInfo.InvariantCulture,
-                    $"  standby {sb.Name} ({sb.ClientAddress}): {sb.State}, {sb.SyncState}, lag {sb.LagBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} bytes, {sb.LagSeconds?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s");
+                    $"  standby {sb.Name} ({sb.ClientAddress}): {sb.State}, {sb.SyncState}, lag {sb.LagBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} bytes, {sb.LagSeconds?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s" +
+                    $", not yet on its disk {sb.UnflushedBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} bytes");
             foreach (var sl in pr.Slots)
-                w.AppendLine(CultureInfo.InvariantCulture, $"  slot {sl.Name}: {(sl.Active ? "active" : "inactive")}, retains {sl.RetainedBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} bytes of WAL");
+                w.AppendLine(CultureInfo.InvariantCulture,
+                    $"  slot {sl.Name}: {(sl.Active ? "active" : "inactive")}, retains {sl.RetainedBytes?.ToString(CultureInfo.InvariantCulture) ?? "?"} bytes of WAL{(sl.Active ? "" : " (WAL its standby has not received)")}");
+            foreach (var sb in states.Where(s => s is { Reachable: true, InRecovery: true }))
+                w.AppendLine(Exposure(pr, sb));
         }
         if (primaries.Count == 0)
             w.AppendLine("no primary answers: agents cannot write. On the DR site, if the primary site is lost: opensvc db promote --force --reason \"...\"");
         else if (primaries.Count > 1)
             w.AppendLine("SPLIT BRAIN: more than one primary answers. Stop the one that was not promoted and run opensvc db rejoin on it.");
         return w.ToString();
+    }
+
+    /// <summary>
+    /// Which events a loss of <paramref name="primary"/>'s site would cost now: those after the last one
+    /// <paramref name="standby"/> replayed, and over how long they were committed (the lag in seconds of history).
+    /// </summary>
+    public static string Exposure(DbNodeState primary, DbNodeState standby)
+    {
+        ArgumentNullException.ThrowIfNull(primary);
+        ArgumentNullException.ThrowIfNull(standby);
+        if (primary.LastEventSequence is not { } last)
+            return $"  standby {standby.Address}: no event store on the primary to compare";
+        var held = standby.LastEventSequence ?? 0;
+        var received = ReplicatedPostgres.LsnBytes(standby.Lsn) - ReplicatedPostgres.LsnBytes(standby.ReplayLsn);
+        if (held >= last)
+            return string.Create(CultureInfo.InvariantCulture, $"  standby {standby.Address} holds every event (last #{last}): a loss of this site now loses none");
+        var window = primary.LastEventAt is { } p2 && standby.LastEventAt is { } s2 ? (p2 - s2).TotalSeconds : (double?)null;
+        var span = string.Create(CultureInfo.InvariantCulture, $"#{held + 1}-#{last}, committed over {window?.ToString("F3", CultureInfo.InvariantCulture) ?? "?"} s after it");
+        // A hot standby shows only what it replayed; WAL it received and has not replayed is not lost (a promotion replays it first).
+        return received > 0
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"  standby {standby.Address} replayed events up to #{held} at {Time(standby.LastEventAt)}; it received {received} bytes of WAL it has not replayed yet, which a promotion replays first: " +
+                $"a loss of this site now loses at most the events {span} (the bytes not yet on its disk, above, are what it lacks)")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"  standby {standby.Address} holds events up to #{held} at {Time(standby.LastEventAt)}: a loss of this site now loses the events {span}");
     }
 
     static Command Promote(Option<string?> home)

@@ -42,13 +42,20 @@ public sealed class ReplicationException(string message, bool refused = false) :
     public bool Refused { get; } = refused;
 }
 
-/// <summary>What one database node answered (or not) to `opensvc db status`.</summary>
+/// <summary>
+/// What one database node answered (or not) to `opensvc db status`. <paramref name="LastEventSequence"/> and
+/// <paramref name="LastEventAt"/>: the last event of the control plane's event store this node holds (on a standby, the
+/// last one replayed), when the node was probed on the control plane's database: what tells which events a loss costs.
+/// </summary>
 public sealed record DbNodeState(string Address, bool Reachable, string? Error, bool InRecovery, int Timeline, string? Lsn, string? ReplayLsn,
     DateTimeOffset? LastReplayedCommitAt, double? ReplayLagSeconds, string? ReceiverStatus, string? SynchronousStandbyNames, IReadOnlyList<DbStandbyState> Standbys,
-    IReadOnlyList<DbSlotState> Slots);
+    IReadOnlyList<DbSlotState> Slots, long? LastEventSequence = null, DateTimeOffset? LastEventAt = null);
 
-/// <summary>A standby as its primary sees it (pg_stat_replication).</summary>
-public sealed record DbStandbyState(string Name, string? ClientAddress, string State, string SyncState, long? LagBytes, double? LagSeconds);
+/// <summary>
+/// A standby as its primary sees it (pg_stat_replication): <paramref name="LagBytes"/> not yet replayed there,
+/// <paramref name="UnflushedBytes"/> not yet on its disk (what a loss of the primary's site costs now).
+/// </summary>
+public sealed record DbStandbyState(string Name, string? ClientAddress, string State, string SyncState, long? LagBytes, double? LagSeconds, long? UnflushedBytes = null);
 
 public sealed record DbSlotState(string Name, bool Active, long? RetainedBytes);
 
@@ -387,6 +394,19 @@ public sealed partial class ReplicatedPostgres
         return nodes;
     }
 
+    /// <summary>A WAL position (pg_lsn text, "16/B374D848") as a byte offset; 0 for none.</summary>
+    public static long LsnBytes(string? lsn)
+    {
+        if (lsn is null)
+            return 0;
+        var slash = lsn.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0
+            || !ulong.TryParse(lsn.AsSpan(0, slash), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var hi)
+            || !ulong.TryParse(lsn.AsSpan(slash + 1), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var lo))
+            return 0;
+        return (long)((hi << 32) | lo);
+    }
+
     /// <summary>What one database node says about itself and, if primary, about its standbys. Never throws for an unreachable node.</summary>
     public static async Task<DbNodeState> ProbeAsync(DbPeer node, string password, CancellationToken ct, string database = "postgres")
     {
@@ -434,24 +454,71 @@ public sealed partial class ReplicatedPostgres
                 rep.CommandText = """
                     SELECT application_name, client_addr::text, state, sync_state,
                            pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint,
-                           COALESCE(extract(epoch FROM replay_lag), 0)::float8
+                           COALESCE(extract(epoch FROM replay_lag), 0)::float8,
+                           pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn)::bigint
                     FROM pg_stat_replication ORDER BY application_name
                     """;
                 await using (var r = await rep.ExecuteReaderAsync(ct).ConfigureAwait(false))
                     while (await r.ReadAsync(ct).ConfigureAwait(false))
                         standbys.Add(new DbStandbyState(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.IsDBNull(2) ? "?" : r.GetString(2),
-                            r.IsDBNull(3) ? "?" : r.GetString(3), r.IsDBNull(4) ? null : r.GetInt64(4), r.IsDBNull(5) ? null : r.GetDouble(5)));
+                            r.IsDBNull(3) ? "?" : r.GetString(3), r.IsDBNull(4) ? null : r.GetInt64(4), r.IsDBNull(5) ? null : r.GetDouble(5),
+                            r.IsDBNull(6) ? null : r.GetInt64(6)));
                 await using var sl = conn.CreateCommand();
                 sl.CommandText = "SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots ORDER BY slot_name";
                 await using (var r = await sl.ExecuteReaderAsync(ct).ConfigureAwait(false))
                     while (await r.ReadAsync(ct).ConfigureAwait(false))
                         slots.Add(new DbSlotState(r.GetString(0), r.GetBoolean(1), r.IsDBNull(2) ? null : r.GetInt64(2)));
             }
-            return new DbNodeState(node.Address, true, null, recovery, timeline, lsn, replay, replayedAt, lag, receiver, syncNames, standbys, slots);
+            var last = await LastEventAsync(conn, ct).ConfigureAwait(false);
+            return new DbNodeState(node.Address, true, null, recovery, timeline, lsn, replay, replayedAt, lag, receiver, syncNames, standbys, slots,
+                last?.Sequence, last?.At);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException or IOException or InvalidOperationException)
         {
             return new DbNodeState(node.Address, false, ex.InnerException?.Message ?? ex.Message, false, 0, null, null, null, null, null, null, [], []);
+        }
+    }
+
+    /// <summary>The last event of the control plane's event store in the connection's database (none when it has no event store).</summary>
+    static async Task<(long Sequence, DateTimeOffset At)?> LastEventAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = $"SELECT to_regclass('{WorkflowStore.DefaultSchema}.mt_events') IS NOT NULL";
+        if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not true)
+            return null;
+        cmd.CommandText = $"SELECT seq_id, timestamp FROM {WorkflowStore.DefaultSchema}.mt_events ORDER BY seq_id DESC LIMIT 1";
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        return await r.ReadAsync(ct).ConfigureAwait(false) ? (r.GetInt64(0), r.GetFieldValue<DateTimeOffset>(1)) : null;
+    }
+
+    /// <summary>
+    /// Lets a standby replay all the WAL it received before its position is read: a replay paused by an operator
+    /// (pg_wal_replay_pause) is resumed, then this waits (bounded) until the replayed position reaches the received one
+    /// or stops moving (a record cut off at the end of what was received is never replayed). The promotion replays
+    /// the same WAL; reading the position only after it would race with the agents, which write as soon as it ends.
+    /// </summary>
+    static async Task CatchUpReplayAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT pg_wal_replay_resume() WHERE pg_get_wal_replay_pause_state() <> 'not paused'";
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        cmd.CommandText = "SELECT pg_last_wal_replay_lsn() >= COALESCE(pg_last_wal_receive_lsn(), '0/0'), pg_last_wal_replay_lsn()::text";
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        string? previous = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            bool caughtUp;
+            string? replayed;
+            await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            {
+                await r.ReadAsync(ct).ConfigureAwait(false);
+                caughtUp = !r.IsDBNull(0) && r.GetBoolean(0);
+                replayed = r.IsDBNull(1) ? null : r.GetString(1);
+            }
+            if (caughtUp || (replayed is not null && replayed == previous))
+                return;
+            previous = replayed;
+            await Task.Delay(500, ct).ConfigureAwait(false);
         }
     }
 
@@ -538,22 +605,16 @@ public sealed partial class ReplicatedPostgres
                     refused: true);
         }
 
-        // What the standby holds before it becomes the primary: the control plane's RPO.
+        // What the standby holds before it becomes the primary: the control plane's RPO. It replays what it received
+        // first (pg_promote would, after which the agents write at once): the figures are those of the promoted history.
         DateTimeOffset? lastEvent = null;
         long lastSeq = 0;
         await using (var conn = await OpenAsync(new DbPeer(config.Name, "127.0.0.1", config.Port), Password, config.Database, ct).ConfigureAwait(false))
         {
-            await using var cmd = conn.CreateCommand();
-            cmd.CommandText = $"SELECT to_regclass('{WorkflowStore.DefaultSchema}.mt_events') IS NOT NULL";
-            if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is true)
-            {
-                cmd.CommandText = $"SELECT seq_id, timestamp FROM {WorkflowStore.DefaultSchema}.mt_events ORDER BY seq_id DESC LIMIT 1";
-                await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                if (await r.ReadAsync(ct).ConfigureAwait(false))
-                    (lastSeq, lastEvent) = (r.GetInt64(0), r.GetFieldValue<DateTimeOffset>(1));
-            }
+            await CatchUpReplayAsync(conn, ct).ConfigureAwait(false);
+            if (await LastEventAsync(conn, ct).ConfigureAwait(false) is { } last)
+                (lastSeq, lastEvent) = last;
         }
-        // Let the standby replay what it received before promoting (pg_promote also does, this makes the figure exact).
         var before = await ProbeAsync(new DbPeer(config.Name, "127.0.0.1", config.Port), Password, ct).ConfigureAwait(false);
 
         await using (var conn = await OpenLocalAsync(config, ct).ConfigureAwait(false))
