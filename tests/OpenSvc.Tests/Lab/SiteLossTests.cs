@@ -64,10 +64,7 @@ public sealed class SiteLossTests(SiteLossLab fixture, ITestOutputHelper output)
         _s.Log("cleaned up");
     }
 
-    // Not yet passing end to end on the shared 2-core machine (issue 16 stays open): in the full suite of 2026-12-02 a ping
-    // of the service's address failed (3 min 22 s in); promote with zero events lost was seen in an earlier partial run,
-    // and promote/refusal/rejoin are covered on real PostgreSQL servers by ReplicatedPostgresTests.
-    [PendingLabFact("site-loss scenario not yet passing end to end (issue 16 open): run it alone with --filter SiteLossTests")]
+    [LabFact]
     public async Task the_dr_site_promotes_the_database_takes_over_with_no_event_lost_and_the_returning_site_rejoins_as_standby_and_starts_nothing()
     {
         // ---- the control plane across the sites: primary in n1, synchronous standby in n3 -----------------------
