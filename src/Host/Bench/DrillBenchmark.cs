@@ -54,7 +54,7 @@ public static class DrillBenchmark
             using var run = new DemoRun(root, wait: false) { Label = "bench drill", Scenario = (demo, token) => RoundsAsync(demo, n, Console.Out, token) };
             return await run.RunAsync(ct).ConfigureAwait(false);
         });
-        return new Command("bench", "Benchmarks") { drill };
+        return drill;
     }
 
     static string? FindRepo()
