@@ -28,4 +28,15 @@ public sealed class DrillBenchmarkTests
         report.Should().Contain("median 1.25 (min 1.00, max 1.50)")
             .And.Contain("drill RTO within 10 % of the takeover's: NOT met").And.Contain("clones under 1 MiB: NOT met");
     }
+
+    [Fact]
+    public void a_failed_drill_is_reported_with_its_reason_and_its_clones_still_count()
+    {
+        var report = DrillBenchmark.Report([new DrillRound(1, null, 16384, null, TimeSpan.FromMilliseconds(9000), "step 6 (drill-start ip#0 on n3) failed: no dummy links")]);
+
+        report.Should().Contain("no drill completed").And.Contain("median 9000 ms")
+            .And.Contain("round 1: the drill failed: step 6 (drill-start ip#0 on n3) failed: no dummy links")
+            .And.Contain("bytes written to n3's disk by the clones:         median 16384 B")
+            .And.Contain("drill RTO within 10 % of the takeover's: NOT met");
+    }
 }
