@@ -143,7 +143,7 @@ public static class DrillBenchmark
             return run;
         lab.Say($"FAILED: opensvc {string.Join(' ', args)} exited {code}{(run is null ? "" : $", run {run.Id} {run.Status.ToString().ToLowerInvariant()}: {run.Outcome}")}");
         foreach (var s in run?.Steps.Where(s => s.Status == StepStatus.Failed || s.Error is not null) ?? [])
-            lab.Say($"  step {s.Step.Index + 1} {ActionWords.Describe(s)} on {s.Step.Node}: {s.Status.ToString().ToLowerInvariant()} after {s.Attempt} attempt(s): {s.Error}");
+            lab.Say($"  {ActionWords.Describe(s)}: {s.Status.ToString().ToLowerInvariant()} after {s.Attempt} attempt(s): {s.Error}");
         Console.Write(text);
         return null;
     }
