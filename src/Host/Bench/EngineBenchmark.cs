@@ -101,9 +101,9 @@ public static partial class EngineBenchmark
             return await RunAsync(s, Console.Out, ct).ConfigureAwait(false);
         });
         var bench = new Command("bench", "Benchmarks of this build (figures, not tests)") { engine, SiteCommand(connection) };
+        // Added here only, never through another parent: a subcommand with two parents does not get the root's --help.
         foreach (var other in others)
-            foreach (var sub in other.Subcommands)
-                bench.Subcommands.Add(sub);
+            bench.Subcommands.Add(other);
         return bench;
     }
 

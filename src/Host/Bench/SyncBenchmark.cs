@@ -39,7 +39,7 @@ public static class SyncBenchmark
             await bench.RunAsync(p.GetValue(images), ct).ConfigureAwait(false);
             return ExitCodes.Ok;
         });
-        return new Command("bench", "Benchmarks") { sync };
+        return sync;
     }
 
     sealed class Bench(string labDir, int sizeMb, int runs)

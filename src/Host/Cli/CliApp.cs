@@ -27,7 +27,7 @@ public static class CliApp
             ReportCommands.Create(server),
             TokenCommands.Create(),
             DbCommands.Create(connection),
-            Bench.EngineBenchmark.Command(connection, Bench.SyncBenchmark.Create()),
+            Bench.EngineBenchmark.Command(connection, Bench.SyncBenchmark.Create(), Bench.DrillBenchmark.Create()),
             DriverCommands.Create(),
             Demo.DemoCommand.Create(),
         };

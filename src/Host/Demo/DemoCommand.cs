@@ -50,7 +50,10 @@ public static partial class DemoCommand
     }
 }
 
-/// <summary>One demo: set-up, scenario, wait, tear-down. Tear-down runs whatever happened before.</summary>
+/// <summary>
+/// One demo: set-up, scenario, wait, tear-down. Tear-down runs whatever happened before. A benchmark on the lab
+/// (<c>opensvc bench drill</c>) brings the same cluster up and runs its own <see cref="Scenario"/> instead.
+/// </summary>
 public sealed partial class DemoRun(string repo, bool wait) : IDisposable
 {
     static readonly string[] Nodes = ["n1", "n2", "n3"];
@@ -75,6 +78,21 @@ public sealed partial class DemoRun(string repo, bool wait) : IDisposable
 
     string Api => $"http://{_nodes["LAB_N1_ADDR"]}:7480";
 
+    /// <summary>Replaces the demo's scenario (a benchmark's): runs once the cluster is up, its exit code ends the run, then tear-down.</summary>
+    internal Func<DemoRun, CancellationToken, Task<int>>? Scenario { get; init; }
+
+    /// <summary>What <see cref="Say"/> prefixes its lines with.</summary>
+    internal string Label { get; init; } = "demo";
+
+    /// <summary>The lab's service config for svc1, once written.</summary>
+    internal string ConfigPath => _config;
+
+    /// <summary>A node's block device from the lab's nodes.env (n1 and n2 share one; n3 has its own).</summary>
+    internal string Device(string node) => _nodes[$"LAB_{node.ToUpperInvariant()}_DEV"];
+
+    /// <summary>The cluster's database, as this process reaches it.</summary>
+    internal string ClusterConnection => new NpgsqlConnectionStringBuilder(_pg!.ConnectionString) { Database = "opensvc" }.ConnectionString;
+
     public async Task<int> RunAsync(CancellationToken ct)
     {
         if (!Environment.IsPrivilegedProcess)
@@ -95,6 +113,8 @@ public sealed partial class DemoRun(string repo, bool wait) : IDisposable
             await StartDatabaseAsync(linked.Token);
             await StartAgentsAsync(linked.Token);
 
+            if (Scenario is not null)
+                return await Scenario(this, linked.Token);
             var code = await ScenarioAsync();
             if (code != 0)
                 return code;
@@ -330,11 +350,14 @@ public sealed partial class DemoRun(string repo, bool wait) : IDisposable
     }
 
     /// <summary>The CLI, in this process, against n1's API with the operator token; its output is shown and kept.</summary>
-    async Task<(int Code, string Output)> CliAsync(params string[] args)
+    internal Task<(int Code, string Output)> CliAsync(params string[] args) => CliAsync(echo: true, args);
+
+    /// <summary>The CLI as <see cref="CliAsync(string[])"/>; with <paramref name="echo"/> false, only the command line is shown.</summary>
+    internal async Task<(int Code, string Output)> CliAsync(bool echo, params string[] args)
     {
         Console.WriteLine($"$ opensvc {string.Join(' ', args.Select(a => a.Contains(' ') ? $"\"{a}\"" : a))}");
         var original = Console.Out;
-        var tee = new TeeWriter(original);
+        var tee = new TeeWriter(echo ? original : TextWriter.Null);
         Console.SetOut(tee);
         int code;
         try
@@ -406,7 +429,7 @@ public sealed partial class DemoRun(string repo, bool wait) : IDisposable
             : NodeEnvironment(node),
     };
 
-    Task<ProcessResult> NodeRunAsync(string node, string[] argv, CancellationToken ct = default) =>
+    internal Task<ProcessResult> NodeRunAsync(string node, string[] argv, CancellationToken ct = default) =>
         ProcessRunner.RunAsync(Path.Combine(repo, "lab", "node-exec.sh"), [node, .. argv], Options(TimeSpan.FromMinutes(3), node), ct);
 
     async Task NodeMustAsync(string node, string[] argv, CancellationToken ct)
@@ -427,7 +450,7 @@ public sealed partial class DemoRun(string repo, bool wait) : IDisposable
 
     static string Indent(string text) => string.Concat(text.Split('\n').Where(l => l.Length > 0).Select(l => $"    {l}\n"));
 
-    void Say(string what) => Console.WriteLine($"[demo {_clock.Elapsed.TotalSeconds,5:F0}s] {what}");
+    internal void Say(string what) => Console.WriteLine($"[{Label} {_clock.Elapsed.TotalSeconds,5:F0}s] {what}");
 
     static string Env(string name, string fallback) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : fallback;
 
