@@ -21,7 +21,9 @@ public sealed class DrillScenarioTests(LabFixture lab, ITestOutputHelper output)
 
     string Ip => $"{lab.Subnet}.50";
 
-    string N3Var => Path.Combine(lab.Dir, "n3", "var");
+    // The agent's var dir inside n3 (LAB_DIR/n3/var bound there): the drill mounts its clones under it, in n3's mount
+    // namespace, so they are read at this path inside n3, not at the host's LAB_DIR path.
+    const string N3Var = "/var/lib/opensvc";
 
     public async Task InitializeAsync()
     {
@@ -49,9 +51,7 @@ public sealed class DrillScenarioTests(LabFixture lab, ITestOutputHelper output)
         _s.Log("cleaned up");
     }
 
-    // Not yet passing on the lab (issue 14 stays open): in the full suite of 2026-12-02, production's HTTP check from n2
-    // got an empty answer before the drill began. The drill lifecycle is proven on the fake cluster (Engine.DrillTests).
-    [PendingLabFact("drill lab scenario not yet passing (issue 14 open): run it alone with --filter DrillScenarioTests")]
+    [LabFact]
     public async Task a_drill_on_the_dr_node_starts_the_copy_in_isolation_while_production_serves_and_syncs_and_cleanup_leaves_it_as_it_was()
     {
         (await _s.Must("svc", "create", "svc1", "--config", _config)).Should().Contain("stored as v1");
@@ -100,7 +100,10 @@ public sealed class DrillScenarioTests(LabFixture lab, ITestOutputHelper output)
         var steps = events.OfType<StepSucceeded>().ToDictionary(e => $"{ActionWords.Of(plan.Steps[e.Step].Action)} {plan.Steps[e.Step].Rid}");
         steps["drill-check container#0"].Output.Should().Contain("drill_check of container#1").And.Contain("opensvc lab");
         var written = steps["drill-start sync#1"].Metrics!["disk_bytes_written"];
-        written.Should().BeLessThan(1 << 20, "a clone writes metadata, not a copy of the data");
+        // n3's device write counter over the clone step also counts the btrfs commit of whatever else was dirty then (a
+        // sync that just landed): 0.2 to 2.6 MiB on the lab. The aim (median under 1 MiB) is measured by `bench drill`;
+        // here only that the step wrote no copy of the service's docker store (tens of MiB).
+        written.Should().BeLessThan(8 << 20, "a clone writes metadata, not a copy of the data");
         var measured = events.OfType<RecoveryMeasured>().Single();
         measured.Rto.Should().BePositive();
         measured.DataAges.Should().HaveCount(2).And.OnlyContain(d => d.Age > TimeSpan.Zero);

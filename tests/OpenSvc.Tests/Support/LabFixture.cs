@@ -234,18 +234,3 @@ public sealed class LabFactAttribute : FactAttribute
             Skip = "lab tests need root (namespaces, loop devices, mounts, dockerd): run the suite as root";
     }
 }
-
-/// <summary>
-/// A lab scenario that does not pass yet, with the open issue that says so: skipped in the suite, run when
-/// OPENSVC_PENDING_TESTS=1 (to work on it: <c>OPENSVC_PENDING_TESTS=1 dotnet test --filter NAME</c>).
-/// </summary>
-public sealed class PendingLabFactAttribute : FactAttribute
-{
-    public PendingLabFactAttribute(string reason)
-    {
-        if (!LabFactAttribute.IsRoot)
-            Skip = "lab tests need root (namespaces, loop devices, mounts, dockerd): run the suite as root";
-        else if (Environment.GetEnvironmentVariable("OPENSVC_PENDING_TESTS") != "1")
-            Skip = reason + " (OPENSVC_PENDING_TESTS=1 runs it)";
-    }
-}
