@@ -53,15 +53,18 @@ public static class RunTimeline
         sb.AppendLine(Inv, $"  status    {Status(r.Status)}{(r.Outcome is { } o && r.Status != RunStatus.Completed ? $": {o}" : "")}, {Duration(end - r.RequestedAt)}{(r.EndedAt is null ? " so far" : "")}");
         if (r.Recovery is { } m)
         {
-            var down = m.Downtime is { } d ? $"; down {Duration(d)} (since {m.DownSinceFrom})" : "; downtime unknown (when the service went down is not on record)";
-            sb.AppendLine(Inv, $"  recovery  RTO {Duration(m.Rto)} (request to the last start on {m.Node}){down}");
+            // A drill starts a copy beside production, which never goes down: its RPO is the age of the data it used.
+            var drill = r.Action == ServiceAction.Drill;
+            var down = drill ? "; production untouched"
+                : m.Downtime is { } d ? $"; down {Duration(d)} (since {m.DownSinceFrom})" : "; downtime unknown (when the service went down is not on record)";
+            sb.AppendLine(Inv, $"  recovery  RTO {Duration(m.Rto)} (request to the last {(drill ? "drill start" : "start")} on {m.Node}){down}");
             var copies = m.DataAges.Count == 0 ? ": no synced copy (shared storage or no sync resource)" : ":";
             sb.AppendLine(Inv, $"            RPO {(m.Rpo is { } rpo ? Duration(rpo) : "unknown")} at cut-over {m.CutOver.UtcDateTime.ToString("HH:mm:ss.fff", Inv)}{copies}");
             foreach (var age in m.DataAges)
             {
                 var lost = age.Age is { } a
-                    ? $"{Duration(a)} of changes lost (last sync {SyncLag.Stamp(age.LastSyncAt!.Value)}, run {Short(age.LastSyncRun!.Value)})"
-                    : "never synced to this node: what was lost is unknown";
+                    ? $"{Duration(a)} {(drill ? "old: the drill started from" : "of changes lost")} (last sync {SyncLag.Stamp(age.LastSyncAt!.Value)}, run {Short(age.LastSyncRun!.Value)})"
+                    : drill ? "never synced to this node: the drill had no copy of it" : "never synced to this node: what was lost is unknown";
                 sb.AppendLine(Inv, $"              {age.Rid} on {age.Target}: {lost}");
             }
         }
