@@ -50,21 +50,12 @@ public static class DrillBenchmark
                 throw new UserError($"--rounds {n} is out of range (1-20)");
             if (!Environment.IsPrivilegedProcess)
                 throw new UserError("bench drill brings up the 3-node lab (namespaces, loop devices, dockerd per node): run it as root");
-            var root = p.GetValue(repo)?.FullName ?? FindRepo()
+            var root = p.GetValue(repo)?.FullName ?? Demo.DemoCommand.FindRepo()
                 ?? throw new UserError("bench drill needs the OpenSvc checkout's lab/ directory: run it from the repository or pass --repo DIR");
             using var run = new DemoRun(root, wait: false) { Label = "bench drill", Scenario = (demo, token) => RoundsAsync(demo, n, Console.Out, token) };
             return await run.RunAsync(ct).ConfigureAwait(false);
         });
         return drill;
-    }
-
-    static string? FindRepo()
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "lab", "lab.sh")) && File.Exists(Path.Combine(dir.FullName, "OpenSvc.sln")))
-                    return dir.FullName;
-        return null;
     }
 
     static async Task<int> RoundsAsync(DemoRun lab, int rounds, TextWriter output, CancellationToken ct)

@@ -40,7 +40,8 @@ public static partial class DemoCommand
         return cmd;
     }
 
-    static string? FindRepo()
+    /// <summary>The OpenSvc checkout holding lab/ (the demo and the lab benchmarks need it), from the binary or the working directory up.</summary>
+    internal static string? FindRepo()
     {
         foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
