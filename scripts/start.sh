@@ -3,8 +3,9 @@
 #
 #   ./scripts/start.sh                 the demo (root): a 3-node lab on this machine, one agent per node on an
 #                                      embedded PostgreSQL, the seed's failover service started on n1, synced to
-#                                      the DR node n3 and taken over there; prints the takeover's timeline and where
-#                                      the console (first), the dashboard and the API are, runs until Ctrl-C, then tears the lab down.
+#                                      the DR node n3 and drilled there while n1 keeps serving; prints the drill's
+#                                      timeline (RTO, RPO), its report and where the console (first), the dashboard
+#                                      and the API are, runs until Ctrl-C, then tears the lab down.
 #   ./scripts/start.sh --agent [ARGS]  this node's agent alone on 127.0.0.1:7480, on its embedded PostgreSQL
 #                                      unless OPENSVC_CONNECTION is set (ARGS: opensvc agent --help).
 set -euo pipefail

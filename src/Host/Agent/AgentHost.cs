@@ -89,7 +89,8 @@ public static class AgentHost
             await app.StartAsync(ct).ConfigureAwait(false);
             var url = TcpUrl(app);
             var socket = settings.Socket is null ? "" : $", local API unix:{settings.Socket}";
-            Console.WriteLine($"opensvc agent {settings.Node} ready: dashboard {url}/hangfire, console {url}/, health {url}/health, database {databaseLabel}{socket}");
+            Console.WriteLine($"opensvc agent {settings.Node} ready: console {url}/ (sign in with a token from `opensvc token add NAME --role operator|viewer`), " +
+                $"dashboard {url}/hangfire, health {url}/health, database {databaseLabel}{socket}");
             // In the background: readiness is not delayed (on a loaded machine a warm-up before it cost agents their start-up deadline).
             var warmUp = Task.Run(() => WarmUpAsync(app, settings.Node, ct), ct);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);

@@ -41,7 +41,7 @@ public sealed class AgentProcess : IDisposable
     {
         get
         {
-            var m = System.Text.RegularExpressions.Regex.Match(Log, @"ready: dashboard (http://[0-9.:]+)/hangfire");
+            var m = System.Text.RegularExpressions.Regex.Match(Log, @"ready: console (http://[0-9.:]+)/ ");
             return m.Success ? m.Groups[1].Value : throw new InvalidOperationException($"agent {Node} has not said where it listens:\n{Log}");
         }
     }
