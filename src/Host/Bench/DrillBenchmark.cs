@@ -79,6 +79,18 @@ public static class DrillBenchmark
                 if (await ActAsync(lab, store, args) is null)
                     return ExitCodes.Failed;
 
+            // Like for like: a drill creates its containers every time (cleanup removes them), so each round's takeover
+            // starts, as the first takeover after a site loss does, on a DR node where the service's containers do not
+            // exist yet; a stopped container left by the previous round's takeover would only be started, not created.
+            var removed = await lab.NodeRunAsync("n3", ["sh", "-c", "s=$1; shift; for c; do docker -H \"unix://$s\" rm -f -- \"$c\" >/dev/null 2>&1; done; for c; do ! docker -H \"unix://$s\" inspect -- \"$c\" >/dev/null 2>&1 || exit 1; done",
+                "remove-containers", DemoRun.NodeDockerSocket, $"{Service}.container.0", $"{Service}.container.1"], ct)
+                .ConfigureAwait(false);
+            if (!removed.Succeeded)
+            {
+                lab.Say($"FAILED: removing the stopped containers of {Service} on n3: {removed.Tail()}");
+                return ExitCodes.Failed;
+            }
+
             // A drill that fails still tells what its clones wrote (their steps succeeded before the failure and were rolled
             // back), and the takeover is measured anyway: the round reports the drill's failure instead of its RTO.
             var before = DrillNames.BytesWritten(dev);
@@ -101,6 +113,8 @@ public static class DrillBenchmark
                 takeover.Recovery?.Rto ?? TimeSpan.Zero, drilled is null ? drill.Outcome ?? drill.Status.ToString() : null);
             results.Add(result);
             lab.Say(Line(result));
+            lab.Say($"  drill:    {Breakdown(drill)}");
+            lab.Say($"  takeover: {Breakdown(takeover)}");
 
             foreach (var args in new[] { (string[])["svc", "stop", Service, "--node", "n3", "--force", "--reason", "bench drill: back to n1 for the next round"], ["svc", "start", Service, "--node", "n1"] })
                 if (await ActAsync(lab, store, args) is null)
@@ -137,6 +151,22 @@ public static class DrillBenchmark
             lab.Say($"  {ActionWords.Describe(s)}: {s.Status.ToString().ToLowerInvariant()} after {s.Attempt} attempt(s): {s.Error}");
         Console.Write(text);
         return null;
+    }
+
+    /// <summary>Where a run's time went: the wait before its first step, each step's own time, and the gaps between them.</summary>
+    static string Breakdown(WorkflowRun run)
+    {
+        var sb = new StringBuilder();
+        var last = run.RequestedAt;
+        foreach (var s in run.Steps.Where(s => s.Compensates is null && s.StartedAt is not null).OrderBy(s => s.StartedAt))
+        {
+            var gap = (s.StartedAt!.Value - last).TotalMilliseconds;
+            if (gap >= 1)
+                sb.Append(CultureInfo.InvariantCulture, $"+{gap:0} ");
+            sb.Append(CultureInfo.InvariantCulture, $"{ActionWords.Step(s.Step)} {s.Duration?.TotalMilliseconds ?? 0:0}, ");
+            last = s.EndedAt ?? s.StartedAt.Value;
+        }
+        return sb.Append("(ms)").ToString();
     }
 
     static string Line(DrillRound r) => string.Create(CultureInfo.InvariantCulture,

@@ -62,6 +62,9 @@ public static class NodeShellExtensions
         return r.StdOut;
     }
 
+    /// <summary>The node's mount table: read in-process on this node (no process to spawn), through the shell on another.</summary>
     public static async Task<IReadOnlyList<MountEntry>> MountsAsync(this INodeShell shell, CancellationToken cancellationToken) =>
-        MountTable.Parse(await shell.CheckedAsync(["cat", "/proc/self/mountinfo"], cancellationToken).ConfigureAwait(false));
+        MountTable.Parse(shell is LocalShell
+            ? await File.ReadAllTextAsync("/proc/self/mountinfo", cancellationToken).ConfigureAwait(false)
+            : await shell.CheckedAsync(["cat", "/proc/self/mountinfo"], cancellationToken).ConfigureAwait(false));
 }

@@ -42,28 +42,21 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
         var local = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            // A few inspects at a time: one by one, 50 images cost 50 daemon round trips in a row.
-            var ids = new string?[refs.Count];
-            await Parallel.ForEachAsync(Enumerable.Range(0, refs.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
+            IReadOnlyDictionary<string, string> found;
+            try
             {
-                try
-                {
-                    ids[i] = ImageIds.Normalize((await docker.Images.InspectImageAsync(refs[i], ct).ConfigureAwait(false)).ID);
-                }
-                catch (DockerImageNotFoundException)
-                {
-                }
-                catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
-                {
-                    throw new StepFailedException($"{rid}: cannot reach the docker daemon of {context.Service} on {context.LocalNode} at {socket}: {e.Message}");
-                }
-            }).ConfigureAwait(false);
-            for (var i = 0; i < refs.Count; i++)
+                found = await ImagesOnDaemonAsync(docker, refs, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
             {
-                if (ids[i] is { } id)
-                    local[refs[i]] = id;
+                throw new StepFailedException($"{rid}: cannot reach the docker daemon of {context.Service} on {context.LocalNode} at {socket}: {e.Message}");
+            }
+            foreach (var image in refs)
+            {
+                if (found.TryGetValue(image, out var id))
+                    local[image] = id;
                 else
-                    log.Add($"image {refs[i]} is not present on {context.LocalNode} ({socket}): not sent");
+                    log.Add($"image {image} is not present on {context.LocalNode} ({socket}): not sent");
             }
             if (local.Count == 0)
                 throw new StepFailedException($"{rid}: none of the service's images is present on {context.LocalNode} ({string.Join(", ", refs)}): nothing to send", string.Join('\n', log));
@@ -105,13 +98,15 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
             log.Add($"sending {string.Join(", ", missing)} to {target} ({remoteSocket})");
             // The load and the check that follows it in one round trip (a fixed script; the socket is a positional parameter).
             await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
-            var load = await connection.RunWithInputAsync(["sh", "-c", LoadThenListScript, "load", $"unix://{remoteSocket}"], async (stdin, ct) =>
+            var load = await connection.RunWithInputAsync(["sh", "-c", LoadThenListScript, "load", $"unix://{remoteSocket}", onTarget.ContainerDataDir ?? ""], async (stdin, ct) =>
             {
                 await using var tar = await docker.Images.SaveImagesAsync([.. missing], ct).ConfigureAwait(false);
                 return await SyncStep.CopyAsync(tar, stdin, ct).ConfigureAwait(false);
             }, cancellationToken, TimeSpan.FromHours(2)).ConfigureAwait(false);
             bytes = load.BytesSent;
             var marker = load.StdOut.IndexOf(ListMarker, StringComparison.Ordinal);
+            if (marker < 0 && load.ExitCode == 14)
+                throw new StepFailedException($"{rid}: the images were loaded on {target} but its docker_data_dir {onTarget.ContainerDataDir} could not be committed to disk (sync -f): {load.Tail()}", string.Join('\n', log));
             if (marker < 0)
                 throw new StepFailedException($"{rid}: docker load on {target} failed (exit {load.ExitCode}) after {bytes} bytes: {load.Tail()}", string.Join('\n', log));
             log.Add(load.StdOut[..marker].Trim());
@@ -178,14 +173,18 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
             await daemon.EnsureStartedAsync(context.Service, dataDir, cancellationToken).ConfigureAwait(false);
         }
         var socket = sockets.LocalSocket(service);
-        var missing = new List<string>();
-        foreach (var image in images)
+        // Asked of the daemon in-process (one API round trip per image), not through the docker CLI: this is on the drill's RTO path.
+        IReadOnlyDictionary<string, string> found;
+        try
         {
-            var r = await ProcessRunner.RunAsync("docker", ["-H", $"unix://{socket}", "image", "inspect", "--format", "{{.Id}}", "--", image],
-                new ProcessRunOptions { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken).ConfigureAwait(false);
-            if (!r.Succeeded)
-                missing.Add(image);
+            using var docker = new DockerClientConfiguration(new Uri($"unix://{socket}")).CreateClient();
+            found = await ImagesOnDaemonAsync(docker, images, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException or DockerApiException)
+        {
+            throw new StepFailedException($"{context.Rid}: cannot reach the docker daemon of {context.Service} on {context.LocalNode} at {socket}: {e.Message}");
+        }
+        var missing = images.Where(i => !found.ContainsKey(i)).ToList();
         if (missing.Count > 0)
             throw new StepFailedException(
                 $"{context.Rid}: {string.Join(", ", missing)} not in the service's dockerd on {context.LocalNode} ({socket}): the drill (and a takeover) could not start from it; sync the images first",
@@ -194,14 +193,44 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
             $"nothing to clone: images are read-only; {string.Join(", ", images)} present in the dockerd of {context.Service} on {context.LocalNode}, the drill containers run from them");
     }
 
+    /// <summary>
+    /// The ids (normalized) of the images the daemon holds, by reference; a reference it does not hold is absent. A few
+    /// inspects at a time: one by one, 50 images cost 50 daemon round trips in a row.
+    /// </summary>
+    static async Task<IReadOnlyDictionary<string, string>> ImagesOnDaemonAsync(IDockerClient docker, IReadOnlyList<string> refs, CancellationToken ct)
+    {
+        var ids = new string?[refs.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, refs.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (i, token) =>
+        {
+            try
+            {
+                ids[i] = ImageIds.Normalize((await docker.Images.InspectImageAsync(refs[i], token).ConfigureAwait(false)).ID);
+            }
+            catch (DockerImageNotFoundException)
+            {
+            }
+        }).ConfigureAwait(false);
+        var found = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < refs.Count; i++)
+            if (ids[i] is { } id)
+                found[refs[i]] = id;
+        return found;
+    }
+
     const string ListMarker = "--- images\n";
 
-    /// <summary>$1 the daemon's socket URI: docker load from stdin, then (only if it succeeded) the ids the daemon holds.</summary>
+    /// <summary>
+    /// $1 the daemon's socket URI, $2 its data root or empty: docker load from stdin; the data root's filesystem committed
+    /// to disk (a DR copy held only in the page cache is not a copy; exit 14 if it cannot be); then (only if all that
+    /// succeeded) the ids the daemon holds.
+    /// </summary>
     const string LoadThenListScript = """
         docker -H "$1" load -q || exit
+        if [ -n "$2" ]; then sync -f -- "$2" || exit 14; fi
         echo "--- images"
         docker -H "$1" images -q --no-trunc
         """;
+
 
     /// <summary>
     /// $1 the daemon's socket URI, $2 last_sync dir, $3 its path, $4 its JSON, then the image ids the target needs: prints
@@ -245,20 +274,11 @@ public sealed class DockerSyncDriver(SshRunner ssh, IDockerSocketLocator sockets
             return basic;
         var refs = context.Resolved.Resources.OfType<DockerContainer>().Where(c => !c.Disabled && !string.IsNullOrWhiteSpace(c.Image))
             .Select(c => c.Image!).Distinct(StringComparer.Ordinal).ToList();
-        var localIds = new Dictionary<string, string>(StringComparer.Ordinal);
+        Dictionary<string, string> localIds;
         try
         {
             using var docker = new DockerClientConfiguration(new Uri($"unix://{sockets.LocalSocket(context.Resolved)}")).CreateClient();
-            foreach (var image in refs)
-            {
-                try
-                {
-                    localIds[image] = ImageIds.Normalize((await docker.Images.InspectImageAsync(image, cancellationToken).ConfigureAwait(false)).ID);
-                }
-                catch (DockerImageNotFoundException)
-                {
-                }
-            }
+            localIds = new Dictionary<string, string>(await ImagesOnDaemonAsync(docker, refs, cancellationToken).ConfigureAwait(false), StringComparer.Ordinal);
         }
         catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException or DockerApiException)
         {
