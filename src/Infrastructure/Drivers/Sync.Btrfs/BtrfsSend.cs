@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using OpenSvc.Domain.Config;
 
 namespace OpenSvc.Infrastructure.Drivers.Sync.Btrfs;
 
