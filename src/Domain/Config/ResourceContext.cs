@@ -78,9 +78,29 @@ internal sealed class ResourceContext(
             Tags = c.Tags, Keywords = c.Keywords,
             Type = type,
             Dev = values.String(section, "dev"),
-            Mnt = values.String(section, "mnt"),
+            Mnt = ExpandedMountPoint(section),
             MntOpt = mntOpt,
         };
+    }
+
+    /// <summary>
+    /// The mount point on this node. A value written as is was checked by the document check
+    /// (<see cref="ConfigValidator"/>); one written with references (<c>mnt = {env.base}/data</c>) can only be checked
+    /// once expanded, here: it must be an absolute path too (a relative one lands in the agent's working directory, one
+    /// starting with '-' would reach mount as an option).
+    /// </summary>
+    string? ExpandedMountPoint(ConfigSection section)
+    {
+        var read = values.Get(section, "mnt");
+        var mnt = NullIfBlank(read?.Value);
+        if (mnt is null || read!.Entry is not { } entry || !entry.Value.Contains('{') || read.Unresolved.Count > 0 || mnt.StartsWith('/'))
+            return mnt is null ? null : read!.Value;
+        var written = entry.Value.Trim();
+        values.Error(section, "mnt",
+            $"mount point '{ValueReader.Shorten(written)}' expands to '{ValueReader.Shorten(mnt)}', which is not an absolute path"
+            + (mnt.StartsWith('-') ? " (mount would read it as an option)" : ""),
+            $"{entry.Key} = /{written.TrimStart('.', '/', '-')}, or make the references expand to an absolute path");
+        return read.Value;
     }
 
     DockerContainer BuildContainer(ConfigSection section, Common c)
@@ -262,7 +282,13 @@ internal sealed class ResourceContext(
             if (read is null || string.IsNullOrWhiteSpace(read.Value))
                 return null;
             if (BtrfsVolume.TryParse(read.Value.Trim(), out var volume))
-                return volume;
+            {
+                if (volume.Refusal is not { } refusal)
+                    return volume;
+                Add(section, read.Entry, name, Severity.Error, $"'{ValueReader.Shorten(read.Value.Trim())}' is refused: {refusal}",
+                    $"write {name} = <fs label>:<subvolume path inside the filesystem>, e.g. {name} = {ValueReader.Shorten(volume.Label)}:data");
+                return null;
+            }
             Add(section, read.Entry, name, Severity.Error,
                 $"'{ValueReader.Shorten(read.Value)}' is not LABEL:subvol (malformed {name} value)",
                 $"write {name} = <fs label>:<subvolume path>, e.g. {name} = svc1:data");

@@ -112,6 +112,35 @@ public readonly record struct BtrfsVolume(string Label, string Subvolume)
         return true;
     }
 
+    /// <summary>
+    /// Why the sync driver refuses this location, or null when it does not. The driver mounts the label's top level at
+    /// <c>&lt;var&gt;/btrfs/LABEL</c> and works in <c>LABEL's top level/subvol</c>: a label that is '.', '..' or holds a
+    /// '/', a subvolume path that is empty (the top level itself), has an empty, '.' or '..' segment, or reaches into the
+    /// agent's own <c>.osync</c> work dirs would act outside the subvolume the config names. Validation reports it at the
+    /// keyword's line; the driver checks it again before acting.
+    /// </summary>
+    public string? Refusal
+    {
+        get
+        {
+            if (Label is "." or ".." || Label.Contains('/', StringComparison.Ordinal) || Label.Contains('\0', StringComparison.Ordinal))
+                return $"the label '{Label}' would name a directory outside the agent's btrfs mounts ('.', '..', '/' are not allowed in a label)";
+            var trimmed = Subvolume.Trim('/');
+            if (trimmed.Length == 0)
+                return "the subvolume path is empty: it would name the filesystem's top level itself";
+            foreach (var part in trimmed.Split('/'))
+            {
+                if (part.Length == 0)
+                    return $"the subvolume path '{Subvolume}' has an empty segment ('//')";
+                if (part is "." or "..")
+                    return $"the subvolume path '{Subvolume}' has a '{part}' segment: it must name a subvolume inside the filesystem, without '.' or '..'";
+                if (part.StartsWith(".osync", StringComparison.Ordinal))
+                    return $"the subvolume path '{Subvolume}' reaches into {part}, where the agent keeps its sync snapshots";
+            }
+            return null;
+        }
+    }
+
     public override string ToString() => $"{Label}:{Subvolume}";
 }
 

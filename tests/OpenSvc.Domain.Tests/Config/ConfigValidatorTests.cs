@@ -215,6 +215,49 @@ public class ConfigValidatorTests
         problems.Should().Contain(p => p.Section == "fs#2" && p.Reason == "fs#2 and fs#1 both mount on /srv/x");
     }
 
+    [Fact]
+    public void a_mount_point_written_with_references_is_checked_once_expanded()
+    {
+        var problem = Seed.Validate("[DEFAULT]\nnodes = n1 n2\n[env]\nx = relative/dir\n[fs#0]\ntype = ext4\ndev = /dev/x\nmnt = {env.x}\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Section, problem.Keyword, problem.Line, problem.Node).Should().Be(("fs#0", "mnt", 8, (NodeName?)null));
+        problem.ToString().Should().Be("svc1.conf:8: error: [fs#0] mnt: mount point '{env.x}' expands to 'relative/dir', which is not an absolute path"
+            + " (fix: mnt = /{env.x}, or make the references expand to an absolute path)");
+    }
+
+    [Fact]
+    public void a_mount_point_that_expands_to_an_option_on_one_node_is_an_error_on_that_node()
+    {
+        var problem = Seed.Validate("[DEFAULT]\nnodes = n1 n2\n[env]\nx = /srv/x\nx@n2 = -oremount,exec\n[fs#0]\ntype = ext4\ndev = /dev/x\nmnt = {env.x}\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Keyword, problem.Line, problem.Node).Should().Be(("mnt", 9, new NodeName("n2")));
+        problem.Reason.Should().Be("mount point '{env.x}' expands to '-oremount,exec', which is not an absolute path (mount would read it as an option)");
+    }
+
+    [Fact]
+    public void a_mount_point_named_after_each_node_is_checked_for_each_node()
+    {
+        var problems = Seed.Validate("[DEFAULT]\nnodes = n1 n2\n[fs#0]\ntype = ext4\ndev = /dev/x\nmnt = {nodename}\n")
+            .Where(p => p.Severity == Severity.Error).ToList();
+
+        problems.Select(p => (p.Node, p.Reason)).Should().BeEquivalentTo(new[]
+        {
+            ((NodeName?)new NodeName("n1"), "mount point '{nodename}' expands to 'n1', which is not an absolute path"),
+            ((NodeName?)new NodeName("n2"), "mount point '{nodename}' expands to 'n2', which is not an absolute path"),
+        });
+    }
+
+    [Theory]
+    [InlineData("mnt = /srv/{env.x}")]
+    [InlineData("mnt = {env.abs}/data")]
+    public void a_mount_point_written_with_references_that_expands_to_an_absolute_path_is_fine(string line)
+    {
+        Seed.Validate($"[DEFAULT]\nnodes = n1 n2\n[env]\nx = relative/dir\nabs = /srv\n[fs#0]\ntype = ext4\ndev = /dev/x\n{line}\n")
+            .Should().NotContain(p => p.Severity == Severity.Error);
+    }
+
     [Theory]
     [InlineData("nodes@n1 = n1", "DEFAULT")]
     [InlineData("topology@nodes = flex", "DEFAULT")]
@@ -315,6 +358,45 @@ public class ConfigValidatorTests
 
         problems.Should().ContainSingle(p => p.Severity == Severity.Error)
             .Which.Should().Match<ConfigProblem>(p => p.Reason.Contains("is not LABEL:subvol") && p.Node == null);
+    }
+
+    [Theory]
+    [InlineData("dst", "lbl:../../etc", "the subvolume path '../../etc' has a '..' segment")]
+    [InlineData("dst", "lbl:data/../..", "the subvolume path 'data/../..' has a '..' segment")]
+    [InlineData("dst", "lbl:./data", "the subvolume path './data' has a '.' segment")]
+    [InlineData("dst", "lbl:/", "the subvolume path is empty")]
+    [InlineData("dst", "lbl:a//b", "has an empty segment")]
+    [InlineData("dst", "lbl:.osync/x", "where the agent keeps its sync snapshots")]
+    [InlineData("dst", "..:data", "the label '..' would name a directory outside")]
+    [InlineData("dst", "a/b:data", "the label 'a/b' would name a directory outside")]
+    [InlineData("src", "svc1:..", "the subvolume path '..' has a '..' segment")]
+    public void btrfs_src_and_dst_that_would_leave_their_subvolume_are_refused_at_their_line(string keyword, string value, string reason)
+    {
+        var (src, dst) = keyword == "src" ? (value, "svc1:data") : ("svc1:data", value);
+        var problem = Seed.Validate($"[DEFAULT]\nnodes = n1\ndrpnodes = n3\n[sync#1]\ntype = btrfs\ntarget = drpnodes\nsrc = {src}\ndst = {dst}\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Section, problem.Keyword, problem.Line, problem.Node).Should().Be(("sync#1", keyword, keyword == "src" ? 7 : 8, (NodeName?)null));
+        problem.Reason.Should().StartWith($"'{value}' is refused: ").And.Contain(reason);
+        problem.Fix.Should().StartWith($"write {keyword} = <fs label>:<subvolume path inside the filesystem>");
+        problem.ToString().Should().StartWith($"svc1.conf:{problem.Line}: error: [sync#1] {keyword}: ");
+    }
+
+    [Fact]
+    public void a_btrfs_dst_written_with_references_is_checked_once_expanded()
+    {
+        var problem = Seed.Validate("[DEFAULT]\nnodes = n1\ndrpnodes = n3\n[env]\nup = ..\n[sync#1]\ntype = btrfs\ntarget = drpnodes\nsrc = svc1:data\ndst = svc1:{env.up}/{env.up}/etc\n")
+            .Should().ContainSingle(p => p.Severity == Severity.Error).Which;
+
+        (problem.Keyword, problem.Line).Should().Be(("dst", 10));
+        problem.Reason.Should().Be("'svc1:../../etc' is refused: the subvolume path '../../etc' has a '..' segment: it must name a subvolume inside the filesystem, without '.' or '..'");
+    }
+
+    [Fact]
+    public void btrfs_src_and_dst_inside_their_filesystem_are_accepted()
+    {
+        Seed.Validate("[DEFAULT]\nnodes = n1\ndrpnodes = n3\n[sync#1]\ntype = btrfs\ntarget = drpnodes\nsrc = svc1:/apps/db/\ndst = dr.svc1:apps/db..old\n")
+            .Should().NotContain(p => p.Severity == Severity.Error);
     }
 
     [Fact]

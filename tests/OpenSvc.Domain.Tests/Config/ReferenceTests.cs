@@ -158,9 +158,27 @@ public class ReferenceTests
     }
 
     [Fact]
+    public void a_self_referencing_fan_out_is_a_reference_loop_error()
+    {
+        Problems("{fan}").Should().Contain(p => p.Keyword == "comment" && p.Line == 17
+            && p.Reason == "unresolved reference {fan}: references nest deeper than 20: a reference loop");
+    }
+
+    /// <summary>20 keys each referencing the next 20 times (docs/config-limits.md's fan-out): the budget, not the nesting, stops it.</summary>
+    [Fact]
     public void a_fan_out_that_exhausts_the_budget_is_an_error()
     {
-        Problems("{fan}").Should().Contain(p => p.Reason.Contains("references nest deeper than 20"));
+        var text = new System.Text.StringBuilder("[DEFAULT]\nnodes = n1 n2\n");
+        for (var i = 0; i < 19; i++)
+            text.Append($"k{i} = ").Insert(text.Length, $"{{k{i + 1}}}", 20).Append('\n');
+        text.Append("k19 = x\n[fs#0]\ntype = ext4\ndev = /dev/a\nmnt = /m\ncomment = {k0}\n");
+
+        var problems = Seed.Validate(text.ToString());
+
+        problems.Should().ContainSingle(p => p.Reason.StartsWith("expanding references stopped here: the document's budget of 20,000 reference substitutions and 2 Mi expanded characters is spent", StringComparison.Ordinal))
+            .Which.Should().Match<ConfigProblem>(p => p.Severity == Severity.Error && p.Section == "fs#0" && p.Keyword == "comment" && p.Line == 27
+                && p.Fix == "reference fewer values, or values that do not reference each other repeatedly");
+        problems.Should().NotContain(p => p.Reason.Contains("nest deeper", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -22,6 +22,7 @@ public sealed class InProcessCluster : IAsyncDisposable
     QueueWakeup _wakeup;
     TimeSpan _queuePoll;
     IReadOnlyDictionary<string, TimeSpan> _skew = new Dictionary<string, TimeSpan>();
+    Action<string, IServiceCollection>? _configure;
 
     public string ConnectionString { get; private init; } = "";
     public IServiceProvider Client => _client.Services;
@@ -37,13 +38,27 @@ public sealed class InProcessCluster : IAsyncDisposable
         await StartOnAsync(await PostgresServer.NewDatabaseAsync(name), wakeup, queuePoll, null, nodes);
 
     /// <summary>
+    /// A cluster whose agents' services a test adjusts, node by node (<paramref name="configure"/> runs after the engine's
+    /// registrations, so what it adds replaces them): a fault injector that holds a step where the test wants it, say.
+    /// </summary>
+    public static async Task<InProcessCluster> StartAsync(string name, Action<string, IServiceCollection> configure, params string[] nodes) =>
+        await StartOnAsync(await PostgresServer.NewDatabaseAsync(name), SharedProcess.Wakeup, SharedProcess.QueuePoll, null, nodes, configure);
+
+    /// <summary>
     /// A cluster on a given database (a private server a test restarts), with agents whose clocks may be skewed: a
     /// node's agent then reads a wall clock <paramref name="clockSkew"/>[node] off the truth (timers are not affected).
     /// </summary>
-    public static async Task<InProcessCluster> StartOnAsync(string cs, QueueWakeup wakeup, TimeSpan queuePoll,
-        IReadOnlyDictionary<string, TimeSpan>? clockSkew, params string[] nodes)
+    public static Task<InProcessCluster> StartOnAsync(string cs, QueueWakeup wakeup, TimeSpan queuePoll,
+        IReadOnlyDictionary<string, TimeSpan>? clockSkew, params string[] nodes) =>
+        StartOnAsync(cs, wakeup, queuePoll, clockSkew, nodes, null);
+
+    static async Task<InProcessCluster> StartOnAsync(string cs, QueueWakeup wakeup, TimeSpan queuePoll,
+        IReadOnlyDictionary<string, TimeSpan>? clockSkew, string[] nodes, Action<string, IServiceCollection>? configure)
     {
-        var cluster = new InProcessCluster { ConnectionString = cs, _wakeup = wakeup, _queuePoll = queuePoll, _skew = clockSkew ?? new Dictionary<string, TimeSpan>() };
+        var cluster = new InProcessCluster
+        {
+            ConnectionString = cs, _wakeup = wakeup, _queuePoll = queuePoll, _skew = clockSkew ?? new Dictionary<string, TimeSpan>(), _configure = configure,
+        };
         cluster._client = cluster.Build(cs, new NodeName("client"), agent: false);
         await cluster._client.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         await cluster._client.StartAsync();
@@ -121,6 +136,8 @@ public sealed class InProcessCluster : IAsyncDisposable
             Wakeup = _wakeup,
             QueuePollInterval = _queuePoll,
         });
+        if (agent)
+            _configure?.Invoke(node.Value, builder.Services);
         return builder.Build();
     }
 

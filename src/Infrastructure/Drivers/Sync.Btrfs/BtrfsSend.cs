@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using OpenSvc.Domain.Config;
 
 namespace OpenSvc.Infrastructure.Drivers.Sync.Btrfs;
 
@@ -67,12 +68,8 @@ public static partial class BtrfsSend
     /// <summary>A snapshot is named after the subvolume path with '/' replaced by '_' (OpenSVC's naming).</summary>
     public static string SnapshotName(string subvolume) => subvolume.Trim('/').Replace('/', '_');
 
-    /// <summary>Refuses subvolume paths that would escape the filesystem root or name the root itself.</summary>
-    public static bool IsSafeSubvolume(string subvolume)
-    {
-        var parts = subvolume.Trim('/').Split('/');
-        return subvolume.Trim('/').Length > 0 && parts.All(p => p.Length > 0 && p != "." && p != ".." && !p.StartsWith(".osync", StringComparison.Ordinal));
-    }
+    /// <summary>Refuses subvolume paths that would escape the filesystem root or name the root itself (<see cref="BtrfsVolume.Refusal"/>).</summary>
+    public static bool IsSafeSubvolume(string subvolume) => new BtrfsVolume("label", subvolume).Refusal is null;
 
     public static SubvolumeInfo ParseShow(string output)
     {

@@ -36,8 +36,9 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         var (src, dst) = reverse ? (configuredDst, configuredSrc) : (configuredSrc, configuredDst);
         if (sync.Recursive)
             throw new StepFailedException($"{rid}: recursive = true is not implemented by this agent; refusing rather than sending a partial copy");
-        if (!BtrfsSend.IsSafeSubvolume(src.Subvolume) || !BtrfsSend.IsSafeSubvolume(dst.Subvolume))
-            throw new StepFailedException($"{rid}: refusing subvolume paths {src} / {dst} (empty, '.', '..' or .osync)");
+        // Validation refuses these already; a second line of defence for a config stored before it did.
+        if ((src.Refusal ?? dst.Refusal) is { } refusal)
+            throw new StepFailedException($"{rid}: refusing {src} / {dst}: {refusal}", permanent: true);
         var sw = Stopwatch.StartNew();
         var log = new List<string>();
         var local = new LocalShell(context.LocalNode.Value);
@@ -411,6 +412,8 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         var sync = context.Resource;
         if (sync.Src is not { } src || sync.Dst is not { } dst)
             throw new StepFailedException($"{context.Rid}: src and dst must both be LABEL:subvolume", permanent: true);
+        if ((src.Refusal ?? dst.Refusal) is { } refusal)
+            throw new StepFailedException($"{context.Rid}: refusing {src} / {dst}: {refusal}", permanent: true);
         var shell = new LocalShell(context.LocalNode.Value);
         var mounts = await shell.MountsAsync(ct).ConfigureAwait(false);
         var dev = await DeviceForLabelAsync(shell, mounts, dst.Label, ConfiguredDevices(context.Resolved), context.Rid, ct).ConfigureAwait(false);
