@@ -20,6 +20,12 @@ namespace OpenSvc.Host.Bench;
 public sealed record DrillRound(int Round, TimeSpan? DrillRto, long? CloneBytes, long? DrillDiskBytes, TimeSpan TakeoverRto, string? DrillFailure = null)
 {
     public double Ratio => DrillRto is { } d && TakeoverRto > TimeSpan.Zero ? d / TakeoverRto : double.NaN;
+
+    /// <summary>
+    /// The takeover as issue 17 measures the engine: request → its last step's end, and of that what the engine added
+    /// (minus the steps' own driver time, <c>StepSucceeded.Duration</c>); null when not read.
+    /// </summary>
+    public EngineBenchmark.TakeoverFigures? Takeover { get; init; }
 }
 
 /// <summary>
@@ -109,8 +115,14 @@ public static class DrillBenchmark
             var takeover = await ActAsync(lab, store, "svc", "takeover", Service, "--node", "n3", "--reason", $"bench drill, round {round}: the real takeover");
             if (takeover is null)
                 return ExitCodes.Failed;
+            IReadOnlyList<object> takeoverEvents;
+            await using (var query = store.QuerySession())
+                takeoverEvents = [.. (await query.Events.FetchStreamAsync(takeover.Id, token: ct).ConfigureAwait(false)).Select(e => e.Data)];
             var result = new DrillRound(round, drilled is null ? null : drill.Recovery?.Rto ?? TimeSpan.Zero, cloneBytes, before is { } b && after is { } a ? a - b : null,
-                takeover.Recovery?.Rto ?? TimeSpan.Zero, drilled is null ? drill.Outcome ?? drill.Status.ToString() : null);
+                takeover.Recovery?.Rto ?? TimeSpan.Zero, drilled is null ? drill.Outcome ?? drill.Status.ToString() : null)
+            {
+                Takeover = EngineBenchmark.TakeoverFigures.From(takeoverEvents),
+            };
             results.Add(result);
             lab.Say(Line(result));
             lab.Say($"  drill:    {Breakdown(drill)}");
@@ -192,6 +204,11 @@ public static class DrillBenchmark
             .AppendLine(drilled.Count > 0 ? Spread(drilled.Select(r => r.DrillRto!.Value.TotalMilliseconds), "0", " ms") : "no drill completed");
         sb.Append("  takeover RTO (request → every resource up):       ").AppendLine(Spread(rounds.Select(r => r.TakeoverRto.TotalMilliseconds), "0", " ms"));
         sb.Append("  drill/takeover RTO ratio:                         ").AppendLine(drilled.Count > 0 ? Spread(drilled.Select(r => r.Ratio), "0.00", "") : "-");
+        var measured = rounds.Where(r => r.Takeover is { Completed: true }).Select(r => r.Takeover!).ToList();
+        if (measured.Count > 0)
+            sb.Append("  takeover's engine overhead (request → last step's end, less the steps' driver time): ")
+                .AppendLine(Spread(measured.Select(t => 100 * t.Overhead / t.Duration), "0.0", " %") +
+                    string.Create(CultureInfo.InvariantCulture, $"; {Median([.. measured.Select(t => t.Overhead.TotalMilliseconds).Order()]):0} ms of {Median([.. measured.Select(t => t.Duration.TotalMilliseconds).Order()]):0} ms"));
         foreach (var failed in rounds.Where(r => r.DrillFailure is not null))
             sb.Append(CultureInfo.InvariantCulture, $"  round {failed.Round}: the drill failed: {failed.DrillFailure}").AppendLine();
         var clones = rounds.Where(r => r.CloneBytes is not null).Select(r => (double)r.CloneBytes!.Value).ToList();

@@ -449,14 +449,17 @@ public static partial class EngineBenchmark
             return Path.GetFileNameWithoutExtension(path) == "dotnet" ? (path, [typeof(EngineBenchmark).Assembly.Location]) : (path, []);
         }
 
-        public async Task WaitReadyAsync(TimeSpan within, CancellationToken ct)
+        public Task WaitReadyAsync(TimeSpan within, CancellationToken ct) => WaitForAsync("ready:", within, ct);
+
+        /// <summary>Waits until every agent's log holds a line containing <paramref name="marker"/>.</summary>
+        public async Task WaitForAsync(string marker, TimeSpan within, CancellationToken ct)
         {
             var until = DateTime.UtcNow + within;
-            while (!_children.Values.All(c => c.Log.Contains("ready:")))
+            while (!_children.Values.All(c => c.Log.Contains(marker)))
             {
                 ThrowIfOneExited();
                 if (DateTime.UtcNow > until)
-                    throw new UserError($"agents not ready within {within.TotalSeconds:0} s:\n{Logs()}", ExitCodes.Failed);
+                    throw new UserError($"agents did not log '{marker}' within {within.TotalSeconds:0} s:\n{Logs()}", ExitCodes.Failed);
                 await Task.Delay(50, ct).ConfigureAwait(false);
             }
         }

@@ -204,7 +204,8 @@ public static partial class EngineBenchmark
         }
         output.WriteLine($"site: {names.Count + warmNames.Count + singles.Count + 1} services stored in {created.Elapsed.TotalSeconds:0.0} s");
 
-        var env = new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning" };
+        var env = new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning", ["Logging__LogLevel__OpenSvc.Agent"] = "Information" };
+        var warmingUp = Environment.GetEnvironmentVariable("OPENSVC_AGENT_WARMUP") == "on";
         var started = Stopwatch.StartNew();
         agents.Start(new NodeName("n3"), connection, settings.Workers, env, "--fake-cluster");
         await agents.WaitReadyAsync(TimeSpan.FromSeconds(60), ct).ConfigureAwait(false);
@@ -218,6 +219,12 @@ public static partial class EngineBenchmark
             await Task.Delay(50, ct).ConfigureAwait(false);
         }
         output.WriteLine($"site: the DR agent n3 ready and heartbeating in {started.Elapsed.TotalSeconds:0.0} s");
+        if (warmingUp)
+        {
+            // The agent warms up in the background once ready: the cold takeover is the first one after that warm-up.
+            await agents.WaitForAsync("warm-up", TimeSpan.FromSeconds(120), ct).ConfigureAwait(false);
+            output.WriteLine($"site: the DR agent's warm-up (OPENSVC_AGENT_WARMUP=on) ended {started.Elapsed.TotalSeconds:0.0} s after its start");
+        }
 
         // Cold: the fresh agent's first takeover.
         var cold = (await TakeOverAsync(mediator, store, agents, ["cold"], 1, ct).ConfigureAwait(false)).Single();

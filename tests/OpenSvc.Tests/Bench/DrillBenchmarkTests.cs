@@ -39,4 +39,19 @@ public sealed class DrillBenchmarkTests
             .And.Contain("bytes written to n3's disk by the clones:         median 16384 B")
             .And.Contain("drill RTO within 10 % of the takeover's: NOT met");
     }
+
+    [Fact]
+    public void the_takeovers_engine_overhead_is_what_its_steps_driver_time_leaves_of_request_to_end()
+    {
+        var at = DateTimeOffset.Parse("2026-12-02T16:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        static EngineBenchmark.TakeoverFigures Takeover(DateTimeOffset at, double totalMs, double driverMs) =>
+            new(at, at.AddMilliseconds(totalMs), true, 5, TimeSpan.FromMilliseconds(driverMs));
+        var report = DrillBenchmark.Report([
+            Round(1, 2000, 2000, 16384) with { Takeover = Takeover(at, 2000, 1900) },
+            Round(2, 2000, 2000, 16384) with { Takeover = Takeover(at, 1000, 980) },
+            Round(3, 2000, 2000, 16384) with { Takeover = Takeover(at, 1500, 1470) },
+        ]);
+
+        report.Should().Contain("takeover's engine overhead (request → last step's end, less the steps' driver time): median 2.0 % (min 2.0, max 5.0); 30 ms of 1500 ms");
+    }
 }
