@@ -38,6 +38,8 @@ public sealed record DrillRound(int Round, TimeSpan? DrillRto, long? CloneBytes,
 public static class DrillBenchmark
 {
     const string Service = "svc1";
+    /// <summary>A mount of n3's disk at all times: svc1's fs#0 (standby, always_on there; lab/services/failover.conf).</summary>
+    const string DataMount = "/srv/svc1/docker";
 
     public static Command Create()
     {
@@ -88,14 +90,19 @@ public static class DrillBenchmark
             // Like for like: a drill creates its containers every time (cleanup removes them), so each round's takeover
             // starts, as the first takeover after a site loss does, on a DR node where the service's containers do not
             // exist yet; a stopped container left by the previous round's takeover would only be started, not created.
-            var removed = await lab.NodeRunAsync("n3", ["sh", "-c", "s=$1; shift; for c; do docker -H \"unix://$s\" rm -f -- \"$c\" >/dev/null 2>&1; done; for c; do ! docker -H \"unix://$s\" inspect -- \"$c\" >/dev/null 2>&1 || exit 1; done",
-                "remove-containers", DemoRun.NodeDockerSocket, $"{Service}.container.0", $"{Service}.container.1"], ct)
+            // And the service's dockerd on n3, started again by this round's sync, runs one throwaway container first: on a
+            // DR node it runs from the first sync on, and a drill or takeover meets it warm, not with its first container.
+            var removed = await lab.NodeRunAsync("n3", ["sh", "-c", "s=$1; shift; for c; do docker -H \"unix://$s\" rm -f -- \"$c\" >/dev/null 2>&1; done; for c; do ! docker -H \"unix://$s\" inspect -- \"$c\" >/dev/null 2>&1 || exit 1; done; docker -H \"unix://$s\" run --rm --net=none -- \"$0\" true",
+                "opensvc/busybox:lab", DemoRun.NodeDockerSocket, $"{Service}.container.0", $"{Service}.container.1"], ct)
                 .ConfigureAwait(false);
             if (!removed.Succeeded)
             {
                 lab.Say($"FAILED: removing the stopped containers of {Service} on n3: {removed.Tail()}");
                 return ExitCodes.Failed;
             }
+
+            if (!await SettleAsync(lab, ct).ConfigureAwait(false))
+                return ExitCodes.Failed;
 
             // A drill that fails still tells what its clones wrote (their steps succeeded before the failure and were rolled
             // back), and the takeover is measured anyway: the round reports the drill's failure instead of its RTO.
@@ -111,6 +118,8 @@ public static class DrillBenchmark
                 return ExitCodes.Failed;
 
             if (await ActAsync(lab, store, "svc", "stop", Service, "--node", "n1") is null)
+                return ExitCodes.Failed;
+            if (!await SettleAsync(lab, ct).ConfigureAwait(false))
                 return ExitCodes.Failed;
             var takeover = await ActAsync(lab, store, "svc", "takeover", Service, "--node", "n3", "--reason", $"bench drill, round {round}: the real takeover");
             if (takeover is null)
@@ -136,6 +145,19 @@ public static class DrillBenchmark
         output.Write(Report(results));
         output.WriteLine($"load average at the end: {LoadAverage()} (other processes on this machine weigh on every figure)");
         return results.Any(r => r.DrillFailure is not null) ? ExitCodes.Failed : ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Before each measured run, n3's disk is left quiet: btrfs deletes subvolumes (removed containers' layers, the last
+    /// drill's clone) in the background, and a run measured while its cleaner works pays for the previous one's cleanup.
+    /// Waits for the deleted subvolumes to be gone, then commits.
+    /// </summary>
+    static async Task<bool> SettleAsync(DemoRun lab, CancellationToken ct)
+    {
+        var settled = await lab.NodeRunAsync("n3", ["sh", "-c", "btrfs subvolume sync -- \"$1\" >/dev/null 2>&1; sync -f -- \"$1\"", "settle", DataMount], ct).ConfigureAwait(false);
+        if (!settled.Succeeded)
+            lab.Say($"FAILED: waiting for n3's disk to settle: exit {settled.ExitCode}: {settled.Tail()}");
+        return settled.Succeeded;
     }
 
     static async Task<WorkflowRun?> LastRunAsync(IDocumentStore store, ServiceAction action)
