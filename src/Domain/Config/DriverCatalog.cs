@@ -5,10 +5,12 @@ namespace OpenSvc.Domain.Config;
 /// <summary>
 /// One resource driver this agent implements: its section group, its type as the config spells it (<see cref="Type"/>
 /// canonical, <see cref="WrittenTypes"/> every accepted spelling; null for fs, whose <c>type</c> keyword is the
-/// filesystem's), the driver name steps and status lines carry, its default step policy, and whether a sync's target
-/// node must get ready before each send. Keywords each driver accepts are in <see cref="KeywordTable"/>, by group and type.
+/// filesystem's), the driver name steps and status lines carry, its default step policy, whether a sync's target
+/// node must get ready before each send, and whether the resource lives in a container's network namespace (started
+/// and stopped with that container). Keywords each driver accepts are in <see cref="KeywordTable"/>, by group and type.
 /// </summary>
-public sealed record DriverKind(string Group, string? Type, string Name, IReadOnlyList<string> WrittenTypes, StepPolicy Policy, bool PreparesTarget = false)
+public sealed record DriverKind(string Group, string? Type, string Name, IReadOnlyList<string> WrittenTypes, StepPolicy Policy,
+    bool PreparesTarget = false, bool InContainerNetns = false)
 {
     public bool IsSync => Group == DriverCatalog.SyncGroup;
 }
@@ -29,7 +31,7 @@ public static class DriverCatalog
         new("fs", null, "fs", [], new StepPolicy(TimeSpan.FromMinutes(2), 3, TimeSpan.FromSeconds(5))),
         new("container", "docker", "container.docker", ["docker", "oci"], new StepPolicy(TimeSpan.FromMinutes(5), 3, TimeSpan.FromSeconds(10))),
         // An ip in a container's network namespace: OpenSVC's ip type "netns", written "docker" in most configs.
-        new("ip", "netns", "ip.docker", ["docker", "netns"], Quick),
+        new("ip", "netns", "ip.docker", ["docker", "netns"], Quick, InContainerNetns: true),
         // Before each send the target's own agent starts the service's private dockerd (when it has one).
         new(SyncGroup, "docker", "sync.docker", ["docker"], SyncPolicy, PreparesTarget: true),
         new(SyncGroup, "btrfs", "sync.btrfs", ["btrfs"], SyncPolicy),
