@@ -5,7 +5,7 @@ public abstract record ServiceResource
 {
     public required ResourceId Id { get; init; }
 
-    /// <summary>"fs", "container.docker", "ip.docker", "sync.docker", "sync.btrfs" or "sync.rsync".</summary>
+    /// <summary>The name of its catalog entry (<see cref="DriverKind.Name"/>): "fs", "container.docker", "sync.rsync", ...</summary>
     public required string Driver { get; init; }
 
     /// <summary>Line of the section header, for messages.</summary>
