@@ -292,8 +292,7 @@ internal sealed partial class ConfigReader
 
     string EtcDir => EnvironmentOr("OPENSVC_ETC_DIR", "/etc/opensvc");
 
-    /// <summary>Same rule as the agent's own state directory (AgentPaths.VarDir).</summary>
-    string VarDir => EnvironmentOr("OPENSVC_VAR_DIR", "/var/lib/opensvc");
+    string VarDir => Config.VarDir.From(_environment.GetValueOrDefault(Config.VarDir.Variable));
 
     /// <summary>The value of a built-in reference, or null when <paramref name="name"/> is none (or has no value here).</summary>
     string? BuiltIn(string name, ConfigSection context)

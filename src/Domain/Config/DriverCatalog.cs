@@ -5,39 +5,41 @@ namespace OpenSvc.Domain.Config;
 /// <summary>
 /// One resource driver this agent implements: its section group, its type as the config spells it (<see cref="Type"/>
 /// canonical, <see cref="WrittenTypes"/> every accepted spelling; null for fs, whose <c>type</c> keyword is the
-/// filesystem's), the driver name steps and status lines carry, its default step policy, and whether a sync's target
-/// node must get ready before each send. Keywords each driver accepts are in <see cref="KeywordTable"/>, by group and type.
+/// filesystem's), the driver name steps and status lines carry, its default step policy, whether a sync's target
+/// node must get ready before each send, and whether the resource lives in a container's network namespace (started
+/// and stopped with that container); then the keywords it accepts beyond every resource's, and the builder of the typed
+/// record its driver receives (<see cref="ResourceType"/>). Each entry stands next to its record (<c>Resource.&lt;Group&gt;&lt;Type&gt;.cs</c>).
 /// </summary>
-public sealed record DriverKind(string Group, string? Type, string Name, IReadOnlyList<string> WrittenTypes, StepPolicy Policy, bool PreparesTarget = false)
+public sealed record DriverKind(string Group, string? Type, string Name, IReadOnlyList<string> WrittenTypes, StepPolicy Policy,
+    bool PreparesTarget = false, bool InContainerNetns = false)
 {
     public bool IsSync => Group == DriverCatalog.SyncGroup;
+
+    /// <summary>The keywords of this type (a group's shared ones included), in the order validation and printing list them.</summary>
+    public IReadOnlyList<Keyword> Keywords { get; init; } = [];
+
+    /// <summary>The typed resource record the resolver builds and the driver receives.</summary>
+    public Type ResourceType { get; private init; } = typeof(ServiceResource);
+
+    /// <summary>Reads a section into the typed record, reporting what is wrong with it on this node.</summary>
+    internal Func<ResourceContext, ConfigSection, ResourceCommon, ServiceResource>? Build { get; private init; }
+
+    internal DriverKind Builds<T>(Func<ResourceContext, ConfigSection, ResourceCommon, T> build) where T : ServiceResource =>
+        this with { ResourceType = typeof(T), Build = build };
 }
 
 /// <summary>
 /// The drivers this agent implements, in one place: what validation accepts, what the resolver builds, how the
-/// planner orders and times steps, and what the engine registers (adding a resource type is one entry here, its
-/// keywords in <see cref="KeywordTable"/>, its resource record, and one <c>Infrastructure/Drivers/&lt;Group&gt;.&lt;Type&gt;</c> folder).
+/// planner orders and times steps, and what the engine registers. Adding a resource type is one record file with its
+/// entry (<c>Resource.&lt;Group&gt;&lt;Type&gt;.cs</c>), its line below, and one <c>Infrastructure/Drivers/&lt;Group&gt;.&lt;Type&gt;</c> folder.
 /// </summary>
 public static class DriverCatalog
 {
     public const string SyncGroup = "sync";
 
-    static readonly StepPolicy Quick = new(TimeSpan.FromMinutes(1), 3, TimeSpan.FromSeconds(2));
-
+    /// <summary>Every entry, in the order keywords are listed.</summary>
     public static IReadOnlyList<DriverKind> All { get; } =
-    [
-        new("fs", null, "fs", [], new StepPolicy(TimeSpan.FromMinutes(2), 3, TimeSpan.FromSeconds(5))),
-        new("container", "docker", "container.docker", ["docker", "oci"], new StepPolicy(TimeSpan.FromMinutes(5), 3, TimeSpan.FromSeconds(10))),
-        // An ip in a container's network namespace: OpenSVC's ip type "netns", written "docker" in most configs.
-        new("ip", "netns", "ip.docker", ["docker", "netns"], Quick),
-        // Before each send the target's own agent starts the service's private dockerd (when it has one).
-        new(SyncGroup, "docker", "sync.docker", ["docker"], SyncPolicy, PreparesTarget: true),
-        new(SyncGroup, "btrfs", "sync.btrfs", ["btrfs"], SyncPolicy),
-        new(SyncGroup, "rsync", "sync.rsync", ["rsync"], SyncPolicy),
-    ];
-
-    /// <summary>A sync moves data and may take hours.</summary>
-    static StepPolicy SyncPolicy => new(TimeSpan.FromHours(4), 2, TimeSpan.FromMinutes(1));
+        [FsResource.Kind, DockerContainer.Kind, DockerIp.Kind, DockerSync.Kind, BtrfsSync.Kind, RsyncSync.Kind];
 
     /// <summary>Getting a sync target ready (a private dockerd start): quick or not at all.</summary>
     public static StepPolicy PrepareReceivePolicy { get; } = new(TimeSpan.FromMinutes(2), 2, TimeSpan.FromSeconds(5));

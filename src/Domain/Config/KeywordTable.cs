@@ -61,13 +61,12 @@ public sealed record RemovedKeyword(string Name, string Group, string? Type, str
 /// <summary>
 /// The single source of truth on keywords: which sections accept them, scoping, inheritance,
 /// requirement, default, converter, candidates and deprecated aliases. Used by the resolver and the validator.
+/// DEFAULT's and every resource's are here; each resource type's come from its <see cref="DriverCatalog"/> entry.
 /// </summary>
 public static partial class KeywordTable
 {
     public const string AnyResource = "*";
     const string D = ConfigDocument.DefaultSection;
-
-    static readonly string[] TargetCandidates = ["nodes", "drpnodes"];
 
     public static IReadOnlyList<Keyword> All { get; } =
     [
@@ -122,66 +121,8 @@ public static partial class KeywordTable
         new("provision", AnyResource, null, ValueKind.Bool, Scopable: true, Inheritance: Inheritance.Leaf, Default: "true"),
         new("comment", AnyResource, null, ValueKind.String, Inheritance: Inheritance.Leaf),
 
-        // fs
-        new("dev", "fs", null, ValueKind.String, Scopable: true, Required: true),
-        new("mnt", "fs", null, ValueKind.String, Scopable: true, Required: true),
-        new("mnt_opt", "fs", null, ValueKind.String, Scopable: true),
-        new("stat_timeout", "fs", null, ValueKind.Duration, Scopable: true, Default: "5"),
-        new("snap_size", "fs", null, ValueKind.Int, Scopable: true),
-        new("user", "fs", null, ValueKind.String, Scopable: true),
-        new("group", "fs", null, ValueKind.String, Scopable: true),
-        new("perm", "fs", null, ValueKind.String, Scopable: true),
-
-        // container.docker
-        new("image", "container", "docker", ValueKind.String, Scopable: true, Required: true, Aliases: ["run_image"]),
-        new("command", "container", "docker", ValueKind.Shlex, Scopable: true, Aliases: ["run_command"]),
-        new("run_args", "container", "docker", ValueKind.Shlex, Scopable: true),
-        new("netns", "container", "docker", ValueKind.String, Scopable: true, Aliases: ["container_rid"]),
-        new("name", "container", "docker", ValueKind.String, Inheritance: Inheritance.Leaf),
-        new("hostname", "container", "docker", ValueKind.String, Scopable: true, Inheritance: Inheritance.Leaf),
-        new("rm", "container", "docker", ValueKind.Bool, Scopable: true, Default: "false"),
-        new("detach", "container", "docker", ValueKind.Bool, Scopable: true, Default: "true"),
-        new("image_pull_policy", "container", "docker", ValueKind.String, Scopable: true, Default: "once",
-            Candidates: ["once", "always"]),
-        new("start_timeout", "container", "docker", ValueKind.Duration, Scopable: true, Default: "5"),
-        new("stop_timeout", "container", "docker", ValueKind.Duration, Scopable: true, Default: "120"),
-        new("pull_timeout", "container", "docker", ValueKind.Duration, Scopable: true, Default: "2m"),
-        new("environment", "container", "docker", ValueKind.Shlex, Scopable: true),
-        new("volume_mounts", "container", "docker", ValueKind.Shlex, Scopable: true),
-        // This agent's: the command a drill runs in the drill container's network namespace on the DR node to check the
-        // service answers (argv; DEFAULT's is inherited by every container).
-        new("drill_check", "container", "docker", ValueKind.Shlex, Scopable: true),
-
-        // ip.netns (type docker is an alias)
-        new("ipname", "ip", "netns", ValueKind.String, Scopable: true),
-        new("ipdev", "ip", "netns", ValueKind.String, Scopable: true, Required: true),
-        new("netmask", "ip", "netns", ValueKind.String, Scopable: true),
-        new("gateway", "ip", "netns", ValueKind.String, Scopable: true),
-        new("netns", "ip", "netns", ValueKind.String, Scopable: true, Required: true, Aliases: ["container_rid"]),
-        new("mode", "ip", "netns", ValueKind.String, Scopable: true, Default: "bridge"),
-        new("nsdev", "ip", "netns", ValueKind.String, Scopable: true),
-        new("macaddr", "ip", "netns", ValueKind.String, Scopable: true),
-        new("del_net_route", "ip", "netns", ValueKind.Bool, Scopable: true, Default: "false"),
-
-        // sync, every driver
-        new("target", "sync", null, ValueKind.List, Inheritance: Inheritance.Leaf, Required: true, Candidates: TargetCandidates),
-        new("schedule", "sync", null, ValueKind.String, Scopable: true, Default: "~04:00-06:00", DefaultKeyword: "sync_schedule"),
-        new("sync_max_delay", "sync", null, ValueKind.DurationMinutes, Scopable: true, Default: "1d3h"),
-
-        // sync.btrfs
-        new("src", "sync", "btrfs", ValueKind.String, Scopable: true, Inheritance: Inheritance.Leaf, Required: true),
-        new("dst", "sync", "btrfs", ValueKind.String, Scopable: true, Inheritance: Inheritance.Leaf, Required: true),
-        new("recursive", "sync", "btrfs", ValueKind.Bool, Scopable: true, Default: "false"),
-
-        // sync.rsync
-        new("src", "sync", "rsync", ValueKind.List, Scopable: true, Inheritance: Inheritance.Leaf, Required: true),
-        new("dst", "sync", "rsync", ValueKind.String, Scopable: true, Inheritance: Inheritance.Leaf, Required: true),
-        new("dstfs", "sync", "rsync", ValueKind.String, Scopable: true, Inheritance: Inheritance.Leaf),
-        new("options", "sync", "rsync", ValueKind.Shlex, Scopable: true, Inheritance: Inheritance.Leaf),
-        new("reset_options", "sync", "rsync", ValueKind.Bool, Scopable: true, Inheritance: Inheritance.Leaf, Default: "false"),
-        new("snap", "sync", "rsync", ValueKind.Bool, Scopable: true, Inheritance: Inheritance.Leaf, Default: "false"),
-        new("bwlimit", "sync", "rsync", ValueKind.Speed, Scopable: true),
-        new("timeout", "sync", "rsync", ValueKind.Duration, Scopable: true, Inheritance: Inheritance.Leaf, Default: "3600"),
+        // Each resource type's, from its catalog entry (a group's shared keywords once).
+        .. DriverCatalog.All.SelectMany(kind => kind.Keywords).Distinct(),
     ];
 
     public static IReadOnlyList<RemovedKeyword> Removed { get; } =

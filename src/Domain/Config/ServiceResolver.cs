@@ -23,6 +23,14 @@ public static class ServiceResolver
         return service with { Problems = problems };
     }
 
+    /// <summary>
+    /// The service as seen from a node that is none of its peers: its peer lists (<c>nodes</c>, <c>drpnodes</c>), topology
+    /// and other unscoped facts do not depend on the node reading them once <c>nodes</c> is set. How callers learn the
+    /// node list before resolving for each node.
+    /// </summary>
+    public static ResolvedService ResolveAnyNode(ConfigDocument doc, string serviceName, IReadOnlyDictionary<string, string>? environment = null) =>
+        Resolve(doc, serviceName, new NodeName("opensvc-planner"), environment);
+
     /// <summary>Resolves for one node; adds only the problems found while resolving (tagged with the node).</summary>
     internal static ResolvedService ResolveForNode(
         ConfigDocument doc,

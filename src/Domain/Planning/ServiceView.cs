@@ -50,7 +50,7 @@ public sealed record ResourceView
     public bool IsSync => Group == "sync";
 
     /// <summary>An ip living in a container's network namespace: started and stopped with its container.</summary>
-    public bool IsNetnsIp => Driver is "ip.docker" or "ip.netns";
+    public bool IsNetnsIp => Config.DriverCatalog.Named(Driver)?.InContainerNetns == true;
 }
 
 /// <summary>

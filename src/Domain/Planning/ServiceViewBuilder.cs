@@ -12,7 +12,7 @@ public static class ServiceViewBuilder
     public static (ServiceView? View, string? Problem) From(ConfigDocument doc, string serviceName, IReadOnlyDictionary<string, string>? environment = null)
     {
         // Peer lists do not depend on the node resolving them (once nodes is set): read them from any node's view.
-        var probe = ServiceResolver.Resolve(doc, serviceName, new NodeName("opensvc-planner"), environment);
+        var probe = ServiceResolver.ResolveAnyNode(doc, serviceName, environment);
         if (!probe.NodesDeclared || probe.Nodes.Count == 0)
             return (null, ConfigValidator.NoNodes(doc).ToString());
         var overlap = probe.Nodes.Intersect(probe.DrpNodes).ToList();
@@ -46,7 +46,8 @@ public static class ServiceViewBuilder
         MountPoint = (r as FsResource)?.Mnt,
         Netns = r is DockerIp { NetNs: { } ns } && ResourceId.TryParse(ns, out var rid) ? rid : null,
         Targets = r is SyncResource s ? Targets(s.TargetTokens) : SyncTargets.None,
-        PreparesTarget = r is DockerSync && service.ContainerDataDir is not null,
+        // The target's agent has something to prepare only for a service with a private dockerd.
+        PreparesTarget = DriverCatalog.Named(r.Driver)?.PreparesTarget == true && service.ContainerDataDir is not null,
     };
 
     static SyncTargets Targets(IEnumerable<string> tokens) => tokens.Aggregate(SyncTargets.None, (acc, t) => acc | t switch

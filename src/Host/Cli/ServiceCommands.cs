@@ -294,7 +294,7 @@ public static class ServiceCommands
             {
                 if (s.Status is StepStatus.Pending or StepStatus.Scheduled || !reported.Add((s.Step.Index, s.Status, s.Attempt)))
                     continue;
-                var what = $"{ActionWords.Of(s.Step.Action)} {s.Step.Rid}{(s.Step.Target is { } t ? $" to {t}" : "")}";
+                var what = ActionWords.Step(s.Step);
                 if (s.Status is StepStatus.Succeeded or StepStatus.Compensated)
                     done++;
                 Console.WriteLine(s.Status switch

@@ -64,7 +64,7 @@ public sealed partial class DemoRun(string repo, bool wait) : IDisposable
     readonly string _prefix = Env("LAB_PREFIX", "osl");
     readonly string _subnet = Env("LAB_SUBNET", "10.203.0");
     /// <summary>svc1's private dockerd socket inside a lab node (whose var dir is the agent's default path).</summary>
-    internal static string NodeDockerSocket => new OpenSvc.Infrastructure.Drivers.AgentPaths(OpenSvc.Infrastructure.Drivers.AgentPaths.DefaultVarDir, "").ServiceDockerSocket(Service);
+    internal static string NodeDockerSocket => new OpenSvc.Infrastructure.Drivers.AgentPaths(OpenSvc.Domain.Config.VarDir.Default, "").ServiceDockerSocket(Service);
 
     readonly string _labDir = Env("LAB_DIR", "/var/lib/opensvc-lab");
     readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();

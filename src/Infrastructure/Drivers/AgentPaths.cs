@@ -2,17 +2,14 @@ namespace OpenSvc.Infrastructure.Drivers;
 
 /// <summary>
 /// Where the agent keeps per-service runtime files on its node, and where docker daemons listen: the one place these
-/// paths are written. <see cref="VarDir"/> is OPENSVC_VAR_DIR, else <c>/var/lib/opensvc</c> (OpenSVC's <c>{var}</c>:
+/// paths are written. <see cref="VarDir"/> follows <see cref="Domain.Config.VarDir"/> (OpenSVC's <c>{var}</c>:
 /// the same path on every node, so a sender names the target's files by its own paths); <see cref="RunDir"/> is
 /// OPENSVC_RUN_DIR, else <c>/run/opensvc</c>. The lab sets OPENSVC_VAR_DIR per node, because its nodes share the host's /var/lib.
 /// </summary>
 public sealed record AgentPaths(string VarDir, string RunDir)
 {
-    public const string VarDirVariable = "OPENSVC_VAR_DIR";
-    public const string DefaultVarDir = "/var/lib/opensvc";
-
     public static AgentPaths FromEnvironment() => new(
-        Environment.GetEnvironmentVariable(VarDirVariable) is { Length: > 0 } v ? v.TrimEnd('/') : DefaultVarDir,
+        Domain.Config.VarDir.From(Environment.GetEnvironmentVariable(Domain.Config.VarDir.Variable)),
         Environment.GetEnvironmentVariable("OPENSVC_RUN_DIR") is { Length: > 0 } r ? r : "/run/opensvc");
 
     /// <summary><c>{var}/svc/&lt;name&gt;</c>: OpenSVC's private var dir of a service.</summary>

@@ -1,12 +1,9 @@
+using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using OpenSvc.Domain.Config;
 using OpenSvc.Infrastructure.Drivers.Container.Docker;
-using OpenSvc.Infrastructure.Drivers.Fs;
-using OpenSvc.Infrastructure.Drivers.Ip.Docker;
-using OpenSvc.Infrastructure.Drivers.Sync.Btrfs;
 using OpenSvc.Infrastructure.Drivers.Sync.Docker;
-using OpenSvc.Infrastructure.Drivers.Sync.Rsync;
 using OpenSvc.Infrastructure.Execution.Ssh;
 using OpenSvc.Workflows.Drivers;
 
@@ -15,8 +12,8 @@ namespace OpenSvc.Infrastructure.Drivers;
 public static class DriverServices
 {
     /// <summary>
-    /// The real drivers of this node, one registration for all six catalog entries (<see cref="DriverCatalog"/>), with
-    /// what they share: the node's paths, the service dockerds, the SSH client.
+    /// The real drivers of this node, one per catalog entry (<see cref="DriverCatalog"/>), with what they share: the
+    /// node's paths, the service dockerds, the SSH client.
     /// </summary>
     public static IServiceCollection AddNodeDrivers(this IServiceCollection services)
     {
@@ -28,12 +25,31 @@ public static class DriverServices
         services.TryAddSingleton<IDockerSocketLocator, ServiceDockerSocketLocator>();
         services.TryAddSingleton<ResolvedServices>();
         services.TryAddSingleton<DriverRegistry>();
-        return services
-            .AddResourceDriver<FsResource, FsDriver>("fs")
-            .AddResourceDriver<DockerContainer, DockerContainerDriver>("container.docker")
-            .AddResourceDriver<DockerIp, DockerIpDriver>("ip.docker")
-            .AddSyncDriver<DockerSync, DockerSyncDriver>("sync.docker")
-            .AddSyncDriver<BtrfsSync, BtrfsSyncDriver>("sync.btrfs")
-            .AddSyncDriver<RsyncSync, RsyncSyncDriver>("sync.rsync");
+        foreach (var kind in DriverCatalog.All)
+            services.AddDriverOf(kind, DriverOf(kind));
+        return services;
+    }
+
+    /// <summary>
+    /// The class of this assembly that implements the port of the entry's record (<c>IResourceDriver&lt;FsResource&gt;</c>,
+    /// <c>ISyncDriver&lt;BtrfsSync&gt;</c>): a driver folder needs no registration line. Exactly one, or the agent does not start.
+    /// </summary>
+    static Type DriverOf(DriverKind kind)
+    {
+        var port = (kind.IsSync ? typeof(ISyncDriver<>) : typeof(IResourceDriver<>)).MakeGenericType(kind.ResourceType);
+        var drivers = typeof(DriverServices).Assembly.GetTypes()
+            .Where(t => t is { IsClass: true, IsAbstract: false } && t.GetInterfaces().Contains(port))
+            .ToList();
+        return drivers is [var one]
+            ? one
+            : throw new InvalidOperationException(
+                $"{kind.Name}: {drivers.Count} classes implement {port.Name.Split('`')[0]}<{kind.ResourceType.Name}> in {typeof(DriverServices).Assembly.GetName().Name} (want one)");
+    }
+
+    static void AddDriverOf(this IServiceCollection services, DriverKind kind, Type driver)
+    {
+        var register = typeof(DriverRegistration).GetMethod(
+            kind.IsSync ? nameof(DriverRegistration.AddSyncDriver) : nameof(DriverRegistration.AddResourceDriver), BindingFlags.Public | BindingFlags.Static)!;
+        register.MakeGenericMethod(kind.ResourceType, driver).Invoke(null, [services, kind.Name]);
     }
 }

@@ -91,7 +91,7 @@ public sealed class ReconcilerService(
         {
             try
             {
-                var report = await mediator.Send(new ReconcileRuns(options.ScheduledGrace, options.AgentDeadAfter), stoppingToken).ConfigureAwait(false);
+                var report = await mediator.Send(options.Reconcile, stoppingToken).ConfigureAwait(false);
                 if (report.Requeued > 0 || report.Advanced > 0)
                     log.LogInformation("reconciler: {Active} active runs, {Requeued} steps requeued, {Advanced} runs advanced",
                         report.ActiveRuns, report.Requeued, report.Advanced);
@@ -106,13 +106,13 @@ public sealed class ReconcilerService(
 }
 
 /// <summary>Hangfire adapter for the reconciler, visible in the dashboard's recurring jobs.</summary>
-public sealed class ReconcileJob(IMediator mediator)
+public sealed class ReconcileJob(IMediator mediator, EngineOptions options)
 {
     [System.ComponentModel.DisplayName("reconcile workflow runs")]
     [AutomaticRetry(Attempts = 0)]
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        await mediator.Send(ReconcileRuns.Default, cancellationToken).ConfigureAwait(false);
+        await mediator.Send(options.Reconcile, cancellationToken).ConfigureAwait(false);
         // Once a minute, on one agent: drills kept past --keep or left half-done are cleaned up.
         await mediator.Send(new CleanUpDrills(), cancellationToken).ConfigureAwait(false);
     }

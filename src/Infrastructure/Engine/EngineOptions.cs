@@ -15,6 +15,10 @@ public sealed record EngineOptions(string ConnectionString, NodeName Node)
     /// <summary>How long after start-up the agent decides the automatic starts (its heartbeat and its peers' first).</summary>
     public TimeSpan OrchestrateAfter { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan AgentDeadAfter { get; init; } = Workflows.Agents.AgentLiveness.DeadAfter;
+
+    /// <summary>The reconciler's pass with this agent's thresholds (the periodic service and the recurring job alike).</summary>
+    public Workflows.Runs.ReconcileRuns Reconcile => new(ScheduledGrace, AgentDeadAfter);
+
     /// <summary>How often the agent re-probes its services' resources (also after every action).</summary>
     public TimeSpan StatusEvery { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Use the in-process fake cluster instead of real drivers (tests, demos, benchmarks).</summary>

@@ -16,6 +16,11 @@ namespace OpenSvc.Infrastructure.Engine;
 /// </summary>
 public sealed class OrchestratorService(IMediator mediator, EngineOptions options, ILogger<OrchestratorService> log) : BackgroundService
 {
+    readonly TaskCompletionSource _startupPass = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the start-up pass has ended (its starts requested, or it failed or was cancelled).</summary>
+    public Task StartupPass => _startupPass.Task;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
@@ -44,6 +49,10 @@ public sealed class OrchestratorService(IMediator mediator, EngineOptions option
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             log.LogWarning("orchestrator pass at start-up failed: {Error}", ex.Message);
+        }
+        finally
+        {
+            _startupPass.TrySetResult();
         }
     }
 }

@@ -56,7 +56,7 @@ public sealed class GetMetricsHandler(IDocumentStore store, IDatabaseClock clock
         foreach (var svc in services)
         {
             var doc = ConfigParser.Parse(svc.ConfigText!, svc.Service + ".conf");
-            var probe = ServiceResolver.Resolve(doc, svc.Service, new NodeName("opensvc-metrics"));
+            var probe = ServiceResolver.ResolveAnyNode(doc, svc.Service);
             foreach (var target in probe.Nodes.Concat(probe.DrpNodes).Distinct())
             {
                 var resolved = ServiceResolver.Resolve(doc, svc.Service, target);

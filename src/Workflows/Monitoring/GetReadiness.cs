@@ -58,7 +58,7 @@ public sealed class GetReadinessHandler(IDocumentStore store, IDatabaseClock clo
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(roster);
         var doc = ConfigParser.Parse(service.ConfigText!, service.Service + ".conf");
-        var probe = ServiceResolver.Resolve(doc, service.Service, new NodeName("opensvc-readiness"));
+        var probe = ServiceResolver.ResolveAnyNode(doc, service.Service);
         var node = at ?? probe.DrpNodes.FirstOrDefault();
         if (node == default)
             return new Readiness(service.Service, "-", false,

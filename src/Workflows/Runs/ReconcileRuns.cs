@@ -12,11 +12,9 @@ namespace OpenSvc.Workflows.Runs;
 /// their job died), and steps started by another agent instance that is gone or whose lease has expired, by the
 /// database's clock, long enough ago that it has fenced itself; records why, and enqueues them again as new executions.
 /// Safe to run anywhere, any time: steps are idempotent and claims and outcomes are fenced by the execution number.
+/// The thresholds come from the agent's configuration (<c>EngineOptions.Reconcile</c>), the only place they are set.
 /// </summary>
-public sealed record ReconcileRuns(TimeSpan ScheduledGrace, TimeSpan AgentDeadAfter) : IRequest<ReconcileReport>
-{
-    public static ReconcileRuns Default => new(TimeSpan.FromSeconds(15), Agents.AgentLiveness.DeadAfter);
-}
+public sealed record ReconcileRuns(TimeSpan ScheduledGrace, TimeSpan AgentDeadAfter) : IRequest<ReconcileReport>;
 
 public sealed record ReconcileReport(int ActiveRuns, int Requeued, int Advanced);
 

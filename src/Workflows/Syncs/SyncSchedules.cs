@@ -157,7 +157,7 @@ public sealed class SyncSchedules(IRecurringJobManager recurring, IBackgroundJob
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         var doc = ConfigParser.Parse(configText, service + ".conf");
         // The schedule is read as the first peer sees it (a scoped schedule@n3 is shown by `config schedule --node`).
-        var probe = ServiceResolver.Resolve(doc, service, new NodeName("opensvc-scheduler"));
+        var probe = ServiceResolver.ResolveAnyNode(doc, service);
         var node = probe.Nodes.Concat(probe.DrpNodes).FirstOrDefault();
         var resolved = node == default ? probe : ServiceResolver.Resolve(doc, service, node);
         // No node declared: no node could run a sync (validation and the planner refuse such a config).

@@ -42,7 +42,8 @@ public sealed class OrchestratedFreezeTests : IAsyncLifetime
     public async Task a_frozen_service_or_node_is_not_started_by_a_restarting_agent_and_is_once_thawed()
     {
         // The agents decide once, a few seconds after they start: let that pass go by with no service stored (n2 ranks after n1).
-        await Task.Delay(TimeSpan.FromSeconds(8));
+        await _cluster.WaitForOrchestratorPassAsync("n1");
+        await _cluster.WaitForOrchestratorPassAsync("n2");
         (await _cluster.Mediator.Send(new ConfigureService("svc-frz", Config, "tester", false, true))).Accepted.Should().BeTrue();
         var frozen = await _cluster.Mediator.Send(new FreezeService("svc-frz", null, true, "alice", "maintenance"));
         frozen.Outcome.Should().Be(FreezeOutcome.Done);
@@ -55,7 +56,7 @@ public sealed class OrchestratedFreezeTests : IAsyncLifetime
 
         // The service is frozen: n1's agent restarts, decides, and starts nothing.
         await _cluster.RestartAgentAsync("n1");
-        await Task.Delay(TimeSpan.FromSeconds(10));
+        await _cluster.WaitForOrchestratorPassAsync("n1");
         (await RunsAsync("svc-frz")).Should().BeEmpty("a frozen service is never started by the orchestrator");
 
         // Thawed, but the instance on n1 and then the node n1 frozen: still no automatic start there.
@@ -70,7 +71,7 @@ public sealed class OrchestratedFreezeTests : IAsyncLifetime
         byNode!.Frozen.Should().BeNull();
         byNode.Instances.Single(i => i.Node == "n1").Should().Match<InstanceView>(i => i.Frozen == null && i.NodeFrozen!.By == "dave");
         await _cluster.RestartAgentAsync("n1");
-        await Task.Delay(TimeSpan.FromSeconds(10));
+        await _cluster.WaitForOrchestratorPassAsync("n1");
         (await RunsAsync("svc-frz")).Should().BeEmpty("a frozen node starts nothing by itself");
 
         // Thawed everywhere: the next start of n1's agent starts the service.

@@ -42,7 +42,7 @@ public sealed class OrchestratedLoneStartTests : IAsyncLifetime
     public async Task a_restarting_agent_starts_a_failover_service_although_the_other_node_is_down()
     {
         // n1's agent decides once, a few seconds after it starts: let that pass go by with no service stored. n2 never had an agent.
-        await Task.Delay(TimeSpan.FromSeconds(8));
+        await _cluster.WaitForOrchestratorPassAsync("n1");
         (await _cluster.Mediator.Send(new ConfigureService("svc-lone", Config, "tester", false, true))).Accepted.Should().BeTrue();
 
         await _cluster.RestartAgentAsync("n1");

@@ -38,7 +38,7 @@ public sealed class OrchestratedStartTests : IAsyncLifetime
     public async Task a_starting_agent_starts_its_failover_services_once_and_leaves_the_others()
     {
         // n2's agent decides once, a few seconds after it starts: let that pass go by with no service stored.
-        await Task.Delay(TimeSpan.FromSeconds(8));
+        await _cluster.WaitForOrchestratorPassAsync("n2");
         (await _cluster.Mediator.Send(new ConfigureService("svc-auto", Config("orchestrate = start"), "tester", false, true))).Accepted.Should().BeTrue();
         (await _cluster.Mediator.Send(new ConfigureService("svc-2015", Config("autostart_node = n2"), "tester", false, true))).Accepted.Should().BeTrue();
         (await _cluster.Mediator.Send(new ConfigureService("svc-manual", Config(""), "tester", false, true))).Accepted.Should().BeTrue();
@@ -69,7 +69,7 @@ public sealed class OrchestratedStartTests : IAsyncLifetime
         n2run.Should().NotBeNull();
         n2run!.RequestedBy.Should().Be("orchestrator@n2");
         n2run.Reason.Should().StartWith("autostart_node = n2");
-        await Task.Delay(TimeSpan.FromSeconds(8));
+        await _cluster.WaitForOrchestratorPassAsync("n2");
         (await RunsAsync("svc-auto")).Should().ContainSingle("a failover service up on n1 is never started on n2");
         (await RunsAsync("svc-manual")).Should().BeEmpty();
     }

@@ -89,6 +89,12 @@ public sealed class InProcessCluster : IAsyncDisposable
         await AddAgentAsync(node);
     }
 
+    /// <summary>Waits until the start-up pass of <paramref name="node"/>'s agent (its orchestrated starts) has ended.</summary>
+    public Task WaitForOrchestratorPassAsync(string node, TimeSpan? within = null) =>
+        _agents.Single(a => a.Services.GetRequiredService<EngineOptions>().Node.Value == node)
+            .Services.GetServices<IHostedService>().OfType<OrchestratorService>().Single()
+            .StartupPass.WaitAsync(within ?? TimeSpan.FromSeconds(30));
+
     /// <summary>The id of the first job waiting in a Hangfire queue, once there is one.</summary>
     public async Task<long> WaitForQueuedJobAsync(string queue, TimeSpan? within = null)
     {
