@@ -93,7 +93,7 @@ public static class SyncBenchmark
         string[] DriverArgv(string config, string service, string rid) =>
         [
             "env", "OPENSVC_VAR_DIR=/srv/bench-var", $"OPENSVC_SSH_KNOWN_HOSTS={labDir}/ssh/known_hosts", $"OPENSVC_SSH_KEY={labDir}/ssh/id_ed25519",
-            "dotnet", _dll, "driver", "exec", "--config", config, "--service", service, "--rid", rid, "--target", "n3", "--node", "n1",
+            "dotnet", _dll, "driver", "exec", "--config", config, "--service", service, "--rid", rid, "--action", "sync", "--target", "n3", "--node", "n1",
         ];
 
         /// <summary>
@@ -136,8 +136,17 @@ public static class SyncBenchmark
             {
                 lock (_stderr)
                     _stderr.Clear();
-                await _process.StandardInput.WriteLineAsync("sync".AsMemory(), ct).ConfigureAwait(false);
-                await _process.StandardInput.FlushAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    await _process.StandardInput.WriteLineAsync("sync".AsMemory(), ct).ConfigureAwait(false);
+                    await _process.StandardInput.FlushAsync(ct).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    var said = await _process.StandardOutput.ReadToEndAsync(ct).ConfigureAwait(false);
+                    await _process.WaitForExitAsync(ct).ConfigureAwait(false);
+                    throw new UserError($"bench: the driver process of {_rid} ended (exit {_process.ExitCode}): {_stderr}{said}".TrimEnd(), ExitCodes.Failed);
+                }
                 var output = new System.Text.StringBuilder();
                 while (true)
                 {
@@ -156,7 +165,14 @@ public static class SyncBenchmark
 
             public async ValueTask DisposeAsync()
             {
-                _process.StandardInput.Close();
+                try
+                {
+                    _process.StandardInput.Close();
+                }
+                catch (IOException)
+                {
+                    // The process already ended (its failure is the error being reported); nothing to tell it.
+                }
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 try
                 {
@@ -338,7 +354,6 @@ public static class SyncBenchmark
             {
                 await ShAsync("n1", purge, ct).ConfigureAwait(false);
                 await ShAsync("n3", purge, ct).ConfigureAwait(false);
-                await ShAsync("n1", "btrfs subvolume snapshot -r /srv/bench/top/data /srv/bench/top/rawbench/snap >/dev/null", ct).ConfigureAwait(false);
             }
             await Reset().ConfigureAwait(false);
             long rawBytes;
@@ -347,11 +362,14 @@ public static class SyncBenchmark
             ProcessResult last;
             try
             {
+                await ShAsync("n1", "btrfs subvolume snapshot -r /srv/bench/top/data /srv/bench/top/rawbench/snap >/dev/null", ct).ConfigureAwait(false);
                 rawBytes = long.Parse((await ShAsync("n1", "btrfs send -q /srv/bench/top/rawbench/snap | wc -c", ct).ConfigureAwait(false)).StdOut.Trim(), CultureInfo.InvariantCulture);
+                await ShAsync("n1", purge, ct).ConfigureAwait(false);
                 (raw, driver, driverBytes, first, last) = await RoundsAsync(config, "sync#1", Reset,
                     // The same commit as the driver's: its placement snapshot commits the transaction, which writes the received
                     // data to disk; the raw receive alone would leave it in the page cache (a DR copy must be on disk).
-                    () => ShAsync("n1", "btrfs send -q /srv/bench/top/rawbench/snap | ssh -F \"$1\" n3 'btrfs receive -q /srv/bench/top/rawbench && btrfs filesystem sync /srv/bench/top'",
+                    // And the read-only snapshot btrfs send needs, which the driver's time includes too (its prepare phase).
+                    () => ShAsync("n1", "btrfs subvolume snapshot -r /srv/bench/top/data /srv/bench/top/rawbench/snap >/dev/null && btrfs send -q /srv/bench/top/rawbench/snap | ssh -F \"$1\" n3 'btrfs receive -q /srv/bench/top/rawbench && btrfs filesystem sync /srv/bench/top'",
                         ct, SshConfig), ct).ConfigureAwait(false);
             }
             finally
@@ -366,7 +384,7 @@ public static class SyncBenchmark
             // Where the driver's time goes (last run): its rotate phase includes the placement snapshot, whose transaction
             // commit writes the received data to disk; the raw receive leaves it dirty in the page cache.
             var phases = last.StdOut.Split('\n').Select(l => l.IndexOf("phases: ", StringComparison.Ordinal) is var at and >= 0 ? l[at..] : null).LastOrDefault(l => l is not null);
-            Row("btrfs", driverBytes, driver, rawBytes, raw, first, phases is null ? null : $"driver {phases} (last run); raw = send | ssh receive followed by btrfs filesystem sync on n3, the commit the driver's placement snapshot makes");
+            Row("btrfs", driverBytes, driver, rawBytes, raw, first, phases is null ? null : $"driver {phases} (last run); raw = read-only snapshot, send | ssh receive, then btrfs filesystem sync on n3: the snapshot and the commit the driver's time includes too");
         }
 
         async Task RsyncAsync(CancellationToken ct)
