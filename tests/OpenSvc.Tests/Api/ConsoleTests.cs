@@ -376,6 +376,51 @@ public sealed class ConsoleTests(ITestOutputHelper output) : IAsyncLifetime
         PageErrors().Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task an_operator_signs_in_and_syncs_svc1_with_the_keyboard_alone()
+    {
+        var context = await _browser.NewContextAsync(new() { ViewportSize = new() { Width = 1360, Height = 900 } });
+        var page = await context.NewPageAsync();
+        page.PageError += (_, e) => _consoleErrors.Add($"{page.Url}: {e}");
+        await page.GotoAsync(_url + "/");
+        page.Url.Should().Contain("/signin");
+
+        // Tab reaches the labelled token field; typing and Enter sign in.
+        await TabToAsync(page, page.GetByLabel("Token"));
+        await page.Keyboard.TypeAsync("op-token");
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync(_url + "/");
+
+        // Tab reaches the service's link from the services page; Enter follows it.
+        await TabToAsync(page, page.Locator("table.services tbody a", new() { HasText = "svc1" }).First);
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync(_url + "/services/svc1");
+
+        // A guided action from the keyboard: Tab to the confirmation, type the name, Enter submits; the run completes.
+        await page.GotoAsync(_url + "/services/svc1/act/sync?node=n1");
+        await TabToAsync(page, page.GetByLabel("Type svc1 to confirm"));
+        await page.Keyboard.TypeAsync("svc1");
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForURLAsync(new Regex("/runs/[0-9a-f-]{36}$"));
+        await Assertions.Expect(page.Locator("#run-status")).ToHaveTextAsync("completed", new() { Timeout = 60_000 });
+        var run = (await Client().FindRunAsync(page.Url[^36..], default)).Run!;
+        run.Action.Should().Be(ServiceAction.Sync);
+        run.RequestedBy.Should().Be("alice");
+        PageErrors().Should().BeEmpty();
+    }
+
+    /// <summary>Presses Tab (at most 60 times) until <paramref name="target"/> has the focus: it is reachable from the keyboard.</summary>
+    static async Task TabToAsync(IPage page, ILocator target)
+    {
+        for (var i = 0; i < 60; i++)
+        {
+            if (await target.EvaluateAsync<bool>("el => el === document.activeElement"))
+                return;
+            await page.Keyboard.PressAsync("Tab");
+        }
+        throw new Xunit.Sdk.XunitException($"{target} never got the focus from the keyboard (60 Tabs)");
+    }
+
     IEnumerable<string> PageErrors() =>
         _consoleErrors.Where(e => !_refusedOnPurpose.Any(code => e.EndsWith($"the server responded with a status of {code} ({(code == 400 ? "Bad Request" : "Forbidden")})", StringComparison.Ordinal)));
 
