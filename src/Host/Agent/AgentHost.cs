@@ -80,8 +80,16 @@ public static class AgentHost
             await using (var schemaLock = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connection) { Pooling = false }.ConnectionString))
             {
                 await schemaLock.OpenAsync(ct).ConfigureAwait(false);
-                await using (var take = new NpgsqlCommand($"select pg_advisory_lock({SchemaLockKey})", schemaLock) { CommandTimeout = 300 })
+                bool taken;
+                await using (var tryTake = new NpgsqlCommand($"select pg_try_advisory_lock({SchemaLockKey})", schemaLock))
+                    taken = (bool)(await tryTake.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+                if (!taken)
+                {
+                    // Said, so that an agent that is slow to start says why (a cold agent installs both schemas in tens of seconds).
+                    Console.WriteLine($"opensvc agent {settings.Node}: another agent is creating or migrating the database schema; waiting for it ({databaseLabel})");
+                    await using var take = new NpgsqlCommand($"select pg_advisory_lock({SchemaLockKey})", schemaLock) { CommandTimeout = 300 };
                     await take.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
                 app = Build(settings, connection);
                 await app.Services.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync().ConfigureAwait(false);
                 _ = app.Services.GetRequiredService<JobStorage>();

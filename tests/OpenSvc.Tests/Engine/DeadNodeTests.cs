@@ -36,8 +36,8 @@ public sealed class DeadNodeTests(ITestOutputHelper output)
         var n2 = AgentProcess.Start("n2", connection);
         try
         {
-            await n1.WaitReadyAsync(TimeSpan.FromSeconds(60));
-            await n2.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            await n1.WaitReadyAsync(TimeSpan.FromSeconds(180));
+            await n2.WaitReadyAsync(TimeSpan.FromSeconds(180));
             await FakeCluster.InjectAsync(store, "n2", "fs#0", ResourceAction.Start, "slow", delayMs: 120_000);
             var plan = Plans.Start("svc-dead", Plans.Step(0, "n2", "fs#0", ResourceAction.Start, Long), Plans.Step(1, "n1", "fs#1", ResourceAction.Start, Long));
             var submitted = await mediator.Send(new SubmitRun(plan, "tester", "dead node", false, FakeCluster.ConfigFor(plan)));
@@ -75,8 +75,8 @@ public sealed class DeadNodeTests(ITestOutputHelper output)
         var n3 = AgentProcess.Start("n3", connection);
         try
         {
-            await n1.WaitReadyAsync(TimeSpan.FromSeconds(60));
-            await n3.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            await n1.WaitReadyAsync(TimeSpan.FromSeconds(180));
+            await n3.WaitReadyAsync(TimeSpan.FromSeconds(180));
             using var api = new OpenSvc.Host.Cli.ApiClusterClient(n3.LocalServer, null);
             const string config = """
                 [DEFAULT]

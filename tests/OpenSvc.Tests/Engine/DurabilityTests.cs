@@ -47,7 +47,7 @@ public sealed class DurabilityTests(ITestOutputHelper output)
         try
         {
             foreach (var a in agents.Values)
-                await a.WaitReadyAsync(TimeSpan.FromSeconds(60));
+                await a.WaitReadyAsync(TimeSpan.FromSeconds(180));
 
             var plan = new Plan("svc-dur", ServiceAction.Start, new NodeName("n1"), null, true,
             [
@@ -131,8 +131,8 @@ public sealed class DurabilityTests(ITestOutputHelper output)
         var n2 = AgentProcess.Start("n2", connection);
         try
         {
-            await n1.WaitReadyAsync(TimeSpan.FromSeconds(60));
-            await n2.WaitReadyAsync(TimeSpan.FromSeconds(60));
+            await n1.WaitReadyAsync(TimeSpan.FromSeconds(180));
+            await n2.WaitReadyAsync(TimeSpan.FromSeconds(180));
             using var api = new OpenSvc.Host.Cli.ApiClusterClient(n1.LocalServer, null);
             const string config = "[DEFAULT]\nnodes = n1 n2\n[fs#0]\ntype = none\ndev = /dev/a\nmnt = /srv/a\n[fs#1]\ntype = none\ndev = /dev/b\nmnt = /srv/a/b\n";
             (await api.ConfigureAsync(new OpenSvc.Workflows.Services.ConfigureService("svc-submit", config, "tester", false, true), default)).Accepted.Should().BeTrue();

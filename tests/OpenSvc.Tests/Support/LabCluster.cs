@@ -99,8 +99,10 @@ public sealed class LabCluster : IAsyncDisposable
         {
             foreach (var node in nodes)
                 cluster._agents.Add(LabAgent.Start(lab, node, agentCs));
+            // A fresh database: the agents install the schemas one at a time, each cold on a fresh machine (CI once took
+            // over 90 s for the first lab test's three agents); as StartAgentsAsync.
             foreach (var agent in cluster._agents)
-                await agent.WaitReadyAsync(TimeSpan.FromSeconds(90));
+                await agent.WaitReadyAsync(TimeSpan.FromSeconds(240));
         }
         catch
         {
