@@ -1,10 +1,17 @@
 using System.Diagnostics;
+using Hangfire;
+using Hangfire.Common;
+using Hangfire.States;
 using Marten;
+using Npgsql;
 using OpenSvc.Domain;
 using OpenSvc.Domain.Planning;
 using OpenSvc.Domain.Runs;
+using OpenSvc.Infrastructure.Engine;
 using OpenSvc.Workflows.Drivers;
+using OpenSvc.Workflows.Engine;
 using OpenSvc.Workflows.Monitoring;
+using OpenSvc.Workflows.Steps;
 using OpenSvc.Workflows.Syncs;
 
 namespace OpenSvc.Host.Agent;
@@ -13,7 +20,8 @@ namespace OpenSvc.Host.Agent;
 /// Runs the code a takeover needs once, as the agent starts (in the background, right after it says it is ready), so
 /// its first takeover does not pay all of the JIT: the run's decisions over a made-up plan (nothing is written), every run event through the event
 /// store's serializer and back, the reads of a claim, an outcome and a status refresh (for ids that do not exist), and
-/// a config resolution. Side-effect free: no event, document or Hangfire job is written.
+/// a config resolution, the writes of a run in a transaction rolled back, and one no-op job through the node's queue.
+/// Nothing it writes stays but that job's record ("warm-up of NODE" in the dashboard, a step job of no run).
 /// </summary>
 public static class AgentWarmUp
 {
@@ -87,14 +95,51 @@ public static class AgentWarmUp
             _ = await query.Query<SyncRecord>().Where(x => x.Service == "warm-up").ToListAsync(ct).ConfigureAwait(false);
             _ = await query.Query<Workflows.Agents.AgentHeartbeat>().ToListAsync(ct).ConfigureAwait(false);
         }
-        await using (var session = store.LightweightSession())
+        // The writes of a claim and an outcome, for real, in a transaction that is rolled back: the made-up run's events
+        // appended, its inline projections applied, the service's stream opened, all through Marten's and Npgsql's write
+        // paths (a first write costs far more than a first read); nothing is committed.
+        var options = services.GetRequiredService<EngineOptions>();
+        await using (var connection = new NpgsqlConnection(WorkflowStore.ConnectionString(options.ConnectionString)))
         {
-            var stream = await session.Events.FetchForWriting<WorkflowRun>(id, ct).ConfigureAwait(false);
-            _ = stream.Aggregate;
-            _ = await session.Events.FetchForWriting<ServiceActivity>(ServiceActivity.StreamId("warm-up"), ct).ConfigureAwait(false);
-            await session.SaveChangesAsync(ct).ConfigureAwait(false); // nothing to save: the empty commit path
+            await connection.OpenAsync(ct).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await using (var session = store.LightweightSession(Marten.Services.SessionOptions.ForTransaction(transaction, shouldAutoCommit: false)))
+            {
+                var stream = await session.Events.FetchForWriting<WorkflowRun>(id, ct).ConfigureAwait(false);
+                stream.AppendMany(events);
+                var activity = await session.Events.FetchForWriting<ServiceActivity>(ServiceActivity.StreamId("warm-up"), ct).ConfigureAwait(false);
+                activity.AppendOne(new ServiceRunStarted("warm-up", id, ServiceAction.Takeover, now));
+                await session.SaveChangesAsync(ct).ConfigureAwait(false);
+            }
+            await transaction.RollbackAsync(ct).ConfigureAwait(false);
         }
         _ = await services.GetRequiredService<MediatR.IMediator>().Send(new RefreshStatus(["warm-up"]), ct).ConfigureAwait(false);
+
+        // One step job through this node's queue: Hangfire's fetch, activation and state transitions, the step handler.
+        await RunJobAsync(services, node, ct).ConfigureAwait(false);
         return sw.Elapsed;
+    }
+
+    static async Task RunJobAsync(IServiceProvider services, NodeName node, CancellationToken ct)
+    {
+        var storage = services.GetRequiredService<JobStorage>();
+        // A step job of no run: the queue, the job's activation, the step handler and its dependencies, the lease and the
+        // claim's read, as a takeover's first step takes them; it finds no run and ends (ExecuteStep.WarmUpRun).
+        var job = new Job(typeof(StepJob), typeof(StepJob).GetMethod(nameof(StepJob.ExecuteAsync))!,
+            [ExecuteStep.WarmUpRun, 0, 0, $"warm-up of {node}", CancellationToken.None], node.QueueName);
+        var id = services.GetRequiredService<IBackgroundJobClient>().Create(job, new EnqueuedState(node.QueueName));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        using var connection = storage.GetConnection();
+        while (true)
+        {
+            var state = connection.GetStateData(id);
+            if (state?.Name == SucceededState.StateName)
+                return;
+            if (state?.Name == FailedState.StateName || state?.Name == DeletedState.StateName)
+                throw new InvalidOperationException($"the warm-up job {id} ended {state!.Name.ToLowerInvariant()}: {state.Reason}");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"the warm-up job {id} did not run in 60 s");
+            await Task.Delay(50, ct).ConfigureAwait(false);
+        }
     }
 }

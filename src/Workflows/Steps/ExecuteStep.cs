@@ -18,7 +18,14 @@ namespace OpenSvc.Workflows.Steps;
 /// action and driver. <paramref name="Attempt"/> is set only by jobs queued before executions were numbered (they
 /// carried the attempt): such a job runs the step's current execution if its attempt still matches.
 /// </summary>
-public sealed record ExecuteStep(Guid RunId, int Step, int Execution, int? Attempt = null) : IRequest<Unit>;
+public sealed record ExecuteStep(Guid RunId, int Step, int Execution, int? Attempt = null) : IRequest<Unit>
+{
+    /// <summary>
+    /// The run id of an agent's warm-up job: a step job of no run, which goes the whole way of a real one (queue, activation,
+    /// lease, claim) up to finding no run, and is then ignored without a warning.
+    /// </summary>
+    public static readonly Guid WarmUpRun = new("00000000-0000-0000-0000-00000000a4a1"); // never a run's (runs are version 7 ids)
+}
 
 /// <summary>
 /// Claims the step (StepStarted, through the run's one write path: a duplicate or superseded delivery appends
@@ -175,7 +182,8 @@ public sealed class ExecuteStepHandler(
         }, ct).ConfigureAwait(false);
         if (write.Before is null)
         {
-            log.LogWarning("run {RunId} does not exist: job ignored", request.RunId);
+            if (request.RunId != ExecuteStep.WarmUpRun)
+                log.LogWarning("run {RunId} does not exist: job ignored", request.RunId);
             return null;
         }
         if (write.Events.Count == 0)

@@ -63,6 +63,8 @@ public sealed class AgentProcess : IDisposable
         psi.Environment["OPENSVC_RECONCILE_MS"] = "500";
         psi.Environment["OPENSVC_SCHEDULED_GRACE_MS"] = "1500";
         psi.Environment["OPENSVC_AGENT_DEAD_MS"] = "3000";
+        // The suite starts hundreds of short-lived agents on 2 cores: their warm-up is left out, and tested on its own (AgentWarmUpTests).
+        psi.Environment["OPENSVC_AGENT_WARMUP"] = "off";
         foreach (var (k, v) in env ?? new Dictionary<string, string>())
             psi.Environment[k] = v;
         return Launch(node, psi, socket);

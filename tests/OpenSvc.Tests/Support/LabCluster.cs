@@ -158,6 +158,7 @@ public static class LabAgent
         ["OPENSVC_AGENT_DEAD_MS"] = "5000",
         ["OPENSVC_STATUS_MS"] = "3000",
         ["OPENSVC_TOKEN"] = Token,
+        ["OPENSVC_AGENT_WARMUP"] = "off",
     };
 
     /// <summary>The operator token of the lab's agents (a fresh one per test process).</summary>
