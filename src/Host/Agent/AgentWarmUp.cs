@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Hangfire;
-using Hangfire.Common;
 using Hangfire.States;
 using Marten;
 using Npgsql;
@@ -125,8 +124,7 @@ public static class AgentWarmUp
         var storage = services.GetRequiredService<JobStorage>();
         // A step job of no run: the queue, the job's activation, the step handler and its dependencies, the lease and the
         // claim's read, as a takeover's first step takes them; it finds no run and ends (ExecuteStep.WarmUpRun).
-        var job = new Job(typeof(StepJob), typeof(StepJob).GetMethod(nameof(StepJob.ExecuteAsync))!,
-            [ExecuteStep.WarmUpRun, 0, 0, $"warm-up of {node}", CancellationToken.None], node.QueueName);
+        var job = StepJob.WarmUp($"warm-up of {node}", node.QueueName);
         var id = services.GetRequiredService<IBackgroundJobClient>().Create(job, new EnqueuedState(node.QueueName));
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         using var connection = storage.GetConnection();

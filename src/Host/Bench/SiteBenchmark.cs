@@ -222,9 +222,7 @@ public static partial class EngineBenchmark
         {
             var warm = Stopwatch.StartNew();
             var jobs = client.GetRequiredService<IBackgroundJobClient>();
-            var job = new Hangfire.Common.Job(typeof(StepJob), typeof(StepJob).GetMethod(nameof(StepJob.ExecuteAsync))!,
-                [OpenSvc.Workflows.Steps.ExecuteStep.WarmUpRun, 0, 0, "bench requester warm-up", CancellationToken.None], "bench_requester_warmup");
-            jobs.Delete(jobs.Create(job, new Hangfire.States.EnqueuedState("bench_requester_warmup")));
+            jobs.Delete(jobs.Create(StepJob.WarmUp("bench requester warm-up", "bench_requester_warmup"), new EnqueuedState("bench_requester_warmup")));
             output.WriteLine($"site: this process's request path warmed in {warm.Elapsed.TotalMilliseconds:0} ms (one step job created and deleted)");
         }
         var env = new Dictionary<string, string> { ["Logging__LogLevel__Default"] = "Warning", ["Logging__LogLevel__OpenSvc.Agent"] = "Information" };

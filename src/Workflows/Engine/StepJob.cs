@@ -13,6 +13,13 @@ namespace OpenSvc.Workflows.Engine;
 /// </summary>
 public sealed class StepJob(IMediator mediator)
 {
+    /// <summary>
+    /// A step job of no run (<see cref="ExecuteStep.WarmUpRun"/>) for <paramref name="queue"/>: it takes a real step's
+    /// whole path (queue, activation, step handler, lease, claim read) and ends finding no run. Warm-ups use it.
+    /// </summary>
+    public static Hangfire.Common.Job WarmUp(string label, string queue) =>
+        new(typeof(StepJob), typeof(StepJob).GetMethod(nameof(ExecuteAsync))!, [ExecuteStep.WarmUpRun, 0, 0, label, CancellationToken.None], queue);
+
     /// <summary>Runs execution <paramref name="execution"/> of a step (its fencing token); the label names it in the dashboard.</summary>
     [DisplayName("{3}")]
     [AutomaticRetry(Attempts = 0, OnAttemptsExceeded = AttemptsExceededAction.Fail)]
