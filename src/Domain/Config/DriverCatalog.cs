@@ -18,6 +18,13 @@ public sealed record DriverKind(string Group, string? Type, string Name, IReadOn
     /// <summary>The keywords of this type (a group's shared ones included), in the order validation and printing list them.</summary>
     public IReadOnlyList<Keyword> Keywords { get; init; } = [];
 
+    /// <summary>
+    /// A sync's drill copy is needed first by this group's drill start (sync.btrfs: its clone, by the fs that mount it;
+    /// sync.docker: its images, by the containers); null: its drill start only checks, and nothing waits for it but the end.
+    /// The drill starts every sync's copy at once and the start-order chain waits for each only where it is needed.
+    /// </summary>
+    public string? DrillFeeds { get; init; }
+
     /// <summary>The typed resource record the resolver builds and the driver receives.</summary>
     public Type ResourceType { get; private init; } = typeof(ServiceResource);
 

@@ -51,6 +51,7 @@ public sealed record BtrfsSync : SyncResource
     /// <summary>The catalog entry, its keywords (after every sync's), its builder.</summary>
     public static DriverKind Kind { get; } = new DriverKind(DriverCatalog.SyncGroup, "btrfs", "sync.btrfs", ["btrfs"], Policy)
     {
+        DrillFeeds = "fs",
         Keywords =
         [
             .. GroupKeywords,

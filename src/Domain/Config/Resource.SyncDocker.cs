@@ -9,6 +9,7 @@ public sealed record DockerSync : SyncResource
     /// </summary>
     public static DriverKind Kind { get; } = new DriverKind(DriverCatalog.SyncGroup, "docker", "sync.docker", ["docker"], Policy, PreparesTarget: true)
     {
+        DrillFeeds = "container",
         Keywords = GroupKeywords,
     }.Builds(Build);
 

@@ -18,7 +18,8 @@ public static partial class Planner
     /// sync.docker: the synced images checked; sync.rsync: says it cannot clone and what it checked instead), then each
     /// startable resource starts its drill counterpart in start order (fs: the clone mounted at a drill path; containers:
     /// drill names, the clones, no network but the isolated one; ips: on the isolated network only), then a check that
-    /// the service answers, on its first container. Every drill-start is undone by a drill-stop if the drill fails.
+    /// the service answers, on its first container. Every drill-start is undone by a drill-stop if the drill fails. The
+    /// syncs' drill copies are made at once; each resource waits for the one before it and for the copies it needs.
     /// </summary>
     static PlanResult PlanDrill(ServiceView svc, ActionRequest request, ClusterState cluster)
     {
@@ -34,19 +35,40 @@ public static partial class Planner
                 "Give the service back to its primary node first.");
         var builder = new StepBuilder(svc);
         var steps = new List<PlanStep>();
-        void Add(ResourceView r, ResourceAction action, ResourceAction? compensation, StepPolicy policy) =>
-            steps.Add(new PlanStep(steps.Count, node, r.Rid, r.Driver, action, steps.Count == 0 ? [] : [steps.Count - 1], policy,
-                Compensation: compensation, Optional: r.Optional));
+        int Add(ResourceView r, ResourceAction action, ResourceAction? compensation, StepPolicy policy, IReadOnlyList<int> waitsFor)
+        {
+            steps.Add(new PlanStep(steps.Count, node, r.Rid, r.Driver, action, waitsFor, policy, Compensation: compensation, Optional: r.Optional));
+            return steps.Count - 1;
+        }
 
-        foreach (var sync in DrillSyncs(svc, node, builder.Skipped))
-            Add(sync with { Optional = false }, ResourceAction.DrillStart, ResourceAction.DrillStop, DrillPolicy);
+        // The syncs' drill copies are independent of each other and of production: they are all made at once, and the
+        // start-order chain waits for each only at the first resource that needs it (a clone at the fs that mounts it,
+        // the images at the first container), so an image check runs beside the clone and its mounts, not before them.
+        var waiting = DrillSyncs(svc, node, builder.Skipped)
+            .Select(sync => (Step: Add(sync with { Optional = false }, ResourceAction.DrillStart, ResourceAction.DrillStop, DrillPolicy, []),
+                             Feeds: DriverCatalog.Named(sync.Driver)?.DrillFeeds is { } group ? DriverCatalog.StartRank(group) : (int?)null))
+            .ToList();
         var order = builder.StartOrder(node);
         if (builder.Error is { } error)
             return error;
+        int? previous = null;
+        List<int> WaitsFor(Func<int?, bool> due)
+        {
+            var waits = previous is { } p ? new List<int> { p } : [];
+            waits.AddRange(waiting.Where(w => due(w.Feeds)).Select(w => w.Step));
+            waiting.RemoveAll(w => due(w.Feeds));
+            waits.Sort();
+            return waits;
+        }
         foreach (var r in order)
-            Add(r with { Optional = false }, ResourceAction.DrillStart, ResourceAction.DrillStop, r.Group == "fs" ? DrillPolicy : DriverCatalog.PolicyOf(r.Driver));
+        {
+            var rank = DriverCatalog.StartRank(r.Group);
+            previous = Add(r with { Optional = false }, ResourceAction.DrillStart, ResourceAction.DrillStop,
+                r.Group == "fs" ? DrillPolicy : DriverCatalog.PolicyOf(r.Driver), WaitsFor(feeds => feeds <= rank && !r.IsNetnsIp));
+        }
+        // The check proves the drilled service answers once everything is up: it also waits for the syncs' checks.
         if (order.FirstOrDefault(r => r.Group == "container") is { } first)
-            Add(first with { Optional = false }, ResourceAction.DrillCheck, null, DrillCheckPolicy);
+            previous = Add(first with { Optional = false }, ResourceAction.DrillCheck, null, DrillCheckPolicy, WaitsFor(_ => true));
         if (steps.Count == 0)
             return new Refusal(PlanGuard.NothingToDo, $"a drill of {svc.Name} on {node} has nothing to start: no resource there.");
         // A failed drill always removes what it started: it must never leave clones or drill containers behind.

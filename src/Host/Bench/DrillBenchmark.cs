@@ -136,6 +136,7 @@ public static class DrillBenchmark
             lab.Say(Line(result));
             lab.Say($"  drill:    {Breakdown(drill)}");
             lab.Say($"  takeover: {Breakdown(takeover)}");
+            lab.Say($"  takeover's first step: {await FirstStepWayAsync(lab.ClusterConnection, takeover, ct).ConfigureAwait(false)}");
 
             foreach (var args in new[] { (string[])["svc", "stop", Service, "--node", "n3", "--force", "--reason", "bench drill: back to n1 for the next round"], ["svc", "start", Service, "--node", "n1"] })
                 if (await ActAsync(lab, store, args) is null)
@@ -187,7 +188,10 @@ public static class DrillBenchmark
         return null;
     }
 
-    /// <summary>Where a run's time went: the wait before its first step, each step's own time, and the gaps between them.</summary>
+    /// <summary>
+    /// Where a run's time went: the wait before its first step, each step's own time, and the gaps between them. A step
+    /// that started while an earlier one still ran (they wait for nothing of each other) is marked <c>‖</c>.
+    /// </summary>
     static string Breakdown(WorkflowRun run)
     {
         var sb = new StringBuilder();
@@ -197,10 +201,53 @@ public static class DrillBenchmark
             var gap = (s.StartedAt!.Value - last).TotalMilliseconds;
             if (gap >= 1)
                 sb.Append(CultureInfo.InvariantCulture, $"+{gap:0} ");
+            else if (gap < 0)
+                sb.Append("‖ ");
             sb.Append(CultureInfo.InvariantCulture, $"{ActionWords.Step(s.Step)} {s.Duration?.TotalMilliseconds ?? 0:0}, ");
-            last = s.EndedAt ?? s.StartedAt.Value;
+            var end = s.EndedAt ?? s.StartedAt.Value;
+            if (end > last)
+                last = end;
         }
         return sb.Append("(ms)").ToString();
+    }
+
+    /// <summary>
+    /// The way of a run's first step from the request to its claim, in ms from the request: its Hangfire job created and
+    /// enqueued (by the requesting agent, after the run's first transaction), then taken by a worker of the node's agent
+    /// (Processing), then claimed (StepStarted) and its driver started. Hangfire's own states, from its job tables.
+    /// </summary>
+    static async Task<string> FirstStepWayAsync(string connection, WorkflowRun run, CancellationToken ct)
+    {
+        var states = new List<(string Name, DateTime At)>();
+        try
+        {
+            await using var conn = new Npgsql.NpgsqlConnection(connection);
+            await conn.OpenAsync(ct).ConfigureAwait(false);
+            await using var cmd = new Npgsql.NpgsqlCommand(
+                "select j.arguments::text, j.createdat, s.name, s.createdat from hangfire.job j join hangfire.state s on s.jobid = j.id " +
+                "where j.arguments::text like @run order by s.id", conn);
+            cmd.Parameters.AddWithValue("run", "%" + run.Id.ToString() + "%");
+            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                if (WebConsole.HangfireJobs.Parse(reader.GetString(0)) is not { Step: 0, Execution: 0 })
+                    continue;
+                if (states.Count == 0)
+                    states.Add(("created", reader.GetDateTime(1)));
+                states.Add((reader.GetString(2).ToLowerInvariant(), reader.GetDateTime(3)));
+            }
+        }
+        catch (Npgsql.NpgsqlException ex)
+        {
+            return $"(Hangfire's job tables not read: {ex.Message})";
+        }
+        var requested = run.RequestedAt.UtcDateTime;
+        string Ms(DateTime at) => (DateTime.SpecifyKind(at, DateTimeKind.Utc) - requested).TotalMilliseconds.ToString("+0", CultureInfo.InvariantCulture);
+        var first = run.Steps[0];
+        var parts = states.Select(x => $"{x.Name} {Ms(x.At)}").ToList();
+        if (first.StartedAt is { } started)
+            parts.Add($"claimed {Ms(started.UtcDateTime)}");
+        return parts.Count == 0 ? "(its job is gone from Hangfire's tables)" : string.Join(", ", parts) + " (ms from the request)";
     }
 
     static string Line(DrillRound r) => string.Create(CultureInfo.InvariantCulture,

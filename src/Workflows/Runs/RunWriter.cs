@@ -47,34 +47,59 @@ public sealed class RunWriter(
 {
     public ConcurrentWriteRetry Retry { get; init; } = ConcurrentWriteRetry.Default;
 
+    /// <summary>
+    /// Writes to one run from this process take turns (striped by run id): steps of a run that run in parallel on one
+    /// agent would otherwise meet as concurrent writes, each costing a failed save, a logged error and a new read.
+    /// Writers in other processes are still met by the stream's version check and <see cref="Retry"/>.
+    /// </summary>
+    static readonly SemaphoreSlim[] Turns = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+
+    static SemaphoreSlim TurnOf(Guid runId) => Turns[(runId.GetHashCode() & int.MaxValue) % Turns.Length];
+
     /// <summary>Appends what <paramref name="decide"/> returns to an existing run.</summary>
     public async Task<RunWrite> AppendAsync(Guid runId, RunDecision decide, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(decide);
+        var turn = TurnOf(runId);
         for (var attempt = 1; ; attempt++)
         {
-            WorkflowRun run, after;
-            IReadOnlyList<object> events;
-            await using (var session = store.LightweightSession())
+            RunWrite? written;
+            await turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                var stream = await session.Events.FetchForWriting<WorkflowRun>(runId, cancellationToken).ConfigureAwait(false);
-                if (stream.Aggregate is null)
-                    return RunWrite.NoSuchRun;
-                run = stream.Aggregate;
-                var now = time.GetUtcNow();
-                events = decide(run, now);
-                if (events.Count == 0)
-                    return new RunWrite(run, run, events);
-                events = await WithRecoveryAsync(session, run, events, now, cancellationToken).ConfigureAwait(false);
-                stream.AppendMany(events);
-                after = Fold(run, events);
-                await StoreConsequencesAsync(session, run, after, events, now, cancellationToken).ConfigureAwait(false);
-                if (!await TrySaveAsync(session, attempt, cancellationToken).ConfigureAwait(false))
-                    continue;
+                written = await TryAppendAsync(runId, decide, attempt, cancellationToken).ConfigureAwait(false);
             }
-            Dispatch(after, events);
-            return new RunWrite(run, after, events);
+            finally
+            {
+                turn.Release();
+            }
+            if (written is null)
+                continue;
+            if (written.Events.Count > 0)
+                Dispatch(written.After!, written.Events);
+            return written;
         }
+    }
+
+    /// <summary>One read, decision and save of <see cref="AppendAsync"/>; null when another writer appended first.</summary>
+    async Task<RunWrite?> TryAppendAsync(Guid runId, RunDecision decide, int attempt, CancellationToken cancellationToken)
+    {
+        await using var session = store.LightweightSession();
+        var stream = await session.Events.FetchForWriting<WorkflowRun>(runId, cancellationToken).ConfigureAwait(false);
+        if (stream.Aggregate is null)
+            return RunWrite.NoSuchRun;
+        var run = stream.Aggregate;
+        var now = time.GetUtcNow();
+        var events = decide(run, now);
+        if (events.Count == 0)
+            return new RunWrite(run, run, events);
+        events = await WithRecoveryAsync(session, run, events, now, cancellationToken).ConfigureAwait(false);
+        stream.AppendMany(events);
+        var after = Fold(run, events);
+        await StoreConsequencesAsync(session, run, after, events, now, cancellationToken).ConfigureAwait(false);
+        if (!await TrySaveAsync(session, attempt, cancellationToken).ConfigureAwait(false))
+            return null;
+        return new RunWrite(run, after, events);
     }
 
     /// <summary>

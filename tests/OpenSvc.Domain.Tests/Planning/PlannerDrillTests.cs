@@ -22,6 +22,34 @@ public class PlannerDrillTests
         plan.Steps[7].Compensation.Should().BeNull();
         plan.Steps[7].Policy.MaxAttempts.Should().BeGreaterThan(3, "the check may have to wait for the service to come up");
         plan.Steps.Should().OnlyContain(s => s.Node == N3 && s.Policy.Timeout <= TimeSpan.FromMinutes(5));
+        plan.ShapeProblem().Should().BeNull();
+    }
+
+    [Fact]
+    public void a_drill_makes_the_sync_copies_at_once_and_each_resource_waits_only_for_the_copies_it_needs()
+    {
+        var plan = Planner.Plan(FailoverDockerBtrfs(), Request(ServiceAction.Drill, N3), Cluster((N1, Status.Up))).Accepted().Plan;
+
+        // 1 image check and 2 clone wait for nothing; the fs mounts wait for the clone, the first container for the
+        // images and the fs before it; then the start order as a takeover's, then the check.
+        plan.Steps.Select(s => s.WaitsFor).Should().BeEquivalentTo(
+            new int[][] { [], [], [1], [2], [0, 3], [4], [5], [6] }, o => o.WithStrictOrdering());
+        PlanPrinter.ToText(plan).Split('\n')[2].Should().EndWith("compensate: drill-stop  waits for nothing");
+        PlanPrinter.ToText(plan).Split('\n')[5].Should().EndWith("compensate: drill-stop  after 1, 4");
+    }
+
+    [Fact]
+    public void a_drill_check_waits_for_an_rsync_copy_that_feeds_no_drill_resource()
+    {
+        var plan = Planner.Plan(FlexWithFailoverSite(), Request(ServiceAction.Drill, N3), Cluster((N1, Status.Up))).Accepted().Plan;
+
+        plan.Lines().Should().Equal(
+            "n3 drill-start sync#0", "n3 drill-start sync#1",
+            "n3 drill-start fs#0", "n3 drill-start fs#1", "n3 drill-start container#0", "n3 drill-start ip#0", "n3 drill-start container#1",
+            "n3 drill-check container#0");
+        // rsync says it cannot clone and checks the copy instead: nothing starts from it, only the final check waits for it.
+        plan.Steps.Select(s => s.WaitsFor).Should().BeEquivalentTo(
+            new int[][] { [], [], [], [2], [0, 3], [4], [5], [1, 6] }, o => o.WithStrictOrdering());
     }
 
     [Fact]

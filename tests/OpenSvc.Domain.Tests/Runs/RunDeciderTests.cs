@@ -62,6 +62,41 @@ public sealed class RunDeciderTests
         run.Compensating.Should().BeTrue();
     }
 
+    static PlanStep After(PlanStep step, params int[] waitsFor) => step with { WaitsFor = waitsFor };
+
+    [Fact]
+    public void independent_steps_are_scheduled_together_and_a_join_waits_for_both()
+    {
+        // A drill's shape: 0 and 1 wait for nothing, 2 waits for 1, 3 for 0 and 2.
+        var run = Begin(Step(0, "sync#0"), After(Step(1, "sync#1"), []), Step(2, "fs#0"), After(Step(3, "container#0"), 0, 2));
+        run.Steps.Where(s => s.Status == StepStatus.Scheduled).Select(s => s.Step.Index).Should().Equal(0, 1);
+
+        run = Run(run, 1, ok: true, out var afterClone);
+        afterClone.OfType<StepScheduled>().Select(e => e.Step).Should().Equal(2);
+        run = Run(run, 2, ok: true, out var afterMount);
+        afterMount.OfType<StepScheduled>().Should().BeEmpty("the join still waits for step 1");
+        run = Run(run, 0, ok: true, out var afterCheck);
+        afterCheck.OfType<StepScheduled>().Select(e => e.Step).Should().Equal(3);
+        Run(run, 3, ok: true, out var last);
+        last.Should().ContainSingle(e => e is RunCompleted);
+    }
+
+    [Fact]
+    public void a_failure_in_one_branch_waits_for_the_other_in_flight_then_rolls_back_both()
+    {
+        var run = Begin(Step(0, "sync#0"), After(Step(1, "sync#1"), []), After(Step(2, "fs#0"), 0, 1));
+        run = run.Then(RunDecider.Start(run, 0, run.Steps[0].Execution, "n1/1/a", T0)!);
+        run = Run(run, 1, ok: false, out var failed, permanent: true);
+
+        failed.OfType<CompensationPlanned>().Should().BeEmpty("step 1 is still running: its effect is not known yet");
+        failed.OfType<RunFailed>().Should().BeEmpty();
+        var events = RunDecider.Outcome(run, new StepOutcome(0, run.Steps[0].Attempt, true, false, true, "", null, TimeSpan.FromSeconds(1),
+            Execution: run.Steps[0].Execution), T0);
+        var planned = events.OfType<CompensationPlanned>().Single();
+        planned.Steps.Select(c => (c.Step.Rid.ToString(), c.Compensates)).Should().Equal(("sync#0", 0));
+        events.OfType<StepScheduled>().Should().ContainSingle().Which.Step.Should().Be(3, "only the compensation starts; step 3 never does");
+    }
+
     [Fact]
     public void an_optional_step_that_fails_does_not_stop_the_run()
     {
