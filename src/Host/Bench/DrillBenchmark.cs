@@ -224,13 +224,15 @@ public static class DrillBenchmark
             await using var conn = new Npgsql.NpgsqlConnection(connection);
             await conn.OpenAsync(ct).ConfigureAwait(false);
             await using var cmd = new Npgsql.NpgsqlCommand(
-                "select j.arguments::text, j.createdat, s.name, s.createdat from hangfire.job j join hangfire.state s on s.jobid = j.id " +
+                "select j.arguments::text, j.createdat, s.name, s.createdat, j.id from hangfire.job j join hangfire.state s on s.jobid = j.id " +
                 "where j.arguments::text like @run order by s.id", conn);
             cmd.Parameters.AddWithValue("run", "%" + run.Id.ToString() + "%");
             await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            long? job = null;
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
-                if (WebConsole.HangfireJobs.Parse(reader.GetString(0)) is not { Step: 0, Execution: 0 })
+                // The first job of step 1: its first execution (a requeue would be a later job).
+                if (WebConsole.HangfireJobs.Parse(reader.GetString(0)) is not { Step: 0 } || (job ??= reader.GetInt64(4)) != reader.GetInt64(4))
                     continue;
                 if (states.Count == 0)
                     states.Add(("created", reader.GetDateTime(1)));

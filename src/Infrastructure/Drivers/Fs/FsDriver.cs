@@ -57,7 +57,8 @@ public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver<FsResou
                 throw new StepFailedException($"{fs.Id} holds the private dockerd's data ({dataDir}) but is not mounted on {node} ({message}): start the standby resources first (opensvc svc startstandby {service.Name} --node {node})", permanent: true);
             return StepResult.Unchanged($"{fs.Id} ({fs.Mnt}) is used as is: it holds the private dockerd whose synced images the drill containers run from, each in a writable layer of its own that cleanup removes");
         }
-        var label = (await ProcessRunner.RunAsync("btrfs", ["filesystem", "label", "--", fs.Dev], new ProcessRunOptions { Timeout = CommandTimeout }, cancellationToken).ConfigureAwait(false)).StdOut.Trim();
+        var label = Sync.Btrfs.BtrfsLabels.OfMounted(fs.Dev)
+            ?? (await ProcessRunner.RunAsync("btrfs", ["filesystem", "label", "--", fs.Dev], new ProcessRunOptions { Timeout = CommandTimeout }, cancellationToken).ConfigureAwait(false)).StdOut.Trim();
         var subvol = (fs.MntOpt ?? "").Split(',').Select(o => o.Trim()).FirstOrDefault(o => o.StartsWith("subvol=", StringComparison.Ordinal))?["subvol=".Length..].Trim('/');
         var sync = service.Resources.OfType<BtrfsSync>().FirstOrDefault(s => !s.Disabled && s.Targets.Contains(node)
             && s.Dst is { } dst && dst.Label == label && dst.Subvolume.Trim('/') == subvol);
@@ -75,11 +76,15 @@ public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver<FsResou
             throw new StepFailedException($"{fs.Id}: the drill clone {clone} of {sync.Id} is missing on {node}: its drill-start must run first");
         await step.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
         Directory.CreateDirectory(target);
-        // One mount(8) call binds and makes the mount private (util-linux applies the propagation change right after the bind).
-        string[] argv = ["mount", "--bind", "--make-private", "--", clone, target];
-        var r = await ProcessRunner.RunAsync(argv[0], argv.Skip(1), new ProcessRunOptions { Timeout = CommandTimeout }, cancellationToken).ConfigureAwait(false);
-        if (!r.Succeeded)
-            throw new StepFailedException($"{fs.Id}: {string.Join(' ', argv)} failed on {node} (exit {r.ExitCode}): {r.Tail(500)}", r.Tail());
+        // The bind and its private propagation, as mount --bind --make-private makes them, without spawning mount(8).
+        try
+        {
+            LinuxCalls.BindPrivate(clone, target);
+        }
+        catch (IOException ex)
+        {
+            throw new StepFailedException($"{fs.Id}: mounting the drill clone {clone} at {target} failed on {node}: {ex.Message}");
+        }
         return new StepResult(true, $"mounted the drill clone of {sync.Id} ({clone}) at {target}: drill containers see it in place of {fs.Mnt}, which keeps receiving syncs");
     }
 

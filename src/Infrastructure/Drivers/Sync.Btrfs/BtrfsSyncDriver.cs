@@ -333,8 +333,11 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
     {
         var mounted = mounts.Where(m => m.FsType == "btrfs" && m.Source.StartsWith('/')).Select(m => m.Source).Distinct().ToList();
         var candidates = mounted.Concat(configured).Distinct().ToList();
-        var labels = await Task.WhenAll(candidates.Select(dev => shell.RunAsync(["btrfs", "filesystem", "label", "--", dev], cancellationToken))).ConfigureAwait(false);
-        var matches = candidates.Where((_, i) => labels[i].Succeeded && labels[i].StdOut.Trim() == label).ToList();
+        // A mounted btrfs's label is read where the kernel publishes it (no process); others are asked of btrfs.
+        var labels = await Task.WhenAll(candidates.Select(async dev => shell is LocalShell && BtrfsLabels.OfMounted(dev) is { } known
+            ? known
+            : await shell.RunAsync(["btrfs", "filesystem", "label", "--", dev], cancellationToken).ConfigureAwait(false) is { Succeeded: true } r ? r.StdOut.Trim() : null)).ConfigureAwait(false);
+        var matches = candidates.Where((_, i) => labels[i] == label).ToList();
         return matches.Count switch
         {
             1 => matches[0],
@@ -371,20 +374,39 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         var rid = context.Rid;
         if (Directory.Exists(clone) && (await shell.RunAsync(["btrfs", "subvolume", "show", "--", clone], cancellationToken).ConfigureAwait(false)).ExitCode == 0)
             return StepResult.Unchanged($"the drill clone of {context.Resource.Dst} is already in place on {context.LocalNode}: {clone}");
-        var show = await shell.RunAsync(["btrfs", "subvolume", "show", "--", last], cancellationToken).ConfigureAwait(false);
-        if (show.ExitCode != 0)
+        if (!Directory.Exists(last))
             throw new StepFailedException(
                 $"{rid}: {context.LocalNode} holds no received snapshot of {context.Resource.Dst} ({last} is missing): sync it first (opensvc svc sync {context.Service} --node <primary>)",
                 permanent: true);
+        // The received snapshot's identity, for the record, is read beside the fencing check and the clone (read only: it
+        // never delays them); the clone is the snapshot ioctl itself, with no process spawned on the drill's way.
+        var showing = shell.RunAsync(["btrfs", "subvolume", "show", "--", last], cancellationToken);
+        long? before, after;
+        try
+        {
+            await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
+            // btrfs creates a snapshot in a transaction commit, which the ioctl waits for: the device's write counter after it
+            // holds the clone's metadata (no sync needed, and none on the RTO path). Whatever else was dirty on that filesystem
+            // is committed with it; the syncs commit what they receive, so that is little.
+            before = Drill.DrillNames.BytesWritten(dev);
+            try
+            {
+                LinuxCalls.BtrfsSnapshot(last, clone);
+            }
+            catch (IOException ex)
+            {
+                throw new StepFailedException($"{rid}: cloning the last snapshot received on {context.LocalNode} failed: {ex.Message}");
+            }
+            after = Drill.DrillNames.BytesWritten(dev);
+        }
+        catch
+        {
+            _ = showing.ContinueWith(t => t.Exception, TaskScheduler.Default); // observed: the clone's failure is what is reported
+            throw;
+        }
+        var show = await showing.ConfigureAwait(false);
         var received = BtrfsSend.ParseShow(show.StdOut);
         var created = System.Text.RegularExpressions.Regex.Match(show.StdOut, @"^\s*Creation time:\s*(.+)$", System.Text.RegularExpressions.RegexOptions.Multiline);
-        await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
-        // btrfs creates a snapshot in a transaction commit, which the command waits for: the device's write counter after it
-        // holds the clone's metadata (no sync needed, and none on the RTO path). Whatever else was dirty on that filesystem
-        // is committed with it; the syncs commit what they receive, so that is little.
-        var before = Drill.DrillNames.BytesWritten(dev);
-        await shell.CheckedAsync(["btrfs", "subvolume", "snapshot", "--", last, clone], cancellationToken).ConfigureAwait(false);
-        var after = Drill.DrillNames.BytesWritten(dev);
         var metrics = new Dictionary<string, long>();
         if (before is { } b && after is { } a)
             metrics["disk_bytes_written"] = a - b;
