@@ -135,6 +135,34 @@ public sealed class BtrfsSyncDriverTests(SyncLab lab)
     }
 
     [LabFact]
+    public async Task a_target_that_cannot_prepare_its_work_dirs_fails_with_its_message_and_keeps_the_previous_copy()
+    {
+        var config = await PrepareAsync();
+        var var = $"/srv/var-btrfs-{Guid.NewGuid():N}";
+        var svc = $"svc{Guid.NewGuid():N}"[..11];
+        var first = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
+        first.ExitCode.Should().Be(0, first.StdOut + first.StdErr);
+        var expected = (await Sums("n3", $"{var}/btrfs/svc1/data")).StdOut;
+        // The target's preparation runs in the receive's exec, after it printed its state: a file where its next dir goes.
+        var block = await lab.Sh("n3", "rm -rf \"$1/next\" && echo in-the-way > \"$1/next\"", $"{var}/btrfs/svc1/.osync/{svc}/sync#1");
+        block.ExitCode.Should().Be(0, block.StdErr);
+        var change = await lab.Sh("n1", "echo v2 > /srv/svc1/data/payload/version");
+        change.ExitCode.Should().Be(0, change.StdErr);
+
+        var failed = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
+
+        failed.ExitCode.Should().Be(1, failed.StdOut);
+        failed.StdErr.Should().Contain("n3").And.Contain("File exists", "the target's own message is reported");
+        (await Sums("n3", $"{var}/btrfs/svc1/data")).StdOut.Should().Be(expected, "dst still holds the previous copy, never a partial one");
+        var fixedUp = await lab.Sh("n3", "rm -f \"$1/next\"", $"{var}/btrfs/svc1/.osync/{svc}/sync#1");
+        fixedUp.ExitCode.Should().Be(0, fixedUp.StdErr);
+        var again = await lab.SyncExec("n1", var, config, svc, "sync#1", "n3");
+        again.ExitCode.Should().Be(0, again.StdOut + again.StdErr);
+        again.StdOut.Should().Contain("incremental send", "the parent both sides kept is still the one the next increment needs");
+        (await lab.ExecAsync("n3", ["cat", $"{var}/btrfs/svc1/data/payload/version"])).StdOut.Should().Be("v2\n");
+    }
+
+    [LabFact]
     public async Task a_target_without_its_svc1_filesystem_mounted_is_refused_clearly()
     {
         var config = await PrepareAsync();

@@ -54,6 +54,46 @@ public sealed class SshRunnerTests(SyncLab lab, ITestOutputHelper output)
     }
 
     [LabFact]
+    public async Task one_exec_prints_its_prelude_then_reads_the_stdin_fed_from_what_the_prelude_said()
+    {
+        using var ssh = await Runner().ConnectAsync(lab.Address("n3"), CancellationToken.None);
+        var payload = new byte[1024 * 1024 + 3];
+        Random.Shared.NextBytes(payload);
+        string? seen = null;
+        // The prelude is printed in two writes around a pause, and the marker line's text also appears inside a longer line.
+        var (r, prelude) = await ssh.RunWithPreludeAsync(["sh", "-c", "printf 'size %s\n' \"$1\"; sleep 0.2; echo 'x--- go'; echo '--- go'; echo after; wc -c", "sh", "1048579"], "--- go",
+            async (text, stdin, ct) =>
+            {
+                seen = text;
+                await stdin.WriteAsync(payload, ct);
+                return payload.Length;
+            }, CancellationToken.None);
+        r.ExitCode.Should().Be(0, r.StdErr);
+        prelude.Should().Be("size 1048579\nx--- go\n");
+        seen.Should().Be(prelude, "the feed is called with the prelude");
+        r.StdOut.Should().Be("size 1048579\nx--- go\n--- go\nafter\n1048579\n", "the whole output is kept");
+        r.BytesSent.Should().Be(payload.Length);
+    }
+
+    [LabFact]
+    public async Task an_exec_that_ends_before_its_marker_is_not_fed_and_says_why()
+    {
+        using var ssh = await Runner().ConnectAsync(lab.Address("n3"), CancellationToken.None);
+        var fed = false;
+        var (r, prelude) = await ssh.RunWithPreludeAsync(["sh", "-c", "echo checking; echo 'no such label' >&2; exit 11; echo '--- go'; cat"], "--- go",
+            (_, _, _) =>
+            {
+                fed = true;
+                return Task.FromResult(0L);
+            }, CancellationToken.None);
+        prelude.Should().BeNull();
+        fed.Should().BeFalse();
+        r.ExitCode.Should().Be(11);
+        r.StdOut.Should().Be("checking\n");
+        r.StdErr.Should().Contain("no such label");
+    }
+
+    [LabFact]
     public async Task an_unknown_host_key_is_refused_naming_the_node_and_its_fingerprint()
     {
         var empty = lab.WriteShared("known_hosts_empty", "");

@@ -45,51 +45,81 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         var resolved = context.Resolved;
         var snap = BtrfsSend.SnapshotName(configuredSrc.Subvolume);
 
-        // The two sides prepare at the same time: the sender resolves its label and takes the snapshot while the target,
-        // in one round trip, resolves its label, mounts its top level and prepares its work dirs.
-        var sender = PrepareSenderAsync(local, src, snap, resolved, context, target, cancellationToken);
-        var receiver = PrepareTargetAsync(context, target, dst, snap, cancellationToken);
+        // The two sides prepare at the same time, and the target's preparation and receive are one exec: the sender resolves
+        // its label and takes the snapshot while the target resolves its label, mounts its top level and prints the state of
+        // its parents, then a marker line; from that output the send is chosen (full or incremental) and fed to the same
+        // exec's stdin, where `btrfs receive` waits once the target has prepared its work dirs (while the send starts).
+        var sender = Timed(PrepareSenderAsync(local, src, snap, resolved, context, target, cancellationToken), out var senderMs);
+        SshConnection connection;
         try
         {
-            await Task.WhenAll(sender, receiver).ConfigureAwait(false);
+            connection = await SyncStep.ConnectAsync(ssh, target, rid, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            if (receiver.IsCompletedSuccessfully)
-                receiver.Result.Connection.Dispose();
-            if (sender.IsFaulted)
-                await sender.ConfigureAwait(false);
+            // Both failed: the sender's error is the first cause (as when the two ran side by side).
+            await sender.ConfigureAwait(false);
             throw;
         }
-        var (localDev, work, localLast, localReceived) = sender.Result;
-        var (connection, remoteDev, remoteRoot, remoteWork, remoteLast, remoteMounts, remoteSent) = receiver.Result;
         using var connectionScope = connection;
-
-        var prepared = sw.ElapsedMilliseconds;
-        var decision = BtrfsSend.DecideReverse(BtrfsSend.Decide(localLast, remoteLast), localReceived, remoteSent);
-        log.Add($"{decision.Mode.ToString().ToLowerInvariant()} {(reverse ? "reverse " : "")}send of {src} from {context.LocalNode} ({localDev}) to {target} ({remoteDev}" +
-            $"{(reverse ? $", into {dst}" : "")}): {decision.Reason}");
-        var parent = decision.FromReceived ? $"{ReceivedDir(work)}/{snap}" : $"{work}/last/{snap}";
-        List<string> send = decision.Mode == SendMode.Incremental
-            ? ["send", "-p", parent, "--", $"{work}/next/{snap}"]
-            : ["send", "--", $"{work}/next/{snap}"];
+        var connectMs = sw.ElapsedMilliseconds;
+        var remoteRoot = $"{SyncPaths.Var().TrimEnd('/')}/btrfs/{dst.Label}";
+        var remoteWork = $"{remoteRoot}/.osync/{context.Service}/{rid}";
+        TargetProbe? probe = null;
+        long probedAt = 0, prepared = 0;
+        List<string> send = [];
+        SendDecision? decision = null;
         ProcessResult? sent = null;
-        await context.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
-        var received = await connection.RunWithInputAsync(["btrfs", "receive", "--", $"{remoteWork}/next"], async (stdin, ct) =>
+        (SshResult Result, string? Prelude) exec;
+        try
         {
-            await using var process = ProcessRunner.StartStreaming("btrfs", send, new ProcessRunOptions { Timeout = TimeSpan.FromHours(24) });
-            var n = await SyncStep.CopyAsync(process.StandardOutput, stdin, ct).ConfigureAwait(false);
-            sent = await process.WaitAsync(ct).ConfigureAwait(false);
-            return n;
-        }, cancellationToken, TimeSpan.FromHours(24)).ConfigureAwait(false);
+            exec = await connection.RunWithPreludeAsync(
+                ["sh", "-c", PrepareAndReceiveScript, "receive", dst.Label, remoteRoot, MountTable.Escape(remoteRoot), remoteWork, snap, $"{remoteWork}/{context.LocalNode}/last"],
+                ReceiveMarker, async (prelude, stdin, ct) =>
+                {
+                    probedAt = sw.ElapsedMilliseconds;
+                    probe = TargetProbe.Parse(prelude);
+                    var (localDev, work, localLast, localReceived) = await sender.ConfigureAwait(false);
+                    var (lastText, sentText) = Split(probe.Last, "--- sent");
+                    decision = BtrfsSend.DecideReverse(BtrfsSend.Decide(localLast, Show(lastText)), localReceived, Show(sentText));
+                    log.Add($"{decision.Mode.ToString().ToLowerInvariant()} {(reverse ? "reverse " : "")}send of {src} from {context.LocalNode} ({localDev}) to {target} ({probe.Matches[0]}" +
+                        $"{(reverse ? $", into {dst}" : "")}): {decision.Reason}");
+                    var parent = decision.FromReceived ? $"{ReceivedDir(work)}/{snap}" : $"{work}/last/{snap}";
+                    send = decision.Mode == SendMode.Incremental
+                        ? ["send", "-p", parent, "--", $"{work}/next/{snap}"]
+                        : ["send", "--", $"{work}/next/{snap}"];
+                    await context.EnsureCurrentAsync(ct).ConfigureAwait(false);
+                    prepared = sw.ElapsedMilliseconds;
+                    await using var process = ProcessRunner.StartStreaming("btrfs", send, new ProcessRunOptions { Timeout = TimeSpan.FromHours(24) });
+                    var n = await SyncStep.CopyAsync(process.StandardOutput, stdin, ct).ConfigureAwait(false);
+                    sent = await process.WaitAsync(ct).ConfigureAwait(false);
+                    return n;
+                }, cancellationToken, TimeSpan.FromHours(24)).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Never leave the sender's snapshot running behind a failed step (a retry would race it).
+            await Settle(sender).ConfigureAwait(false);
+        }
+        var received = exec.Result;
+        if (exec.Prelude is null)
+        {
+            // The target's preparation failed: the sender's own failure, if any, is the first cause.
+            await sender.ConfigureAwait(false);
+            throw TargetRefusal(rid, target, dst, remoteRoot, received);
+        }
         var bytes = received.BytesSent;
+        var remoteDev = probe!.Matches[0];
         // The first failure is the cause: a failed send truncates the receive's stream; a failed receive stops the feeding.
         if (sent is { Succeeded: false })
             throw new StepFailedException($"{rid}: btrfs {string.Join(' ', send)} failed on {context.LocalNode}: {sent.Tail()}", string.Join('\n', log));
         if (!received.Succeeded)
-            throw new StepFailedException($"{rid}: btrfs receive on {target} failed (exit {received.ExitCode}) after {bytes} bytes: {received.Tail()}", string.Join('\n', log));
+            throw new StepFailedException(sent is null && bytes == 0
+                ? $"{rid}: preparing {target} to receive {dst} failed (exit {received.ExitCode}) before the send started: {received.Tail()}"
+                : $"{rid}: btrfs receive on {target} failed (exit {received.ExitCode}) after {bytes} bytes: {received.Tail()}", string.Join('\n', log));
         if (sent is null)
             throw new StepFailedException($"{rid}: btrfs {string.Join(' ', send)} on {context.LocalNode} did not finish", string.Join('\n', log));
+        var remoteMounts = probe.Mounts;
 
         var transferred = sw.ElapsedMilliseconds;
         // Target rotation, placement, remount and last_sync in one round trip: the received snapshot becomes the parent of the
@@ -101,6 +131,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
             .Where(m => m.FsType == "btrfs" && m.Source == remoteDev && MountsSubvolume(m, dst.Subvolume)).Select(m => m.MountPoint).ToList();
         var record = SyncStep.StampOf(context, target, bytes, sw, time);
         var file = SyncState.FileOf(context.Service, rid.ToString(), record);
+        var rotateAt = sw.ElapsedMilliseconds;
         var placed = await connection.RunAsync(
             ["sh", "-c", RotateAndPlaceScript, "rotate", remoteWork, snap, dstPath, remoteDev, dst.Subvolume.Trim('/'), file.Dir, file.Path, file.Json, .. dstMounts],
             cancellationToken, TimeSpan.FromMinutes(2)).ConfigureAwait(false);
@@ -114,14 +145,24 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
                 ? $"{rid}: the data reached {target} and was placed at {dst}, but its last_sync file {file.Path} could not be written there: {placed.Tail()}"
                 : $"{rid}: the data reached {target} but could not be placed at {dst} ({dstPath}): {placed.Tail()}", string.Join('\n', log));
 
+        var placedMs = sw.ElapsedMilliseconds - rotateAt;
         // Sender rotation, after the target holds the new parent; then the sender's own last_sync file.
-        await local.CheckedAsync(["sh", "-c", RotateSenderScript, "rotate", work, snap], cancellationToken).ConfigureAwait(false);
+        await local.CheckedAsync(["sh", "-c", RotateSenderScript, "rotate", sender.Result.Work, snap], cancellationToken).ConfigureAwait(false);
         await SyncState.WriteLocalAsync(context.Service, rid.ToString(), record, cancellationToken).ConfigureAwait(false);
 
-        log.Add($"placed at {dst} ({dstPath}) on {target}: {SyncStep.Rate(bytes, sw)}; phases: prepare {prepared} ms, transfer {transferred - prepared} ms, rotate and place {sw.ElapsedMilliseconds - transferred} ms");
+        log.Add($"placed at {dst} ({dstPath}) on {target}: {SyncStep.Rate(bytes, sw)}; phases: prepare {prepared} ms (sender {senderMs()} ms; connect {connectMs} ms, target state printed at {probedAt} ms), transfer {transferred - prepared} ms, rotate and place {sw.ElapsedMilliseconds - transferred} ms (target exec {placedMs})");
         var metrics = SyncStep.Metrics(bytes, sw);
-        metrics["full"] = decision.Mode == SendMode.Full ? 1 : 0;
+        metrics["full"] = decision!.Mode == SendMode.Full ? 1 : 0;
         return new StepResult(true, string.Join('\n', log), metrics);
+    }
+
+    /// <summary>The task, and how long it took once it ended (for the phases line).</summary>
+    static Task<T> Timed<T>(Task<T> task, out Func<long> elapsed)
+    {
+        var sw = Stopwatch.StartNew();
+        _ = task.ContinueWith(_ => sw.Stop(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        elapsed = () => sw.ElapsedMilliseconds;
+        return task;
     }
 
     /// <summary>
@@ -149,51 +190,45 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         return (dev, work, Show(lastText), Show(receivedText));
     }
 
-    /// <summary>
-    /// Target side, one round trip after the connection: the dst label must be a filesystem the target has mounted (its
-    /// standby fs); its top level is mounted at the same place as on the sender and the work dirs are prepared.
-    /// </summary>
-    async Task<(SshConnection Connection, string Dev, string Root, string Work, SubvolumeInfo? Last, IReadOnlyList<MountEntry> Mounts, SubvolumeInfo? Sent)> PrepareTargetAsync(
-        StepContext<BtrfsSync> context, NodeName target, BtrfsVolume dst, string snap, CancellationToken cancellationToken)
+    /// <summary>What the target's preparation printed and exited with when it ended before its marker: the refusal an operator reads.</summary>
+    static StepFailedException TargetRefusal(ResourceId rid, NodeName target, BtrfsVolume dst, string root, SshResult r)
     {
-        var rid = context.Step.Rid;
-        var connection = await SyncStep.ConnectAsync(ssh, target, rid, cancellationToken).ConfigureAwait(false);
-        try
+        var probe = TargetProbe.Parse(r.StdOut);
+        var mounted = probe.Mounts.Where(m => m.FsType == "btrfs" && m.Source.StartsWith('/')).Select(m => m.Source).Distinct().ToList();
+        switch (r.ExitCode)
         {
-            var root = $"{SyncPaths.Var().TrimEnd('/')}/btrfs/{dst.Label}";
-            var work = $"{root}/.osync/{context.Service}/{rid}";
-            var r = await connection.RunAsync(["sh", "-c", PrepareTargetScript, "prepare", dst.Label, root, MountTable.Escape(root), work, snap, $"{work}/{context.LocalNode}/last"],
-                cancellationToken, TimeSpan.FromMinutes(2)).ConfigureAwait(false);
-            var probe = TargetProbe.Parse(r.StdOut);
-            var mounted = probe.Mounts.Where(m => m.FsType == "btrfs" && m.Source.StartsWith('/')).Select(m => m.Source).Distinct().ToList();
-            switch (r.ExitCode)
-            {
-                case 0:
-                    break;
-                case LabelNotFound when probe.Matches.Count == 0:
-                    throw new StepFailedException(
-                        $"{rid}: no btrfs labelled {dst.Label} is mounted on {target} " +
-                        $"(btrfs mounted there: {(mounted.Count == 0 ? "none" : string.Join(", ", mounted))}): refusing to sync; start the service's standby fs on {target} first",
-                        permanent: true);
-                case LabelNotFound:
-                    throw new StepFailedException($"{rid}: several btrfs devices labelled {dst.Label} on {target}: {string.Join(", ", probe.Matches)}; refusing to guess");
-                case RootTaken:
-                    var holder = probe.RootHolder.Split(' ');
-                    throw new StepFailedException(holder.Length == 3
-                        ? $"{rid}: {root} on {target} already holds {holder[1]} ({holder[0]}, {holder[2]}), not the top level of {probe.Matches.FirstOrDefault()}"
-                        : $"{rid}: {root} on {target} already holds {probe.RootHolder}, not the top level of {probe.Matches.FirstOrDefault()}");
-                default:
-                    throw new StepFailedException($"{rid}: preparing {target} to receive {dst} failed (exit {r.ExitCode}): {r.Tail()}");
-            }
-            var (lastText, sentText) = Split(probe.Last, "--- sent");
-            return (connection, probe.Matches[0], root, work, Show(lastText), probe.Mounts, Show(sentText));
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
+            case LabelNotFound when probe.Matches.Count == 0:
+                return new StepFailedException(
+                    $"{rid}: no btrfs labelled {dst.Label} is mounted on {target} " +
+                    $"(btrfs mounted there: {(mounted.Count == 0 ? "none" : string.Join(", ", mounted))}): refusing to sync; start the service's standby fs on {target} first",
+                    permanent: true);
+            case LabelNotFound:
+                return new StepFailedException($"{rid}: several btrfs devices labelled {dst.Label} on {target}: {string.Join(", ", probe.Matches)}; refusing to guess");
+            case RootTaken:
+                var holder = probe.RootHolder.Split(' ');
+                return new StepFailedException(holder.Length == 3
+                    ? $"{rid}: {root} on {target} already holds {holder[1]} ({holder[0]}, {holder[2]}), not the top level of {probe.Matches.FirstOrDefault()}"
+                    : $"{rid}: {root} on {target} already holds {probe.RootHolder}, not the top level of {probe.Matches.FirstOrDefault()}");
+            default:
+                return new StepFailedException($"{rid}: preparing {target} to receive {dst} failed (exit {r.ExitCode}): {r.Tail()}");
         }
     }
+
+    /// <summary>Waits for a task to end, whatever its outcome (observed by whoever awaits it for its result).</summary>
+    static async Task Settle(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Reported by the caller that needs the result.
+        }
+    }
+
+    /// <summary>The line <see cref="PrepareAndReceiveScript"/> prints between the target's state and the receive.</summary>
+    const string ReceiveMarker = "--- receive";
 
     const int NoSource = 10;
     const int LabelNotFound = 11;
@@ -227,12 +262,14 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         """;
 
     /// <summary>
-    /// $1 label, $2 top-level mount point, $3 the same as mountinfo escapes it, $4 work dir, $5 snapshot name. Prints this
-    /// namespace's mountinfo and the label of every mounted btrfs device; exits 11 unless exactly one has the label, 12 when
-    /// $2 holds something other than that device's top level; else mounts the top level there (unless it already is),
-    /// prepares the work dirs, drops a stale next and prints `show` of last if there is one.
+    /// $1 label, $2 top-level mount point, $3 the same as mountinfo escapes it, $4 work dir, $5 snapshot name, $6 the dir of
+    /// the snapshot the target last sent to this sender. Prints this namespace's mountinfo and the label of every mounted
+    /// btrfs device; exits 11 unless exactly one has the label, 12 when $2 holds something other than that device's top
+    /// level; else mounts the top level there (unless it already is), prints `show` of last and, after "--- sent", of the
+    /// snapshot it sent if there are, then the marker line; then (while the sender starts its send) prepares the work dirs,
+    /// drops a stale next and receives the stream on stdin into next.
     /// </summary>
-    const string PrepareTargetScript = """
+    const string PrepareAndReceiveScript = """
         set -e
         cat /proc/self/mountinfo
         echo "--- labels"
@@ -250,12 +287,14 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
           mount -t btrfs -o subvolid=5 -- "$dev" "$2"
           mount --make-private -- "$2"
         fi
-        mkdir -p "$4/next" "$4/last"
-        if btrfs subvolume show "$4/next/$5" >/dev/null 2>&1; then btrfs subvolume delete "$4/next/$5" >/dev/null; fi
         echo "--- last"
         btrfs subvolume show "$4/last/$5" 2>/dev/null || true
         echo "--- sent"
         btrfs subvolume show "$6/$5" 2>/dev/null || true
+        echo "--- receive"
+        mkdir -p "$4/next" "$4/last"
+        if btrfs subvolume show "$4/next/$5" >/dev/null 2>&1; then btrfs subvolume delete "$4/next/$5" >/dev/null; fi
+        exec btrfs receive -- "$4/next"
         """;
 
     /// <summary>
@@ -295,7 +334,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
         mkdir -p "$1/next"
         """;
 
-    /// <summary>What <see cref="PrepareTargetScript"/> printed: the target's mounts, the labelled devices, who holds the root, last's `show`.</summary>
+    /// <summary>What <see cref="PrepareAndReceiveScript"/> printed: the target's mounts, the labelled devices, who holds the root, last's `show`.</summary>
     sealed record TargetProbe(IReadOnlyList<MountEntry> Mounts, IReadOnlyList<string> Matches, string RootHolder, string Last)
     {
         public static TargetProbe Parse(string output)
@@ -327,7 +366,7 @@ public sealed class BtrfsSyncDriver(SshRunner ssh, TimeProvider time) : ISyncDri
     /// <summary>
     /// The sender's block device of the btrfs labelled <paramref name="label"/> among the filesystems this node uses: btrfs
     /// mounted in its own mount namespace, plus the service's configured fs devices. (The target's rule, mounted ones only,
-    /// is in <see cref="PrepareTargetScript"/>.)
+    /// is in <see cref="PrepareAndReceiveScript"/>.)
     /// </summary>
     static async Task<string> DeviceForLabelAsync(INodeShell shell, IReadOnlyList<MountEntry> mounts, string label, IEnumerable<string> configured, ResourceId rid, CancellationToken cancellationToken)
     {

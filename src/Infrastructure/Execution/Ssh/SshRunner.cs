@@ -161,7 +161,54 @@ public sealed class SshConnection(string node, SshClient client) : IDisposable
     public Task<SshResult> RunWithInputAsync(IReadOnlyList<string> argv, Func<Stream, CancellationToken, Task<long>> feed, CancellationToken cancellationToken, TimeSpan? timeout = null) =>
         RunCommandLineAsync(RemoteShell.Join(argv), feed, timeout, cancellationToken);
 
-    async Task<SshResult> RunCommandLineAsync(string commandLine, Func<Stream, CancellationToken, Task<long>>? feed, TimeSpan? timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// One exec in two parts: the command first prints what the caller needs to decide (its prelude), then a line equal to
+    /// <paramref name="marker"/>, then reads its stdin. <paramref name="feed"/> is called with the prelude once the marker
+    /// line arrived, and feeds stdin (e.g. a remote preparation then <c>btrfs receive</c>, the send chosen from what the
+    /// preparation printed). When the command ends before printing the marker, feed is not called and the result says why
+    /// (<see cref="SshResult.StdOut"/> holds the whole output either way; <c>Prelude</c> is null then).
+    /// </summary>
+    public async Task<(SshResult Result, string? Prelude)> RunWithPreludeAsync(IReadOnlyList<string> argv, string marker,
+        Func<string, Stream, CancellationToken, Task<long>> feed, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(feed);
+        string? prelude = null;
+        var result = await RunCommandLineAsync(RemoteShell.Join(argv), null, timeout, cancellationToken, new PreludeFeed(marker, p => prelude = p, feed)).ConfigureAwait(false);
+        return (result, prelude);
+    }
+
+    sealed record PreludeFeed(string Marker, Action<string> Seen, Func<string, Stream, CancellationToken, Task<long>> Feed);
+
+    /// <summary>
+    /// Reads stdout up to the marker line. Returns the prelude (text before the marker line, or everything when the stream
+    /// ended first: then <c>Found</c> is false) and the bytes read past the marker line, which belong to the rest of stdout.
+    /// </summary>
+    static async Task<(bool Found, string Before, byte[] After)> ReadPreludeAsync(Stream output, string marker, CancellationToken cancellationToken)
+    {
+        var line = System.Text.Encoding.UTF8.GetBytes(marker + "\n");
+        var buffer = new MemoryStream();
+        var chunk = new byte[4096];
+        while (true)
+        {
+            var n = await output.ReadAsync(chunk, cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+                return (false, System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), []);
+            buffer.Write(chunk, 0, n);
+            var data = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+            for (var at = data.IndexOf(line); at >= 0; at = NextAt(data, line, at))
+                if (at == 0 || data[at - 1] == (byte)'\n')
+                    return (true, System.Text.Encoding.UTF8.GetString(data[..at]), data[(at + line.Length)..].ToArray());
+        }
+
+        static int NextAt(ReadOnlySpan<byte> data, ReadOnlySpan<byte> line, int at)
+        {
+            var next = data[(at + 1)..].IndexOf(line);
+            return next < 0 ? -1 : at + 1 + next;
+        }
+    }
+
+    async Task<SshResult> RunCommandLineAsync(string commandLine, Func<Stream, CancellationToken, Task<long>>? feed, TimeSpan? timeout, CancellationToken cancellationToken,
+        PreludeFeed? withPrelude = null)
     {
         var sw = Stopwatch.StartNew();
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -175,6 +222,40 @@ public sealed class SshConnection(string node, SshClient client) : IDisposable
         catch (SshConnectionException e)
         {
             throw new SshConnectException($"connection to {node} lost: {e.Message}", e);
+        }
+        var head = "";
+        if (withPrelude is not null)
+        {
+            bool found;
+            string before;
+            byte[] after;
+            try
+            {
+                (found, before, after) = await ReadPreludeAsync(command.OutputStream, withPrelude.Marker, limit.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"{node}: '{commandLine}' did not print its prelude within {timeout ?? TimeSpan.FromMinutes(5)}");
+            }
+            if (found)
+            {
+                withPrelude.Seen(before);
+                head = before + withPrelude.Marker + "\n" + System.Text.Encoding.UTF8.GetString(after);
+                feed = (stdin, ct) => withPrelude.Feed(before, stdin, ct);
+            }
+            else
+            {
+                // Ended before its marker: no feeding; stdin closed so a command still waiting on it ends too.
+                head = before;
+                try
+                {
+                    command.CreateInputStream().Dispose();
+                }
+                catch (Exception e) when (e is SshException or ObjectDisposedException or InvalidOperationException)
+                {
+                    // Already closed.
+                }
+            }
         }
         long sent = 0;
         Exception? feedError = null;
@@ -231,7 +312,7 @@ public sealed class SshConnection(string node, SshClient client) : IDisposable
             if (exit == 0)
                 exit = -1;
         }
-        return new SshResult(exit, command.Result, stderr, sw.Elapsed, sent);
+        return new SshResult(exit, head + command.Result, stderr, sw.Elapsed, sent);
     }
 
     public void Dispose()
