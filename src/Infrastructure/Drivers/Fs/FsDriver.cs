@@ -76,15 +76,11 @@ public sealed class FsDriver(ILogger<FsDriver> logger) : IResourceDriver<FsResou
             throw new StepFailedException($"{fs.Id}: the drill clone {clone} of {sync.Id} is missing on {node}: its drill-start must run first");
         await step.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
         Directory.CreateDirectory(target);
-        // The bind and its private propagation, as mount --bind --make-private makes them, without spawning mount(8).
-        try
-        {
-            LinuxCalls.BindPrivate(clone, target);
-        }
-        catch (IOException ex)
-        {
-            throw new StepFailedException($"{fs.Id}: mounting the drill clone {clone} at {target} failed on {node}: {ex.Message}");
-        }
+        // One mount(8) call binds and makes the mount private (util-linux applies the propagation change right after the bind).
+        string[] argv = ["mount", "--bind", "--make-private", "--", clone, target];
+        var r = await ProcessRunner.RunAsync(argv[0], argv.Skip(1), new ProcessRunOptions { Timeout = CommandTimeout }, cancellationToken).ConfigureAwait(false);
+        if (!r.Succeeded)
+            throw new StepFailedException($"{fs.Id}: {string.Join(' ', argv)} failed on {node} (exit {r.ExitCode}): {r.Tail(500)}", r.Tail());
         return new StepResult(true, $"mounted the drill clone of {sync.Id} ({clone}) at {target}: drill containers see it in place of {fs.Mnt}, which keeps receiving syncs");
     }
 
