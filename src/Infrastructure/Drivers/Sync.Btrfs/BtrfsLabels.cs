@@ -15,7 +15,7 @@ public static class BtrfsLabels
         try
         {
             // /dev/mapper/x and /dev/disk/by-*/y are links to the kernel's name (dm-0, sdb): sysfs lists devices by that name.
-            var kernelName = Path.GetFileName(Resolved(dev));
+            var kernelName = Path.GetFileName(Fs.FsDriver.CanonicalDevice(dev));
             if (kernelName.Length == 0 || !Directory.Exists(sysRoot))
                 return null;
             foreach (var fs in Directory.EnumerateDirectories(sysRoot))
@@ -30,18 +30,6 @@ public static class BtrfsLabels
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return null;
-        }
-    }
-
-    static string Resolved(string dev)
-    {
-        try
-        {
-            return new FileInfo(dev).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? dev;
-        }
-        catch (IOException)
-        {
-            return dev; // no such path here: its own name is all there is to look up
         }
     }
 }
